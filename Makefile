@@ -1,0 +1,122 @@
+# natlens - one non-recursive Makefile (lz4 style): user CFLAGS kept,
+# strict warnings always, WERROR=1 for -Werror, sanitizer build in build-asan/.
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+INCDIR  ?= $(PREFIX)/include
+LIBDIR  ?= $(PREFIX)/lib
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC      ?= cc
+BUILD   ?= build
+PKG_CONFIG ?= pkg-config
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wcast-align -Wwrite-strings -Wformat=2 \
+           -Wundef -Wvla -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+
+PCAP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libpcap 2>/dev/null)
+PCAP_LIBS   := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
+CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw)
+NET_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnet 2>/dev/null)
+NET_LIBS    := $(shell $(PKG_CONFIG) --libs libnet 2>/dev/null || echo -lnet)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) \
+           -DNATLENS_VERSION=\"$(VERSION)\"
+LDLIBS  += $(PCAP_LIBS) -lnettle -lm
+
+LIB_SRC := $(sort $(wildcard analyzer/*.c))
+CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
+TUI_SRC := $(sort $(wildcard analyzer/tui/*.c))
+CAP_SRC := $(sort $(wildcard capture/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TUI_OBJ := $(TUI_SRC:%.c=$(BUILD)/%.o)
+CAP_OBJ := $(CAP_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIB     := $(BUILD)/libnatlens.a
+BINS    := $(BUILD)/natlens $(BUILD)/natlens-capture
+
+.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps
+all: $(LIB) $(BINS) natlens natlens-capture
+
+$(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
+
+$(BUILD)/analyzer/tui/%.o: CFLAGS += $(CURSES_CFLAGS)
+$(BUILD)/capture/%.o: CFLAGS += $(NET_CFLAGS)
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/natlens: $(CLI_OBJ) $(TUI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) $(CURSES_LIBS) $(LDLIBS)
+
+$(BUILD)/natlens-capture: $(CAP_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CAP_OBJ) $(LIB) $(NET_LIBS) $(LDLIBS)
+
+# Convenience links at the top so `./natlens` works after `make`.
+natlens: $(BUILD)/natlens
+	@ln -sf $(BUILD)/natlens natlens
+natlens-capture: $(BUILD)/natlens-capture
+	@ln -sf $(BUILD)/natlens-capture natlens-capture
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+units: $(UNIT_BIN)
+
+# ---- dependencies: install when root, else say the exact command (exit 2)
+BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev
+TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
+deps-build:
+	@sh tests/deps.sh $(BUILD_PKGS)
+deps-test:
+	@sh tests/deps.sh $(BUILD_PKGS) $(TEST_PKGS)
+
+demo: deps-build
+	@$(MAKE) --no-print-directory all
+	./$(BUILD)/natlens correlate samples/snat-masq/client.pcap samples/snat-masq/server.pcap
+
+test: deps-test
+	@$(MAKE) --no-print-directory all units
+	@BUILD=$(BUILD) sh tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  all units
+
+bench: deps-test all
+	@BUILD=$(BUILD) sh tests/bench.sh
+
+fuzz:
+	@BUILD=$(BUILD) sh tests/fuzz/run.sh
+
+natlens.pc: natlens.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' $< > $@
+
+install: all natlens.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR)/natlens $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 include/natlens/*.h $(DESTDIR)$(INCDIR)/natlens/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 natlens.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(wildcard *.1) $(DESTDIR)$(MANDIR)/man1/
+
+clean:
+	rm -rf build build-asan build-fuzz natlens natlens-capture natlens.pc

@@ -1,0 +1,198 @@
+/* cmd_flows.c - `natlens flows`: the flow table of one capture as an
+ * aligned table, JSON (the contract) or CSV. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "natlens/flow_out.h"
+#include "natlens/json.h"
+#include "cli.h"
+
+enum { FMT_TEXT, FMT_JSON, FMT_CSV };
+
+static void flows_usage(FILE *f)
+{
+    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] FILE [BPF expression]\n"
+               "  FILE is a pcap or pcapng file, or - for standard input.\n"
+               "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
+               "  --max-flows N       cap live flows; least recently used are evicted (counted)\n");
+}
+
+/* The "captures" array of the contract: one entry per file. */
+static void flows_json_capture(nl_json *j, nl_trace *t)
+{
+    nl_flow_table_stats st;
+    flow_table_stats(t->flows, &st);
+    json_obj_begin(j, NULL);
+    json_str(j, "file", t->path);
+    json_str(j, "link_type", t->linktype_name);
+    json_str(j, "format", t->is_pcapng ? "pcapng" : "pcap");
+    json_uint(j, "packets", t->packets);
+    json_uint(j, "ip_packets", t->ip_packets);
+    json_uint(j, "bytes", t->wire_bytes);
+    if (t->packets) {
+        json_ts(j, "first_ts", t->first_ns);
+        json_ts(j, "last_ts", t->last_ns);
+    } else {
+        json_null(j, "first_ts");
+        json_null(j, "last_ts");
+    }
+    json_uint(j, "malformed", t->malformed);
+    json_uint(j, "truncated", t->truncated);
+    json_uint(j, "flows", st.flows_total);
+    json_uint(j, "evicted", st.evicted);
+    if (t->warning) {
+        json_str(j, "warning", t->warning);
+        json_uint(j, "damage_offset", t->damage_offset);
+    }
+    json_obj_end(j);
+}
+
+static void flows_json(nl_trace *t)
+{
+    nl_json j;
+    size_t n;
+    nl_flow **fl = trace_flows(t, &n);
+    json_init(&j, stdout, 1);
+    json_obj_begin(&j, NULL);
+    json_arr_begin(&j, "captures");
+    flows_json_capture(&j, t);
+    json_arr_end(&j);
+    json_arr_begin(&j, "flows");
+    for (size_t i = 0; i < n; i++)
+        flow_out_json(&j, NULL, fl[i]);
+    json_arr_end(&j);
+    json_arr_begin(&j, "findings");
+    json_arr_end(&j);
+    json_arr_begin(&j, "probes");
+    json_arr_end(&j);
+    json_obj_end(&j);
+    json_finish(&j);
+}
+
+static void flows_csv(nl_trace *t)
+{
+    size_t n;
+    nl_flow **fl = trace_flows(t, &n);
+    flow_out_csv_header(stdout);
+    for (size_t i = 0; i < n; i++)
+        flow_out_csv_row(stdout, fl[i]);
+}
+
+static const char *state_color(const char *st)
+{
+    if (!strcmp(st, "SF") || !strcmp(st, "S1"))
+        return "\033[32m";
+    if (!strcmp(st, "S0") || !strcmp(st, "REJ") || !strncmp(st, "RST", 3) ||
+        !strcmp(st, "SH") || !strcmp(st, "SHR"))
+        return "\033[31m";
+    return "\033[33m";
+}
+
+static void human_bytes(uint64_t v, char *buf, size_t len)
+{
+    if (v < 10000)
+        snprintf(buf, len, "%" PRIu64, v);
+    else if (v < 10000000)
+        snprintf(buf, len, "%.1fk", (double)v / 1e3);
+    else if (v < 10000000000ull)
+        snprintf(buf, len, "%.1fM", (double)v / 1e6);
+    else
+        snprintf(buf, len, "%.1fG", (double)v / 1e9);
+}
+
+static void flows_text(nl_trace *t)
+{
+    size_t n, w = 20;
+    nl_flow **fl = trace_flows(t, &n);
+    int color = cli_use_color(stdout);
+    char tup[200], a[32], b[32], tm[32], p[16];
+    nl_flow_table_stats st;
+
+    flow_table_stats(t->flows, &st);
+    if (t->packets) {
+        char t0[32], t1[32];
+        flow_out_time(t->first_ns, t0, sizeof t0, 0);
+        flow_out_time(t->last_ns, t1, sizeof t1, 0);
+        printf("%s: %s, %s, %" PRIu64 " packets, %" PRIu64 " flows, %s \xe2\x86\x92 %s UTC (%.3f s)\n",
+               t->name, t->is_pcapng ? "pcapng" : "pcap", t->linktype_name, t->packets,
+               st.flows_total, t0, t1, (double)(t->last_ns - t->first_ns) / 1e9);
+    } else {
+        printf("%s: %s, %s, no packets\n", t->name, t->is_pcapng ? "pcapng" : "pcap", t->linktype_name);
+    }
+    if (st.evicted)
+        printf("  %" PRIu64 " flows evicted by --max-flows (their counts end at eviction)\n", st.evicted);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
+        if (l > w)
+            w = l;
+    }
+    if (w > 90)
+        w = 90;
+    printf("\n%5s %-4s  %-*s  %-6s %-12s %13s %15s  %-15s %9s\n", "#", "PROTO", (int)w,
+           "ORIG -> RESP", "STATE", "HISTORY", "PKTS o/r", "BYTES o/r", "FIRST (UTC)", "DURATION");
+    for (size_t i = 0; i < n; i++) {
+        nl_flow *f = fl[i];
+        const char *cs = flow_conn_state(f);
+        char pk[48], by[80];
+        flow_out_tuple(f, tup, sizeof tup, 0);
+        snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, f->pkts[0], f->pkts[1]);
+        human_bytes(f->bytes[0], a, sizeof a);
+        human_bytes(f->bytes[1], b, sizeof b);
+        snprintf(by, sizeof by, "%s/%s", a, b);
+        printf("%5u %-5s  %-*s  %s%-6s%s %-12s %13s %15s  %-15s %8.3fs\n", f->id,
+               flow_proto_name(f->proto, p, sizeof p), (int)w, tup, color ? state_color(cs) : "",
+               cs, color ? "\033[0m" : "", f->history[0] ? f->history : "-", pk, by,
+               flow_out_time(f->first_ns, tm, sizeof tm, 0), (double)(f->last_ns - f->first_ns) / 1e9);
+    }
+}
+
+int cmd_flows(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"csv", no_argument, NULL, 'c'},
+        {"verify-checksums", no_argument, NULL, 'V'},
+        {"max-flows", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int fmt = FMT_TEXT, c, rc = CLI_OK;
+    nl_trace_opts o;
+    nl_trace *t;
+    char *bpf;
+
+    memset(&o, 0, sizeof o);
+    optind = 1;
+    /* "+" stops at the first non-option: the BPF expression may hold
+     * words like "not" or "-" that are not ours */
+    while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'j': fmt = FMT_JSON; break;
+        case 'c': fmt = FMT_CSV; break;
+        case 'V': o.verify_checksums = 1; break;
+        case 'm': o.max_flows = (uint32_t)cli_parse_count("--max-flows", optarg); break;
+        case 'h': flows_usage(stdout); return CLI_OK;
+        default: flows_usage(stderr); return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        flows_usage(stderr);
+        return CLI_USAGE;
+    }
+    bpf = cli_join_args(argc, argv, optind + 1);
+    o.bpf = bpf;
+    t = cli_load_trace(argv[optind], &o);
+    free(bpf);
+    if (!t)
+        return CLI_USAGE;
+    if (fmt == FMT_JSON)
+        flows_json(t);
+    else if (fmt == FMT_CSV)
+        flows_csv(t);
+    else
+        flows_text(t);
+    trace_free(t);
+    return rc;
+}

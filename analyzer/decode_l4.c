@@ -1,0 +1,308 @@
+/* decode_l4.c - TCP (RFC 9293, options MSS/WS/SACK/TS), UDP (RFC 768),
+ * ICMP (RFC 792) / ICMPv6 (RFC 4443) with the quoted packet of errors, and
+ * GRE (RFC 2784/2890) decapsulation, all bounded by the capture.
+ *
+ *   TCP                                     ICMP error
+ *  +-------------+-------------+            +------+------+----------+
+ *  | src port    | dst port    |            | type | code | checksum |
+ *  | sequence number           |            | unused / mtu (4)        |
+ *  | acknowledgment number     |            | quoted IP header + 8    |
+ *  |off|  flags  | window      |            +-------------------------+
+ *  | checksum    | urgent      |
+ *  | options ...               |
+ *  +---------------------------+
+ */
+#include <netinet/in.h>
+#include <string.h>
+#include "decode_int.h"
+
+#define PROTO_GRE 47
+
+/* Pseudo-header sum for the L4 checksum. */
+static uint32_t l4_pseudo(const nl_packet *pkt, uint32_t l4len)
+{
+    uint32_t sum = 0;
+    if (pkt->ip_ver == 4) {
+        sum = decode_csum_add(sum, pkt->src.b + 12, 4);
+        sum = decode_csum_add(sum, pkt->dst.b + 12, 4);
+    } else {
+        sum = decode_csum_add(sum, pkt->src.b, 16);
+        sum = decode_csum_add(sum, pkt->dst.b, 16);
+    }
+    sum += pkt->proto;
+    sum += l4len & 0xffff;
+    sum += l4len >> 16;
+    return sum;
+}
+
+static void l4_verify(nl_packet *pkt, const uint8_t *b, uint32_t off,
+                      uint32_t end, uint32_t wire_len, int pseudo)
+{
+    uint32_t sum;
+    if (end - off != wire_len)
+        return; /* not fully captured: cannot tell */
+    sum = pseudo ? l4_pseudo(pkt, wire_len) : 0;
+    sum = decode_csum_add(sum, b + off, wire_len);
+    pkt->flags |= decode_csum_fold(sum) == 0 ? NL_PKT_CSUM_OK : NL_PKT_BAD_CSUM;
+}
+
+static void tcp_options(nl_packet *pkt, const uint8_t *b, uint32_t p, uint32_t oend)
+{
+    while (p < oend) {
+        uint8_t kind = b[p], len;
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            p++;
+            continue;
+        }
+        if (p + 1 >= oend)
+            break;
+        len = b[p + 1];
+        if (len < 2 || len > oend - p) {
+            pkt->flags |= NL_PKT_MALFORMED;
+            break;
+        }
+        switch (kind) {
+        case 2:
+            if (len == 4) {
+                pkt->mss = dec_be16(b + p + 2);
+                pkt->flags |= NL_PKT_TCP_MSS;
+            }
+            break;
+        case 3:
+            if (len == 3) {
+                pkt->wscale = b[p + 2];
+                pkt->flags |= NL_PKT_TCP_WS;
+            }
+            break;
+        case 4:
+            pkt->flags |= NL_PKT_TCP_SACKOK;
+            break;
+        case 5: {
+            uint32_t q = p + 2;
+            pkt->flags |= NL_PKT_TCP_SACK;
+            while (q + 8 <= (uint32_t)p + len && pkt->nsack < NL_MAX_SACK) {
+                pkt->sack[pkt->nsack][0] = dec_be32(b + q);
+                pkt->sack[pkt->nsack][1] = dec_be32(b + q + 4);
+                pkt->nsack++;
+                q += 8;
+            }
+            break;
+        }
+        case 8:
+            if (len == 10) {
+                pkt->tsval = dec_be32(b + p + 2);
+                pkt->tsecr = dec_be32(b + p + 6);
+                pkt->flags |= NL_PKT_TCP_TS;
+            }
+            break;
+        default:
+            break;
+        }
+        p += len;
+    }
+}
+
+static void decode_tcp(nl_packet *pkt, const uint8_t *b, uint32_t off,
+                       uint32_t end, uint32_t wire_len, int verify_csum)
+{
+    uint32_t hl;
+    if (!dec_have(end, off, 20)) {
+        pkt->flags |= NL_PKT_TRUNCATED;
+        return;
+    }
+    pkt->sport = dec_be16(b + off);
+    pkt->dport = dec_be16(b + off + 2);
+    pkt->seq = dec_be32(b + off + 4);
+    pkt->ack = dec_be32(b + off + 8);
+    hl = (uint32_t)(b[off + 12] >> 4) * 4;
+    pkt->tcp_flags = b[off + 13];
+    pkt->win = dec_be16(b + off + 14);
+    pkt->flags |= NL_PKT_HAS_L4;
+    pkt->tcp_hlen = (uint16_t)hl;
+    if (hl < 20 || hl > wire_len) {
+        pkt->flags |= NL_PKT_MALFORMED;
+        return;
+    }
+    if (!dec_have(end, off, hl)) {
+        pkt->flags |= NL_PKT_TRUNCATED;
+        tcp_options(pkt, b, off + 20, end);
+    } else {
+        tcp_options(pkt, b, off + 20, off + hl);
+    }
+    pkt->payload_off = off + hl;
+    pkt->payload_len = wire_len - hl;
+    pkt->payload_caplen = end > off + hl ? end - off - hl : 0;
+    if (pkt->payload_caplen > pkt->payload_len)
+        pkt->payload_caplen = pkt->payload_len;
+    if (verify_csum)
+        l4_verify(pkt, b, off, end, wire_len, 1);
+}
+
+static void decode_udp(nl_packet *pkt, const uint8_t *b, uint32_t off,
+                       uint32_t end, uint32_t wire_len, int verify_csum)
+{
+    uint32_t ulen;
+    if (!dec_have(end, off, 8)) {
+        pkt->flags |= NL_PKT_TRUNCATED;
+        return;
+    }
+    pkt->sport = dec_be16(b + off);
+    pkt->dport = dec_be16(b + off + 2);
+    ulen = dec_be16(b + off + 4);
+    pkt->flags |= NL_PKT_HAS_L4;
+    if (ulen < 8 || ulen > wire_len) {
+        /* length 0 happens with TSO/GSO captures; trust the IP length */
+        if (ulen != 0)
+            pkt->flags |= NL_PKT_MALFORMED;
+        ulen = wire_len;
+    }
+    pkt->payload_off = off + 8;
+    pkt->payload_len = ulen - 8;
+    pkt->payload_caplen = end > off + 8 ? end - off - 8 : 0;
+    if (pkt->payload_caplen > pkt->payload_len)
+        pkt->payload_caplen = pkt->payload_len;
+    if (verify_csum && (pkt->ip_ver == 6 || dec_be16(b + off + 6) != 0))
+        l4_verify(pkt, b, off, end, wire_len, 1);
+}
+
+/* The quoted packet of an ICMP error: IP header plus at least 8 bytes. */
+static void icmp_quoted(nl_packet *pkt, const uint8_t *b, uint32_t off, uint32_t end)
+{
+    uint32_t l4 = 0;
+    if (!dec_have(end, off, 1))
+        return;
+    if ((b[off] >> 4) == 4 && dec_have(end, off, 20)) {
+        uint32_t hl = (uint32_t)(b[off] & 0x0f) * 4;
+        if (hl < 20)
+            return;
+        pkt->q_proto = b[off + 9];
+        nl_addr_from_v4(&pkt->q_src, b + off + 12);
+        nl_addr_from_v4(&pkt->q_dst, b + off + 16);
+        l4 = off + hl;
+    } else if ((b[off] >> 4) == 6 && dec_have(end, off, 40)) {
+        pkt->q_proto = b[off + 6];
+        memcpy(pkt->q_src.b, b + off + 8, 16);
+        memcpy(pkt->q_dst.b, b + off + 24, 16);
+        l4 = off + 40;
+    } else {
+        return;
+    }
+    pkt->flags |= NL_PKT_ICMP_ERROR;
+    if (dec_have(end, l4, 4)) {
+        pkt->q_sport = dec_be16(b + l4);
+        pkt->q_dport = dec_be16(b + l4 + 2);
+    }
+    if (pkt->q_proto == IPPROTO_TCP && dec_have(end, l4, 8))
+        pkt->q_seq = dec_be32(b + l4 + 4);
+}
+
+static void decode_icmp(nl_packet *pkt, const uint8_t *b, uint32_t off,
+                        uint32_t end, uint32_t wire_len, int verify_csum)
+{
+    int v6 = pkt->proto == IPPROTO_ICMPV6;
+    uint8_t t;
+    if (!dec_have(end, off, 4)) {
+        pkt->flags |= NL_PKT_TRUNCATED;
+        return;
+    }
+    t = b[off];
+    pkt->icmp_type = t;
+    pkt->icmp_code = b[off + 1];
+    pkt->flags |= NL_PKT_HAS_L4;
+    pkt->payload_off = off + 8 <= end ? off + 8 : end;
+    pkt->payload_len = wire_len >= 8 ? wire_len - 8 : 0;
+    pkt->payload_caplen = end > off + 8 ? end - off - 8 : 0;
+    if (pkt->payload_caplen > pkt->payload_len)
+        pkt->payload_caplen = pkt->payload_len;
+    int echo = v6 ? (t == 128 || t == 129) : (t == 8 || t == 0);
+    int error = v6 ? (t >= 1 && t <= 4) : (t == 3 || t == 4 || t == 5 || t == 11 || t == 12);
+    if (echo && dec_have(end, off, 8)) {
+        pkt->icmp_id = dec_be16(b + off + 4);
+        pkt->icmp_seq = dec_be16(b + off + 6);
+        /* the echo id is what NAT rewrites: it serves as both ports */
+        pkt->sport = pkt->dport = pkt->icmp_id;
+    } else {
+        /* Zeek's convention for other messages: type and counterpart/code */
+        pkt->sport = t;
+        if (v6)
+            pkt->dport = t == 133 ? 134 : t == 134 ? 133 : t == 135 ? 136 :
+                         t == 136 ? 135 : pkt->icmp_code;
+        else
+            pkt->dport = t == 13 ? 14 : t == 14 ? 13 : t == 15 ? 16 : t == 16 ? 15 :
+                         t == 17 ? 18 : t == 18 ? 17 : t == 10 ? 9 : t == 9 ? 10 :
+                         pkt->icmp_code;
+        if (error && dec_have(end, off, 8))
+            icmp_quoted(pkt, b, off + 8, end);
+    }
+    if (verify_csum)
+        l4_verify(pkt, b, off, end, wire_len, v6);
+}
+
+/* GRE: Zeek logs the inner connection, not the tunnel; so do we. */
+static void decode_gre(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
+                       uint32_t off, uint32_t end, int verify_csum, int depth)
+{
+    uint16_t fl, pt;
+    uint32_t hl = 4;
+    if (depth >= DECODE_MAX_DEPTH || !dec_have(end, off, 4))
+        return;
+    fl = dec_be16(b + off);
+    pt = dec_be16(b + off + 2);
+    if ((fl & 0x0007) > 1) /* unknown GRE version (PPTP is 1) */
+        return;
+    if (fl & 0x8000) hl += 4; /* checksum + reserved */
+    if (fl & 0x2000) hl += 4; /* key */
+    if (fl & 0x1000) hl += 4; /* sequence */
+    if (fl & 0x0001) hl += 4; /* PPTP ack */
+    if (!dec_have(end, off, hl))
+        return;
+    if (pt == 0x6558) { /* transparent Ethernet bridging */
+        if (!dec_have(end, off + hl, 14))
+            return;
+        pt = dec_be16(b + off + hl + 12);
+        hl += 14;
+    } else if (pt == 0x880b) { /* PPP */
+        if (!dec_have(end, off + hl, 4))
+            return;
+        uint16_t ppp = dec_be16(b + off + hl + 2);
+        pt = ppp == 0x0021 ? 0x0800 : ppp == 0x0057 ? 0x86dd : 0;
+        hl += 4;
+    }
+    if (pt != 0x0800 && pt != 0x86dd)
+        return;
+    /* decode the inner packet over the outer one: the flow is the inner's */
+    nl_packet outer = *pkt;
+    pkt->flags &= ~(uint32_t)(NL_PKT_FRAGMENT);
+    pkt->frag_off = 0;
+    if (decode_ethertype(pkt, b, end, off + hl, pt, verify_csum, depth + 1) < 0 ||
+        !(pkt->flags & NL_PKT_HAS_L4 || pkt->proto)) {
+        *pkt = outer;
+    }
+    (void)caplen;
+}
+
+void decode_l4(nl_packet *pkt, const uint8_t *b, uint32_t caplen, uint32_t off,
+               uint32_t end, uint32_t wire_len, int verify_csum, int depth)
+{
+    pkt->l4_off = (uint16_t)(off > 0xffff ? 0xffff : off);
+    if (end > caplen)
+        end = caplen;
+    switch (pkt->proto) {
+    case IPPROTO_TCP:
+        decode_tcp(pkt, b, off, end, wire_len, verify_csum);
+        break;
+    case IPPROTO_UDP:
+        decode_udp(pkt, b, off, end, wire_len, verify_csum);
+        break;
+    case IPPROTO_ICMP: case IPPROTO_ICMPV6:
+        decode_icmp(pkt, b, off, end, wire_len, verify_csum);
+        break;
+    case PROTO_GRE:
+        decode_gre(pkt, b, caplen, off, end, verify_csum, depth);
+        break;
+    default:
+        break;
+    }
+}

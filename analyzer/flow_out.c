@@ -1,0 +1,115 @@
+/* flow_out.c - one flow as JSON, CSV or text, the same everywhere. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "natlens/flow_out.h"
+
+#define NS_PER_S ((uint64_t)1000000000)
+
+static void mac_str(const uint8_t m[6], char *buf, size_t len)
+{
+    snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+void flow_out_json(nl_json *j, const char *key, const nl_flow *f)
+{
+    char buf[64];
+    json_obj_begin(j, key);
+    json_str(j, "proto", flow_proto_name(f->proto, buf, sizeof buf));
+    json_addr(j, "orig_ip", &f->orig_ip);
+    json_uint(j, "orig_port", f->orig_port);
+    json_addr(j, "resp_ip", &f->resp_ip);
+    json_uint(j, "resp_port", f->resp_port);
+    json_str(j, "conn_state", flow_conn_state(f));
+    json_str(j, "history", f->history);
+    json_uint(j, "orig_pkts", f->pkts[NL_ORIG]);
+    json_uint(j, "resp_pkts", f->pkts[NL_RESP]);
+    json_uint(j, "orig_bytes", f->bytes[NL_ORIG]);
+    json_uint(j, "resp_bytes", f->bytes[NL_RESP]);
+    json_uint(j, "orig_ip_bytes", f->ip_bytes[NL_ORIG]);
+    json_uint(j, "resp_ip_bytes", f->ip_bytes[NL_RESP]);
+    json_uint(j, "orig_frame_bytes", f->frame_bytes[NL_ORIG]);
+    json_uint(j, "resp_frame_bytes", f->frame_bytes[NL_RESP]);
+    json_uint(j, "missed_bytes", f->missed_bytes);
+    json_ts(j, "first_ts", f->first_ns);
+    json_ts(j, "last_ts", f->last_ns);
+    json_str(j, "community_id", flow_community_id(f, buf, sizeof buf));
+    json_uint(j, "id", f->id);
+    json_uint(j, "first_frame", f->first_frame);
+    if (f->proto == 6 && f->sig[NL_ORIG].has_syn)
+        json_uint(j, "orig_isn", f->sig[NL_ORIG].syn_isn);
+    if (f->proto == 6 && f->sig[NL_RESP].has_syn)
+        json_uint(j, "resp_isn", f->sig[NL_RESP].syn_isn);
+    for (int d = 0; d < 2; d++) {
+        if (f->has_mac[d]) {
+            mac_str(f->mac[d], buf, sizeof buf);
+            json_str(j, d ? "resp_mac" : "orig_mac", buf);
+        }
+        if (f->ifindex[d] >= 0)
+            json_int(j, d ? "resp_ifindex" : "orig_ifindex", f->ifindex[d]);
+    }
+    if (f->icmp_errors) {
+        json_obj_begin(j, "icmp_error");
+        json_uint(j, "count", f->icmp_errors);
+        json_uint(j, "type", f->icmp_err_type);
+        json_uint(j, "code", f->icmp_err_code);
+        json_addr(j, "from", &f->icmp_err_from);
+        json_obj_end(j);
+    }
+    if (f->evicted)
+        json_bool(j, "evicted", 1);
+    json_obj_end(j);
+}
+
+void flow_out_csv_header(FILE *out)
+{
+    fputs("proto,orig_ip,orig_port,resp_ip,resp_port,conn_state,history,orig_pkts,resp_pkts,"
+          "orig_bytes,resp_bytes,orig_ip_bytes,resp_ip_bytes,first_ts,last_ts,community_id\n", out);
+}
+
+void flow_out_csv_row(FILE *out, const nl_flow *f)
+{
+    char a[64], b[64], p[16], cid[64];
+    /* no field can hold a comma or quote: addresses, numbers, letters */
+    fprintf(out, "%s,%s,%u,%s,%u,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ".%09" PRIu64 ",%" PRIu64 ".%09" PRIu64 ",%s\n",
+            flow_proto_name(f->proto, p, sizeof p), nl_addr_str(&f->orig_ip, a, sizeof a),
+            f->orig_port, nl_addr_str(&f->resp_ip, b, sizeof b), f->resp_port,
+            flow_conn_state(f), f->history, f->pkts[0], f->pkts[1], f->bytes[0], f->bytes[1],
+            f->ip_bytes[0], f->ip_bytes[1], f->first_ns / NS_PER_S,
+            f->first_ns % NS_PER_S, f->last_ns / NS_PER_S, f->last_ns % NS_PER_S,
+            flow_community_id(f, cid, sizeof cid));
+}
+
+static void endpoint_str(const nl_addr *a, uint16_t port, char *buf, size_t len)
+{
+    char s[64];
+    nl_addr_str(a, s, sizeof s);
+    if (nl_addr_is_v4(a))
+        snprintf(buf, len, "%s:%u", s, port);
+    else
+        snprintf(buf, len, "[%s]:%u", s, port);
+}
+
+char *flow_out_tuple(const nl_flow *f, char *buf, size_t len, int utf8)
+{
+    char a[80], b[80];
+    endpoint_str(&f->orig_ip, f->orig_port, a, sizeof a);
+    endpoint_str(&f->resp_ip, f->resp_port, b, sizeof b);
+    snprintf(buf, len, "%s %s %s", a, utf8 ? "\xe2\x86\x92" : "->", b);
+    return buf;
+}
+
+char *flow_out_time(uint64_t ts_ns, char *buf, size_t len, int local)
+{
+    time_t s = (time_t)(ts_ns / NS_PER_S);
+    struct tm tm;
+    if (local)
+        localtime_r(&s, &tm);
+    else
+        gmtime_r(&s, &tm);
+    snprintf(buf, len, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)((ts_ns % NS_PER_S) / 1000));
+    return buf;
+}

@@ -1,0 +1,189 @@
+/* json.c - streaming JSON writer (see json.h). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "natlens/json.h"
+
+#define NS_PER_S ((uint64_t)1000000000)
+
+void json_init(nl_json *j, FILE *f, int pretty)
+{
+    memset(j, 0, sizeof *j);
+    j->f = f;
+    j->pretty = pretty;
+}
+
+static void json_indent(nl_json *j)
+{
+    if (!j->pretty)
+        return;
+    fputc('\n', j->f);
+    for (int i = 0; i < j->depth; i++)
+        fputs("  ", j->f);
+}
+
+static void json_put_string(FILE *f, const char *s, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if (c == '"' || c == '\\') {
+            fputc('\\', f);
+            fputc(c, f);
+        } else if (c == '\n') {
+            fputs("\\n", f);
+        } else if (c == '\t') {
+            fputs("\\t", f);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\u%04x", c);
+        } else if (c < 0x80) {
+            fputc(c, f);
+        } else {
+            /* pass valid UTF-8 sequences through, escape stray bytes */
+            size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+            size_t k;
+            if (len && i + len <= n) {
+                for (k = 1; k < len; k++)
+                    if ((p[i + k] & 0xc0) != 0x80)
+                        break;
+                if (k == len) {
+                    fwrite(p + i, 1, len, f);
+                    i += len - 1;
+                    continue;
+                }
+            }
+            fprintf(f, "\\u%04x", c);
+        }
+    }
+    fputc('"', f);
+}
+
+/* Comma, indentation and key before a value. */
+static void json_pre(nl_json *j, const char *key)
+{
+    if (j->depth > 0 && j->depth <= NL_JSON_MAX_DEPTH) {
+        if (j->count[j->depth - 1])
+            fputc(',', j->f);
+        if (j->count[j->depth - 1] < 255)
+            j->count[j->depth - 1]++;
+    }
+    if (j->depth > 0)
+        json_indent(j);
+    if (key) {
+        json_put_string(j->f, key, strlen(key));
+        fputs(j->pretty ? ": " : ":", j->f);
+    }
+}
+
+static void json_open(nl_json *j, const char *key, char c)
+{
+    json_pre(j, key);
+    fputc(c, j->f);
+    if (j->depth < NL_JSON_MAX_DEPTH)
+        j->count[j->depth] = 0;
+    j->depth++;
+}
+
+static void json_close(nl_json *j, char c)
+{
+    int had = j->depth > 0 && j->depth <= NL_JSON_MAX_DEPTH && j->count[j->depth - 1];
+    j->depth--;
+    if (had)
+        json_indent(j);
+    fputc(c, j->f);
+}
+
+void json_obj_begin(nl_json *j, const char *key) { json_open(j, key, '{'); }
+void json_obj_end(nl_json *j) { json_close(j, '}'); }
+void json_arr_begin(nl_json *j, const char *key) { json_open(j, key, '['); }
+void json_arr_end(nl_json *j) { json_close(j, ']'); }
+
+void json_strn(nl_json *j, const char *key, const char *s, size_t n)
+{
+    json_pre(j, key);
+    json_put_string(j->f, s, n);
+}
+
+void json_str(nl_json *j, const char *key, const char *s)
+{
+    if (!s) {
+        json_null(j, key);
+        return;
+    }
+    json_strn(j, key, s, strlen(s));
+}
+
+void json_int(nl_json *j, const char *key, int64_t v)
+{
+    json_pre(j, key);
+    fprintf(j->f, "%" PRId64, v);
+}
+
+void json_uint(nl_json *j, const char *key, uint64_t v)
+{
+    json_pre(j, key);
+    fprintf(j->f, "%" PRIu64, v);
+}
+
+void json_double(nl_json *j, const char *key, double v, int decimals)
+{
+    json_pre(j, key);
+    if (isnan(v) || isinf(v))
+        fputs("null", j->f);
+    else
+        fprintf(j->f, "%.*f", decimals, v);
+}
+
+void json_bool(nl_json *j, const char *key, int v)
+{
+    json_pre(j, key);
+    fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(nl_json *j, const char *key)
+{
+    json_pre(j, key);
+    fputs("null", j->f);
+}
+
+void json_ts(nl_json *j, const char *key, uint64_t ts_ns)
+{
+    json_pre(j, key);
+    fprintf(j->f, "%" PRIu64 ".%09" PRIu64, ts_ns / NS_PER_S, ts_ns % NS_PER_S);
+}
+
+void json_addr(nl_json *j, const char *key, const nl_addr *a)
+{
+    char buf[64];
+    json_str(j, key, nl_addr_str(a, buf, sizeof buf));
+}
+
+void json_finish(nl_json *j)
+{
+    fputc('\n', j->f);
+    fflush(j->f);
+}
+
+char *json_escape_text(const uint8_t *s, size_t n, char *out, size_t out_len)
+{
+    size_t o = 0;
+    if (out_len == 0)
+        return out;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            if (o + 1 >= out_len)
+                break;
+            out[o++] = (char)c;
+        } else {
+            if (o + 4 >= out_len)
+                break;
+            snprintf(out + o, out_len - o, "\\x%02x", c);
+            o += 4;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

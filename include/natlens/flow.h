@@ -1,0 +1,144 @@
+/* flow.h - one bidirectional connection as seen in one capture.
+ *
+ * A flow is owned by its flow table (flow_table.h): pointers stay valid
+ * until flow_table_free(), also after the flow ended or was evicted (ended
+ * flows move to the table's "done" list, they are not freed). Per-direction
+ * arrays are indexed by NL_ORIG / NL_RESP.
+ *
+ * The originator follows Zeek: the side that sent the first SYN (or, with
+ * no SYN seen, the first packet's sender, flipped by Zeek's rules: a lone
+ * SYN-ACK makes its sender the responder, history gains '^').
+ */
+#ifndef NATLENS_FLOW_H
+#define NATLENS_FLOW_H
+
+#include <stdint.h>
+#include "natlens/decode.h"
+
+enum { NL_ORIG = 0, NL_RESP = 1 };
+
+/* Zeek's TCP endpoint states (analyzer/tcp/TCP_Endpoint.h). */
+enum nl_tcp_state {
+    NL_TCP_INACTIVE = 0, NL_TCP_SYN_SENT, NL_TCP_SYN_ACK_SENT, NL_TCP_PARTIAL,
+    NL_TCP_ESTABLISHED, NL_TCP_CLOSED, NL_TCP_RESET
+};
+
+/* One kept packet, for the ladder view and for correlation. A flow keeps
+ * its first NL_FLOW_KEEP_PKTS packets when the table was created with
+ * keep_packets (correlate, tui, report); `flows` keeps none. */
+typedef struct nl_pkt_rec {
+    uint64_t ts_ns;
+    uint64_t frame;
+    uint32_t seq, ack;
+    uint32_t tsval;
+    uint32_t payload_hash;   /* FNV-1a of the first 64 payload bytes, 0 if none */
+    uint16_t payload_len;    /* TCP/UDP payload length (wire) */
+    uint16_t ip_len;
+    uint16_t ip_id;
+    uint16_t win;
+    uint16_t mss;
+    uint8_t  tcp_flags;
+    uint8_t  dir;            /* NL_ORIG / NL_RESP */
+    uint8_t  ttl;
+    uint8_t  pkttype;        /* NL_DIR_* */
+    int32_t  ifindex;
+    uint8_t  src_mac[6];
+    uint8_t  dst_mac[6];
+    char     text[24];       /* first payload bytes, printable ASCII only ('.' otherwise) */
+} nl_pkt_rec;
+
+#define NL_FLOW_KEEP_PKTS 24
+
+/* Zeek per-endpoint TCP bookkeeping. */
+typedef struct nl_tcp_endpoint {
+    uint8_t  state;          /* enum nl_tcp_state */
+    uint8_t  seen_syn, seen_fin, seen_rst;
+    uint8_t  has_isn;
+    uint32_t isn;            /* ISN from the SYN (SYN-ACK for the responder) */
+    uint32_t last_seq;       /* highest seq+len seen (relative tracking) */
+    uint32_t ack_seq;        /* highest ack sent */
+    uint64_t seq_bytes;      /* bytes of sequence space covered (Zeek size) */
+    uint64_t max_top;        /* highest relative top seq sent (64-bit unwrapped) */
+    uint64_t max_ack;        /* highest relative ack sent, unwrapped */
+    uint32_t base_seq;       /* seq used as origin for unwrapping */
+    uint8_t  has_base;
+    uint8_t  zero_win_seen;
+    uint32_t rxmit_thresh, zw_thresh, gap_thresh, badck_thresh; /* log scale */
+    uint64_t gap_bytes;      /* missed bytes (Zeek missed_bytes share) */
+} nl_tcp_endpoint;
+
+/* What survives a NAT: the first values of each direction, for pairing. */
+typedef struct nl_flow_sig {
+    uint8_t  has_syn;
+    uint32_t syn_isn;        /* seq of the first SYN in this direction */
+    uint8_t  has_tsval;
+    uint32_t first_tsval;
+    uint32_t first_ipid;
+    uint16_t syn_mss;
+    uint8_t  syn_count;      /* SYNs (retransmissions included) */
+    uint32_t data_hash[2];   /* FNV-1a of the first two payload segments */
+    uint16_t data_len[2];
+    uint8_t  ndata;
+    uint64_t first_ns;       /* first packet in this direction */
+} nl_flow_sig;
+
+typedef struct nl_flow {
+    uint32_t id;             /* 1-based, in order of first packet */
+    uint8_t  proto;          /* IPPROTO_TCP / UDP / ICMP / ICMPV6 / other */
+    uint8_t  ended;          /* closed, evicted or timed out */
+    uint8_t  evicted;        /* pushed out by --max-flows */
+    uint8_t  flipped;        /* Zeek '^': roles swapped from the first packet */
+    uint8_t  icmp_type;      /* ICMP: type of the originator's first message */
+    nl_addr  orig_ip, resp_ip;
+    uint16_t orig_port, resp_port;
+    uint64_t first_ns, last_ns;
+    uint64_t first_frame, last_frame;
+
+    /* per direction */
+    uint64_t pkts[2];
+    uint64_t ip_bytes[2];
+    uint64_t bytes[2];       /* payload bytes (TCP: sequence space, as Zeek) */
+    uint64_t frame_bytes[2]; /* wire length of the frames (tshark's bytes) */
+    int32_t  ifindex[2];     /* first seen, -1 if none */
+    uint8_t  mac[2][6];      /* source MAC of the first packet per direction */
+    uint8_t  has_mac[2];
+    uint8_t  ttl[2];
+    nl_flow_sig sig[2];
+
+    /* TCP */
+    nl_tcp_endpoint ep[2];
+    char     history[32];    /* Zeek history letters, NUL-terminated */
+    uint8_t  hist_len;
+    uint32_t hist_seen[2];   /* bit per letter already recorded, per side */
+    uint64_t missed_bytes;
+
+    /* ICMP errors that quoted this flow */
+    uint32_t icmp_errors;
+    uint8_t  icmp_err_type, icmp_err_code;
+    nl_addr  icmp_err_from;
+
+    /* kept packets (only with keep_packets) */
+    nl_pkt_rec *recs;        /* owned by the table's record pool */
+    uint16_t nrecs;
+
+    /* table links (private to flow_table.c) */
+    struct nl_flow *hnext;   /* hash chain */
+    struct nl_flow *lprev, *lnext; /* LRU of live flows */
+    struct nl_flow *dnext;   /* done list */
+    uint32_t hash;
+} nl_flow;
+
+/* Zeek conn_state ("S0", "SF", ...) computed from the endpoint states. */
+const char *flow_conn_state(const nl_flow *f);
+
+/* Community ID v1 (seed 0) of the flow, "1:base64" into buf (>= 40). */
+char *flow_community_id(const nl_flow *f, char *buf, size_t len);
+
+/* Swap originator and responder (Zeek FlipRoles): every per-direction
+ * field, the addresses and ports, the history letters' case. */
+void flow_swap_roles(nl_flow *f);
+
+/* Protocol name: "tcp", "udp", "icmp", or the number. buf >= 8. */
+const char *flow_proto_name(uint8_t proto, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,26 @@
+/* flow_out.h - a flow as the contract's JSON object, a CSV row, or text.
+ * Shared by flows, correlate, report and the viewer so a flow looks the
+ * same everywhere. Nothing here keeps state. */
+#ifndef NATLENS_FLOW_OUT_H
+#define NATLENS_FLOW_OUT_H
+
+#include <stdio.h>
+#include "natlens/flow.h"
+#include "natlens/json.h"
+
+/* {"proto","orig_ip","orig_port","resp_ip","resp_port","conn_state",
+ *  "history","orig_pkts","resp_pkts","orig_bytes","resp_bytes",
+ *  "first_ts","last_ts","community_id", ...} */
+void flow_out_json(nl_json *j, const char *key, const nl_flow *f);
+
+void flow_out_csv_header(FILE *out);
+void flow_out_csv_row(FILE *out, const nl_flow *f);
+
+/* "10.0.0.1:4242 → 192.0.2.1:80" (IPv6 in brackets). buf >= 128.
+ * arrow: UTF-8 "→" when utf8 is non-zero, "->" otherwise. */
+char *flow_out_tuple(const nl_flow *f, char *buf, size_t len, int utf8);
+
+/* "10:02:11.160358" (UTC, or local time when local != 0). buf >= 32. */
+char *flow_out_time(uint64_t ts_ns, char *buf, size_t len, int local);
+
+#endif

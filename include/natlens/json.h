@@ -1,0 +1,47 @@
+/* json.h - a small streaming JSON writer (RFC 8259) onto a FILE.
+ *
+ * Commas and nesting are tracked for the caller; strings are escaped
+ * (control bytes as \u00XX, bytes >= 0x80 that are not valid UTF-8 as
+ * \u00XX of the byte), so text taken from packets can never break the
+ * document or reach a terminal raw. Keys are NULL inside arrays.
+ */
+#ifndef NATLENS_JSON_H
+#define NATLENS_JSON_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include "natlens/decode.h"
+
+#define NL_JSON_MAX_DEPTH 32
+
+typedef struct nl_json {
+    FILE *f;
+    int   depth;
+    int   pretty;                   /* indent with two spaces */
+    uint8_t count[NL_JSON_MAX_DEPTH]; /* items written at each level (saturating) */
+} nl_json;
+
+void json_init(nl_json *j, FILE *f, int pretty);
+void json_obj_begin(nl_json *j, const char *key);
+void json_obj_end(nl_json *j);
+void json_arr_begin(nl_json *j, const char *key);
+void json_arr_end(nl_json *j);
+void json_str(nl_json *j, const char *key, const char *s);   /* s NULL -> null */
+void json_strn(nl_json *j, const char *key, const char *s, size_t n);
+void json_int(nl_json *j, const char *key, int64_t v);
+void json_uint(nl_json *j, const char *key, uint64_t v);
+void json_double(nl_json *j, const char *key, double v, int decimals);
+void json_bool(nl_json *j, const char *key, int v);
+void json_null(nl_json *j, const char *key);
+/* Seconds since the epoch with 9 decimals, from ns. */
+void json_ts(nl_json *j, const char *key, uint64_t ts_ns);
+void json_addr(nl_json *j, const char *key, const nl_addr *a);
+/* End the document with a newline. */
+void json_finish(nl_json *j);
+
+/* Escape `s` (n bytes) for safe display on a terminal or in text output:
+ * printable ASCII kept, everything else as \xNN. Writes at most out_len-1
+ * bytes plus NUL into out. Returns out. */
+char *json_escape_text(const uint8_t *s, size_t n, char *out, size_t out_len);
+
+#endif

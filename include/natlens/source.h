@@ -1,0 +1,42 @@
+/* source.h - read a capture file with libpcap (pcap and pcapng), BPF filter.
+ *
+ * Files are opened with nanosecond precision. "-" reads standard input.
+ * Damage handling: when libpcap reports an error mid-file (a cut record, a
+ * lying block length) reading stops, and source_warning() names the byte
+ * offset where the damage starts; everything read before is valid.
+ */
+#ifndef NATLENS_SOURCE_H
+#define NATLENS_SOURCE_H
+
+#include <stdint.h>
+#include "natlens/decode.h"
+
+typedef struct nl_source nl_source;
+
+/* Open `path` (a file or "-"), compile and apply `bpf` (may be NULL or "").
+ * On failure returns NULL and writes a message naming the file and the
+ * reason into errbuf (>= 512 bytes). */
+nl_source *source_open(const char *path, const char *bpf, char *errbuf);
+
+/* Read and decode the next frame. Returns 1 with *pkt filled (ts, frame,
+ * file_off set) and *bytes pointing at the frame (valid until the next
+ * call), 0 at the end of the file, -1 when reading stopped at damage (see
+ * source_warning). Frames that carry no IP still return 1, with
+ * NL_PKT_NOT_IP set. */
+int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes);
+
+int source_linktype(const nl_source *s);          /* first interface's DLT */
+const char *source_linktype_name(const nl_source *s);
+int source_is_pcapng(const nl_source *s);
+const char *source_path(const nl_source *s);
+/* Warning text about damage, or NULL when the file read cleanly. */
+const char *source_warning(const nl_source *s);
+uint64_t source_damage_offset(const nl_source *s);
+/* Current byte offset in the file (-1 if not seekable, e.g. stdin). */
+int64_t source_offset(const nl_source *s);
+/* File size in bytes, or -1 when unknown (stdin, pipes). */
+int64_t source_size(const nl_source *s);
+void source_set_verify_checksums(nl_source *s, int on);
+void source_close(nl_source *s);
+
+#endif

@@ -1,0 +1,53 @@
+/* trace.h - one capture file read end to end into a flow table.
+ *
+ * trace_load() is the single pass over a file that every command shares:
+ * source -> decode -> flow table. The nl_trace owns its flow table and
+ * strings; free with trace_free(). Nothing here prints.
+ */
+#ifndef NATLENS_TRACE_H
+#define NATLENS_TRACE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "natlens/flow_table.h"
+
+typedef struct nl_trace_opts {
+    const char *bpf;            /* filter expression or NULL */
+    int keep_packets;           /* keep per-flow packet records */
+    int verify_checksums;       /* Zeek's default; natlens default is off (-C) */
+    uint32_t max_flows;         /* 0 = unlimited */
+    /* progress callback, called every ~64k packets; may be NULL */
+    void (*progress)(void *ctx, int64_t done_bytes, int64_t total_bytes,
+                     uint64_t packets);
+    void *progress_ctx;
+} nl_trace_opts;
+
+typedef struct nl_trace {
+    char    *path;              /* as given */
+    char    *name;              /* basename, for display */
+    int      linktype;
+    char     linktype_name[32];
+    int      is_pcapng;
+    int64_t  file_size;         /* -1 if unknown */
+    uint64_t packets;           /* frames read (after the BPF filter) */
+    uint64_t ip_packets;
+    uint64_t wire_bytes;
+    uint64_t malformed;         /* frames with NL_PKT_MALFORMED */
+    uint64_t truncated;         /* frames with NL_PKT_TRUNCATED */
+    uint64_t first_ns, last_ns;
+    char    *warning;           /* damage warning, NULL if clean */
+    uint64_t damage_offset;
+    nl_flow_table *flows;
+} nl_trace;
+
+/* Read `path` with `opts` (NULL for defaults) into a new trace.
+ * Returns NULL with errbuf (>= 512) filled when the file cannot be opened
+ * or is not a capture (exit status 2 material). A damaged file returns a
+ * trace with `warning` set. */
+nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf);
+void trace_free(nl_trace *t);
+
+/* Flows in order of first packet (owned by the trace's table). */
+nl_flow **trace_flows(nl_trace *t, size_t *n);
+
+#endif
