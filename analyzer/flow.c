@@ -65,6 +65,11 @@ static int icmp_counterpart(int v6, uint8_t t, int *one_way)
 
 char *flow_community_id(const nl_flow *f, char *buf, size_t len)
 {
+    return flow_community_id_seed(f, 0, buf, len);
+}
+
+char *flow_community_id_seed(const nl_flow *f, uint16_t seed, char *buf, size_t len)
+{
     uint8_t in[2 + 16 + 16 + 1 + 1 + 2 + 2];
     uint8_t digest[SHA1_DIGEST_SIZE];
     char b64[BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE) + 1];
@@ -90,7 +95,8 @@ char *flow_community_id(const nl_flow *f, char *buf, size_t len)
         uint16_t tp = pa;
         a = b; b = t; pa = pb; pb = tp;
     }
-    in[n++] = 0; in[n++] = 0; /* seed 0 */
+    in[n++] = (uint8_t)(seed >> 8);
+    in[n++] = (uint8_t)seed;
     memcpy(in + n, a->b + off, (size_t)alen); n += (size_t)alen;
     memcpy(in + n, b->b + off, (size_t)alen); n += (size_t)alen;
     in[n++] = f->proto;

@@ -133,6 +133,8 @@ const char *flow_conn_state(const nl_flow *f);
 
 /* Community ID v1 (seed 0) of the flow, "1:base64" into buf (>= 40). */
 char *flow_community_id(const nl_flow *f, char *buf, size_t len);
+/* The same with another seed (Suricata's community-id-seed). */
+char *flow_community_id_seed(const nl_flow *f, uint16_t seed, char *buf, size_t len);
 
 /* Swap originator and responder (Zeek FlipRoles): every per-direction
  * field, the addresses and ports, the history letters' case. */
