@@ -150,7 +150,16 @@ int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
     if (rc != 1) {
         s->damaged = 1;
         s->damage_off = s->rec_off >= 0 ? (uint64_t)s->rec_off : 0;
-        if (s->rec_off >= 0)
+        if (strstr(pcap_geterr(s->pcap), "different from the")) {
+            /* not damage: libpcap 1.10 reads pcapng files only while every
+             * interface shares the first one's link type and snap length */
+            snprintf(s->warning, sizeof s->warning,
+                     "%s: stopped at byte offset %lld (after frame %llu): libpcap cannot read "
+                     "this pcapng further (%s); split it per interface, e.g. "
+                     "tshark -r FILE -Y frame.interface_id==1 -w part1.pcapng",
+                     s->path, (long long)s->rec_off, (unsigned long long)s->frame,
+                     pcap_geterr(s->pcap));
+        } else if (s->rec_off >= 0)
             snprintf(s->warning, sizeof s->warning,
                      "%s: damaged or cut at byte offset %lld (after frame %llu): %s; "
                      "analysed the %llu frames before it",
