@@ -1,0 +1,71 @@
+/* cap.h - natlens-capture internals shared between its files.
+ *
+ * cap_main.c parses the command line and dispatches; cap_live.c runs a live
+ * capture (libpcap) into pcapng files written by cap_pcapng.c, with host
+ * metadata from cap_meta.c; cap_probe.c sends marked probes (libnet). */
+#ifndef NATLENS_CAP_H
+#define NATLENS_CAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAP_PROG            "natlens-capture"
+#define CAP_DEFAULT_SNAPLEN 262144
+#define CAP_MAX_NAME        64
+/* Immediate mode (TPACKET_V2 in libpcap 1.10) gives every packet a ring
+ * slot sized for the interface MTU: libpcap's 2 MiB default holds ~1300
+ * packets at MTU 1500; 16 MiB ~10000. (On loopback, MTU 65536, even 64 MiB
+ * drops fast bursts, as tcpdump --immediate-mode does: measured.) */
+#define CAP_DEFAULT_BUFFER_KIB 16384
+
+typedef struct cap_opts {
+    const char *iface;         /* -i */
+    const char *out;           /* -w; "-" for standard output */
+    const char *role;          /* --role client|server|NAME */
+    const char *session;       /* --session ID */
+    const char *user;          /* -Z USER */
+    char       *filter;        /* BPF expression (joined args), may be NULL */
+    int         snaplen;       /* -s */
+    int         promisc;       /* 1 unless -p */
+    int         buffer_kib;    /* -B KiB */
+    uint64_t    rotate_bytes;  /* --rotate-size MB (0 = off) */
+    uint64_t    rotate_secs;   /* --rotate-seconds / -G (0 = off) */
+    unsigned    keep;          /* --keep N (0 = keep all) */
+    uint64_t    count;         /* -c (0 = unlimited) */
+    int         quiet;         /* -q: no "listening on" line */
+} cap_opts;
+
+/* Live capture until SIGINT/SIGTERM/-c. Returns the exit status. */
+int cap_live_run(const cap_opts *o);
+
+/* `natlens-capture probe ...`: argv[0] is "probe". Returns exit status. */
+int cap_probe_main(int argc, char **argv);
+
+/* Host metadata as one JSON document (see hostmeta.h for the keys).
+ * Returns a malloc'd NUL-terminated string, or NULL on out-of-memory.
+ * Never fails for missing tools: what cannot be read is null plus an entry
+ * in "errors". Runs external commands (ip, iptables-save) with a timeout. */
+typedef struct cap_meta_opts {
+    const char *role, *session, *iface, *filter;
+    int snaplen, linktype;
+    uint64_t start_ns;
+    unsigned file_index;       /* rotation index of the file it goes into */
+} cap_meta_opts;
+char *cap_meta_collect(const cap_meta_opts *o);
+
+/* Append s as a JSON string literal (escaped) to a malloc'd buffer. */
+typedef struct cap_sb {
+    char  *p;
+    size_t n, cap;
+    int    oom;
+} cap_sb;
+void cap_sb_raw(cap_sb *b, const char *s, size_t n);
+void cap_sb_puts(cap_sb *b, const char *s);
+void cap_sb_printf(cap_sb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cap_sb_str(cap_sb *b, const char *s, size_t n);   /* quoted, escaped */
+
+/* Current CLOCK_REALTIME in ns. */
+uint64_t cap_now_ns(void);
+
+#endif
