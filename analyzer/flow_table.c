@@ -109,6 +109,8 @@ nl_flow_table *flow_table_new(const nl_flow_table_opts *opts)
         t->opts = *opts;
     else
         t->opts.keep_done = 1;
+    if (t->opts.on_end)
+        t->opts.keep_done = 0;
     if (!t->opts.tcp_idle_ns)  t->opts.tcp_idle_ns = 300 * NS;  /* Zeek tcp_inactivity_timeout */
     if (!t->opts.udp_idle_ns)  t->opts.udp_idle_ns = 60 * NS;   /* udp_inactivity_timeout */
     if (!t->opts.icmp_idle_ns) t->opts.icmp_idle_ns = 60 * NS;  /* icmp_inactivity_timeout */
@@ -210,6 +212,8 @@ static void ft_end(nl_flow_table *t, nl_flow *f)
     f->ended = 1;
     t->st.flows_live--;
     if (!t->opts.keep_done) {
+        if (t->opts.on_end)
+            t->opts.on_end(t->opts.on_end_ctx, f);
         f->dnext = (nl_flow *)t->free_list;
         t->free_list = f;
     }

@@ -2,8 +2,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "natlens/hostmeta.h"
 #include "natlens/source.h"
 #include "natlens/trace.h"
+
+/* Keep a recognised probe; probes are rare, so growing here is not a
+ * per-packet allocation in any real capture (bounded at 1M anyway). */
+static void trace_add_probe(nl_trace *t, const nl_probe_info *pi, size_t *cap)
+{
+    if (t->nprobes == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        nl_probe_info *np;
+        if (nc > (1u << 20))
+            return;
+        np = realloc(t->probes, nc * sizeof *np);
+        if (!np)
+            return;
+        t->probes = np;
+        *cap = nc;
+    }
+    t->probes[t->nprobes++] = *pi;
+}
 
 static char *trace_basename(const char *path)
 {
@@ -20,6 +39,8 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     nl_packet pkt;
     const uint8_t *bytes;
     int rc;
+    size_t probe_cap = 0;
+    nl_probe_info pi;
 
     memset(&o, 0, sizeof o);
     if (opts)
@@ -32,7 +53,9 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     memset(&fo, 0, sizeof fo);
     fo.max_flows = o.max_flows;
     fo.keep_packets = o.keep_packets;
-    fo.keep_done = 1;
+    fo.keep_done = o.flow_done == NULL;
+    fo.on_end = o.flow_done;
+    fo.on_end_ctx = o.flow_done_ctx;
     t = calloc(1, sizeof *t);
     if (!t || !(t->flows = flow_table_new(&fo)) || !(t->path = strdup(path)) ||
         !(t->name = trace_basename(path))) {
@@ -61,6 +84,9 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
         if (pkt.ip_ver)
             t->ip_packets++;
         flow_table_add(t->flows, &pkt, bytes);
+        /* the length test first: almost every packet stops here */
+        if (pkt.payload_caplen >= NL_PROBE_PAYLOAD_LEN && probe_recognize(&pkt, bytes, &pi))
+            trace_add_probe(t, &pi, &probe_cap);
         if (o.progress && (t->packets & 0xffff) == 0)
             o.progress(o.progress_ctx, source_offset(src), t->file_size, t->packets);
     }
@@ -71,6 +97,10 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     if (o.progress)
         o.progress(o.progress_ctx, t->file_size, t->file_size, t->packets);
     source_close(src);
+    if (t->is_pcapng) {
+        char herr[512];
+        t->hostmeta = hostmeta_read(path, herr);
+    }
     return t;
 }
 
@@ -82,6 +112,8 @@ void trace_free(nl_trace *t)
     free(t->path);
     free(t->name);
     free(t->warning);
+    free(t->probes);
+    free(t->hostmeta);
     free(t);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "natlens/flow_out.h"
 #include "natlens/json.h"
+#include "natlens/trace_out.h"
 #include "cli.h"
 
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
@@ -19,34 +20,56 @@ static void flows_usage(FILE *f)
                "  --max-flows N       cap live flows; least recently used are evicted (counted)\n");
 }
 
-/* The "captures" array of the contract: one entry per file. */
-static void flows_json_capture(nl_json *j, nl_trace *t)
+/* Streaming output (--max-flows): flows are written as they end, so the
+ * document starts with "flows" and the capture summary follows. */
+typedef struct flows_stream {
+    int      fmt;
+    nl_json  j;
+    int      started;
+} flows_stream;
+
+static void flows_stream_begin(flows_stream *s)
 {
-    nl_flow_table_stats st;
-    flow_table_stats(t->flows, &st);
-    json_obj_begin(j, NULL);
-    json_str(j, "file", t->path);
-    json_str(j, "link_type", t->linktype_name);
-    json_str(j, "format", t->is_pcapng ? "pcapng" : "pcap");
-    json_uint(j, "packets", t->packets);
-    json_uint(j, "ip_packets", t->ip_packets);
-    json_uint(j, "bytes", t->wire_bytes);
-    if (t->packets) {
-        json_ts(j, "first_ts", t->first_ns);
-        json_ts(j, "last_ts", t->last_ns);
-    } else {
-        json_null(j, "first_ts");
-        json_null(j, "last_ts");
+    if (s->started)
+        return;
+    s->started = 1;
+    if (s->fmt == FMT_JSON) {
+        json_init(&s->j, stdout, 1);
+        json_obj_begin(&s->j, NULL);
+        json_arr_begin(&s->j, "flows");
+    } else if (s->fmt == FMT_CSV) {
+        flow_out_csv_header(stdout);
     }
-    json_uint(j, "malformed", t->malformed);
-    json_uint(j, "truncated", t->truncated);
-    json_uint(j, "flows", st.flows_total);
-    json_uint(j, "evicted", st.evicted);
-    if (t->warning) {
-        json_str(j, "warning", t->warning);
-        json_uint(j, "damage_offset", t->damage_offset);
-    }
-    json_obj_end(j);
+}
+
+static void flows_stream_one(void *ctx, const nl_flow *f)
+{
+    flows_stream *s = ctx;
+    flows_stream_begin(s);
+    if (s->fmt == FMT_JSON)
+        flow_out_json(&s->j, NULL, f);
+    else
+        flow_out_csv_row(stdout, f);
+}
+
+static void flows_stream_end(flows_stream *s, nl_trace *t)
+{
+    size_t n;
+    nl_flow **fl = trace_flows(t, &n);
+    for (size_t i = 0; i < n; i++)
+        flows_stream_one(s, fl[i]);
+    flows_stream_begin(s);
+    if (s->fmt != FMT_JSON)
+        return;
+    json_arr_end(&s->j);
+    json_arr_begin(&s->j, "captures");
+    trace_out_json_capture(&s->j, NULL, t);
+    json_arr_end(&s->j);
+    json_arr_begin(&s->j, "findings");
+    json_arr_end(&s->j);
+    trace_out_json_probes(&s->j, "probes", &t, 1);
+    json_obj_end(&s->j);
+    json_finish(&s->j);
 }
 
 static void flows_json(nl_trace *t)
@@ -57,7 +80,7 @@ static void flows_json(nl_trace *t)
     json_init(&j, stdout, 1);
     json_obj_begin(&j, NULL);
     json_arr_begin(&j, "captures");
-    flows_json_capture(&j, t);
+    trace_out_json_capture(&j, NULL, t);
     json_arr_end(&j);
     json_arr_begin(&j, "flows");
     for (size_t i = 0; i < n; i++)
@@ -65,8 +88,7 @@ static void flows_json(nl_trace *t)
     json_arr_end(&j);
     json_arr_begin(&j, "findings");
     json_arr_end(&j);
-    json_arr_begin(&j, "probes");
-    json_arr_end(&j);
+    trace_out_json_probes(&j, "probes", &t, 1);
     json_obj_end(&j);
     json_finish(&j);
 }
@@ -146,6 +168,7 @@ static void flows_text(nl_trace *t)
                cs, color ? "\033[0m" : "", f->history[0] ? f->history : "-", pk, by,
                flow_out_time(f->first_ns, tm, sizeof tm, 0), (double)(f->last_ns - f->first_ns) / 1e9);
     }
+    trace_out_text_probes(stdout, &t, 1);
 }
 
 int cmd_flows(int argc, char **argv)
@@ -159,6 +182,7 @@ int cmd_flows(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int fmt = FMT_TEXT, c, rc = CLI_OK;
+    flows_stream stream;
     nl_trace_opts o;
     nl_trace *t;
     char *bpf;
@@ -183,11 +207,20 @@ int cmd_flows(int argc, char **argv)
     }
     bpf = cli_join_args(argc, argv, optind + 1);
     o.bpf = bpf;
+    memset(&stream, 0, sizeof stream);
+    stream.fmt = fmt;
+    if (o.max_flows && fmt != FMT_TEXT) {
+        /* bounded memory: ended flows are written out and recycled */
+        o.flow_done = flows_stream_one;
+        o.flow_done_ctx = &stream;
+    }
     t = cli_load_trace(argv[optind], &o);
     free(bpf);
     if (!t)
         return CLI_USAGE;
-    if (fmt == FMT_JSON)
+    if (o.flow_done)
+        flows_stream_end(&stream, t);
+    else if (fmt == FMT_JSON)
         flows_json(t);
     else if (fmt == FMT_CSV)
         flows_csv(t);

@@ -28,6 +28,12 @@ typedef struct nl_flow_table_opts {
     uint64_t tcp_idle_ns;    /* 0 = Zeek's 5 min */
     uint64_t udp_idle_ns;    /* 0 = Zeek's 1 min */
     uint64_t icmp_idle_ns;   /* 0 = Zeek's 1 min */
+    /* Streaming (keep_done = 0): called once for each flow as it ends
+     * (timed out, evicted, or replaced by a reused 5-tuple), just before
+     * its memory is recycled; the pointer is valid only during the call.
+     * Flows still live at the end are reported by flow_table_all(). */
+    void (*on_end)(void *ctx, const nl_flow *f);
+    void *on_end_ctx;
 } nl_flow_table_opts;
 
 /* Create a table. opts may be NULL for defaults. NULL on out-of-memory. */

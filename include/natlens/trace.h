@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "natlens/flow_table.h"
+#include "natlens/probe.h"
 
 typedef struct nl_trace_opts {
     const char *bpf;            /* filter expression or NULL */
@@ -20,6 +21,11 @@ typedef struct nl_trace_opts {
     void (*progress)(void *ctx, int64_t done_bytes, int64_t total_bytes,
                      uint64_t packets);
     void *progress_ctx;
+    /* Streaming: flows that end while reading are handed to flow_done and
+     * then recycled, so memory is bounded by live flows (use with
+     * max_flows). trace_flows() then returns only the flows still live. */
+    void (*flow_done)(void *ctx, const nl_flow *f);
+    void *flow_done_ctx;
 } nl_trace_opts;
 
 typedef struct nl_trace {
@@ -38,6 +44,13 @@ typedef struct nl_trace {
     char    *warning;           /* damage warning, NULL if clean */
     uint64_t damage_offset;
     nl_flow_table *flows;
+    /* marked egress probes (natlens-capture probe) recognised in the file,
+     * in capture order; owned by the trace */
+    nl_probe_info *probes;
+    size_t   nprobes;
+    /* host context stored by natlens-capture (JSON text), NULL if none;
+     * owned by the trace */
+    char    *hostmeta;
 } nl_trace;
 
 /* Read `path` with `opts` (NULL for defaults) into a new trace.

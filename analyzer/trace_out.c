@@ -1,0 +1,84 @@
+/* trace_out.c - capture summaries and recognised probes, JSON and text. */
+#include <stdio.h>
+#include <string.h>
+#include "natlens/flow_out.h"
+#include "natlens/trace_out.h"
+
+void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
+{
+    nl_flow_table_stats st;
+    flow_table_stats(t->flows, &st);
+    json_obj_begin(j, key);
+    json_str(j, "file", t->path);
+    json_str(j, "link_type", t->linktype_name);
+    json_str(j, "format", t->is_pcapng ? "pcapng" : "pcap");
+    json_uint(j, "packets", t->packets);
+    json_uint(j, "ip_packets", t->ip_packets);
+    json_uint(j, "bytes", t->wire_bytes);
+    if (t->packets) {
+        json_ts(j, "first_ts", t->first_ns);
+        json_ts(j, "last_ts", t->last_ns);
+    } else {
+        json_null(j, "first_ts");
+        json_null(j, "last_ts");
+    }
+    json_uint(j, "malformed", t->malformed);
+    json_uint(j, "truncated", t->truncated);
+    json_uint(j, "flows", st.flows_total);
+    json_uint(j, "evicted", st.evicted);
+    if (t->warning) {
+        json_str(j, "warning", t->warning);
+        json_uint(j, "damage_offset", t->damage_offset);
+    }
+    json_bool(j, "host_context", t->hostmeta != NULL);
+    json_obj_end(j);
+}
+
+void trace_out_json_probes(nl_json *j, const char *key, nl_trace *const *traces, size_t n)
+{
+    char buf[64];
+    json_arr_begin(j, key);
+    for (size_t c = 0; c < n; c++) {
+        for (size_t i = 0; i < traces[c]->nprobes; i++) {
+            const nl_probe_info *p = &traces[c]->probes[i];
+            json_obj_begin(j, NULL);
+            json_addr(j, "inner_ip", &p->inner_ip);
+            json_str(j, "via", p->via);
+            json_addr(j, "seen_as_ip", &p->seen_as_ip);
+            json_uint(j, "seen_as_port", p->seen_as_port);
+            json_ts(j, "ts", p->seen_ts_ns);
+            json_uint(j, "capture", c);
+            json_str(j, "proto", flow_proto_name(p->proto, buf, sizeof buf));
+            json_addr(j, "dest_ip", &p->seen_dst_ip);
+            json_uint(j, "dest_port", p->seen_dst_port);
+            json_uint(j, "seq", p->seq);
+            json_str(j, "session", p->session);
+            json_ts(j, "sent_ts", p->ts_ns);
+            json_obj_end(j);
+        }
+    }
+    json_arr_end(j);
+}
+
+void trace_out_text_probes(FILE *out, nl_trace *const *traces, size_t n)
+{
+    size_t total = 0;
+    for (size_t c = 0; c < n; c++)
+        total += traces[c]->nprobes;
+    if (!total)
+        return;
+    fprintf(out, "\nPROBES \xe2\x80\x94 marked probes from natlens-capture, as they arrived\n");
+    for (size_t c = 0; c < n; c++) {
+        for (size_t i = 0; i < traces[c]->nprobes; i++) {
+            const nl_probe_info *p = &traces[c]->probes[i];
+            char in[64], seen[64], dst[64], tm[32], via[64];
+            /* via and session come from packet bytes: show printable only */
+            json_escape_text((const uint8_t *)p->via, strlen(p->via), via, sizeof via);
+            fprintf(out, "  probe from %s via %s arrived at %s as %s:%u \xe2\x86\x92 %s:%u (%s, #%u)\n",
+                    nl_addr_str(&p->inner_ip, in, sizeof in), via[0] ? via : "?",
+                    traces[c]->name, nl_addr_str(&p->seen_as_ip, seen, sizeof seen),
+                    p->seen_as_port, nl_addr_str(&p->seen_dst_ip, dst, sizeof dst),
+                    p->seen_dst_port, flow_out_time(p->seen_ts_ns, tm, sizeof tm, 0), p->seq);
+        }
+    }
+}
