@@ -476,7 +476,7 @@ nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *p, const uint8_t *b)
     for (f = t->bkt[h & (t->nbkt - 1)]; f; f = f->hnext)
         if (f->hash == h && (dir = ft_match(f, p)) >= 0)
             break;
-    if (f && p->proto == IPPROTO_TCP && conn_zeek_is_reuse(f, p, dir)) {
+    if (f && conn_zeek_is_reuse(f, p, dir)) {
         ft_end(t, f);
         f = NULL;
     }

@@ -6,8 +6,9 @@
  * arrays are indexed by NL_ORIG / NL_RESP.
  *
  * The originator follows Zeek: the side that sent the first SYN (or, with
- * no SYN seen, the first packet's sender, flipped by Zeek's rules: a lone
- * SYN-ACK makes its sender the responder, history gains '^').
+ * no SYN seen, the first packet's sender, unless it came from a likely
+ * server port (Zeek's default list), or a SYN-ACK was answered by an ACK or
+ * data: then roles flip and history starts with '^').
  */
 #ifndef NATLENS_FLOW_H
 #define NATLENS_FLOW_H
@@ -58,13 +59,30 @@ typedef struct nl_tcp_endpoint {
     uint32_t last_seq;       /* highest seq+len seen (relative tracking) */
     uint32_t ack_seq;        /* highest ack sent */
     uint64_t seq_bytes;      /* bytes of sequence space covered (Zeek size) */
-    uint64_t max_top;        /* highest relative top seq sent (64-bit unwrapped) */
-    uint64_t max_ack;        /* highest relative ack sent, unwrapped */
-    uint32_t base_seq;       /* seq used as origin for unwrapping */
-    uint8_t  has_base;
     uint8_t  zero_win_seen;
     uint32_t rxmit_thresh, zw_thresh, gap_thresh, badck_thresh; /* log scale */
     uint64_t gap_bytes;      /* missed bytes (Zeek missed_bytes share) */
+
+    /* Zeek TCP_Endpoint mirror, owned by conn_zeek*.c. Sequence numbers are
+     * Zeek's: start/last/ack with wrap counters; *_rel values are relative
+     * to start_seq. UDP uses `state` only (0 inactive, 1 active). */
+    uint8_t  prev_state;
+    uint8_t  did_close;      /* ConnectionClosed() ran for this side */
+    uint8_t  first_seen;     /* this side's first packet was processed */
+    uint8_t  is_partial;     /* Zeek's is_partial (same value on both sides) */
+    uint8_t  fin_cnt;        /* FINs seen, saturating */
+    uint8_t  has_pend;       /* an out-of-order block is buffered */
+    uint32_t start_seq;
+    uint32_t seq_wraps, ack_wraps;
+    uint32_t rxmit_cnt, zw_cnt, gap_cnt, badck_cnt;
+    uint64_t fin_seq_rel;    /* relative seq just past the FIN */
+    uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
+    uint64_t reassem_top;    /* relative seq up to which data is contiguous */
+    uint64_t pend_lo, pend_hi; /* one buffered out-of-order block */
+    /* connection-wide timer facts, kept equal on both sides so a role swap
+     * does not lose them */
+    uint64_t close_ns;       /* close completed (Zeek deletes 5 s later), 0 = no */
+    uint64_t attempt_ns;     /* first SYN of an attempt (5 s attempt timer) */
 } nl_tcp_endpoint;
 
 /* What survives a NAT: the first values of each direction, for pairing. */
