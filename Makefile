@@ -28,7 +28,7 @@ NET_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnet 2>/dev/null)
 NET_LIBS    := $(shell $(PKG_CONFIG) --libs libnet 2>/dev/null || echo -lnet)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
 LDLIBS  += $(PCAP_LIBS) -lnettle -lm
 
@@ -54,8 +54,8 @@ $(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyz
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
-$(BUILD)/analyzer/tui/%.o: CFLAGS += $(CURSES_CFLAGS)
-$(BUILD)/capture/%.o: CFLAGS += $(NET_CFLAGS)
+$(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
+$(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS)
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

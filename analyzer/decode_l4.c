@@ -39,6 +39,8 @@ static void l4_verify(nl_packet *pkt, const uint8_t *b, uint32_t off,
                       uint32_t end, uint32_t wire_len, int pseudo)
 {
     uint32_t sum;
+    if (pkt->flags & NL_PKT_FRAGMENT)
+        return; /* the checksum covers the whole datagram, not this fragment */
     if (end - off != wire_len)
         return; /* not fully captured: cannot tell */
     sum = pseudo ? l4_pseudo(pkt, wire_len) : 0;
@@ -152,7 +154,9 @@ static void decode_udp(nl_packet *pkt, const uint8_t *b, uint32_t off,
     pkt->dport = dec_be16(b + off + 2);
     ulen = dec_be16(b + off + 4);
     pkt->flags |= NL_PKT_HAS_L4;
-    if (ulen < 8 || ulen > wire_len) {
+    if (ulen >= 8 && ulen > wire_len && (pkt->flags & NL_PKT_FRAGMENT)) {
+        /* first fragment: the UDP length is the whole datagram's */
+    } else if (ulen < 8 || ulen > wire_len) {
         /* length 0 happens with TSO/GSO captures; trust the IP length */
         if (ulen != 0)
             pkt->flags |= NL_PKT_MALFORMED;
@@ -165,6 +169,23 @@ static void decode_udp(nl_packet *pkt, const uint8_t *b, uint32_t off,
         pkt->payload_caplen = pkt->payload_len;
     if (verify_csum && (pkt->ip_ver == 6 || dec_be16(b + off + 6) != 0))
         l4_verify(pkt, b, off, end, wire_len, 1);
+}
+
+/* Flow ports of an ICMP message, as decode_icmp gives them. */
+static void icmp_ports(int v6, uint8_t t, uint8_t code, int have_id, uint16_t id,
+                       uint16_t *sport, uint16_t *dport)
+{
+    int echo = v6 ? (t == 128 || t == 129) : (t == 8 || t == 0);
+    if (echo && have_id) {
+        *sport = *dport = id;
+        return;
+    }
+    *sport = t;
+    if (v6)
+        *dport = t == 133 ? 134 : t == 134 ? 133 : t == 135 ? 136 : t == 136 ? 135 : code;
+    else
+        *dport = t == 13 ? 14 : t == 14 ? 13 : t == 15 ? 16 : t == 16 ? 15 :
+                 t == 17 ? 18 : t == 18 ? 17 : t == 10 ? 9 : t == 9 ? 10 : code;
 }
 
 /* The quoted packet of an ICMP error: IP header plus at least 8 bytes. */
@@ -182,14 +203,29 @@ static void icmp_quoted(nl_packet *pkt, const uint8_t *b, uint32_t off, uint32_t
         nl_addr_from_v4(&pkt->q_dst, b + off + 16);
         l4 = off + hl;
     } else if ((b[off] >> 4) == 6 && dec_have(end, off, 40)) {
-        pkt->q_proto = b[off + 6];
+        uint8_t nh = b[off + 6];
+        int n = 0;
         memcpy(pkt->q_src.b, b + off + 8, 16);
         memcpy(pkt->q_dst.b, b + off + 24, 16);
         l4 = off + 40;
+        /* hop-by-hop, routing, destination options, fragment: skip */
+        while ((nh == 0 || nh == 43 || nh == 60 || nh == 44) && n++ < 8 &&
+               dec_have(end, l4, 8)) {
+            uint32_t el = nh == 44 ? 8 : ((uint32_t)b[l4 + 1] + 1) * 8;
+            nh = b[l4];
+            l4 += el;
+        }
+        pkt->q_proto = nh;
     } else {
         return;
     }
     pkt->flags |= NL_PKT_ICMP_ERROR;
+    if (pkt->q_proto == IPPROTO_ICMP || pkt->q_proto == IPPROTO_ICMPV6) {
+        if (dec_have(end, l4, 2))
+            icmp_ports(pkt->q_proto == IPPROTO_ICMPV6, b[l4], b[l4 + 1], dec_have(end, l4, 8),
+                       dec_have(end, l4, 8) ? dec_be16(b + l4 + 4) : 0, &pkt->q_sport, &pkt->q_dport);
+        return;
+    }
     if (dec_have(end, l4, 4)) {
         pkt->q_sport = dec_be16(b + l4);
         pkt->q_dport = dec_be16(b + l4 + 2);
@@ -252,10 +288,12 @@ static void decode_gre(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
     pt = dec_be16(b + off + 2);
     if ((fl & 0x0007) > 1) /* unknown GRE version (PPTP is 1) */
         return;
+    if (fl & 0x4000) /* RFC 1701 routing (SREs): not decoded */
+        return;
     if (fl & 0x8000) hl += 4; /* checksum + reserved */
     if (fl & 0x2000) hl += 4; /* key */
     if (fl & 0x1000) hl += 4; /* sequence */
-    if (fl & 0x0001) hl += 4; /* PPTP ack */
+    if ((fl & 0x0007) == 1 && (fl & 0x0080)) hl += 4; /* RFC 2637 A bit: ack number */
     if (!dec_have(end, off, hl))
         return;
     if (pt == 0x6558) { /* transparent Ethernet bridging */

@@ -23,6 +23,28 @@ static void json_indent(nl_json *j)
         fputs("  ", j->f);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629 section 4:
+ * no overlongs, no surrogates, nothing above U+10FFFF), 0 if there is none. */
+static size_t json_utf8_len(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+    size_t len, k;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (k = 2; k < len; k++)
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
 static void json_put_string(FILE *f, const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
@@ -41,20 +63,18 @@ static void json_put_string(FILE *f, const char *s, size_t n)
         } else if (c < 0x80) {
             fputc(c, f);
         } else {
-            /* pass valid UTF-8 sequences through, escape stray bytes */
-            size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-            size_t k;
-            if (len && i + len <= n) {
-                for (k = 1; k < len; k++)
-                    if ((p[i + k] & 0xc0) != 0x80)
-                        break;
-                if (k == len) {
-                    fwrite(p + i, 1, len, f);
-                    i += len - 1;
-                    continue;
-                }
+            /* pass well-formed UTF-8 through, escape stray bytes; C1
+             * controls (U+0080..U+009F) act on terminals: escape them */
+            size_t len = json_utf8_len(p + i, n - i);
+            if (len == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
+                fprintf(f, "\\u%04x", p[i + 1]);
+                i++;
+            } else if (len) {
+                fwrite(p + i, 1, len, f);
+                i += len - 1;
+            } else {
+                fprintf(f, "\\u%04x", c);
             }
-            fprintf(f, "\\u%04x", c);
         }
     }
     fputc('"', f);

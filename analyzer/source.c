@@ -23,6 +23,9 @@ struct nl_source {
     int64_t  rec_off;      /* offset of the record being read */
     int      plain_pcap;   /* classic pcap: offsets computed, no ftell */
     int64_t  next_off;     /* classic pcap: where the next record starts */
+    struct bpf_program prog; /* applied per record, so frame numbers and
+                              * offsets count every record in the file */
+    int      has_prog;
     char     warning[512];
     uint64_t damage_off;
     int      damaged;
@@ -92,21 +95,6 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         pcap_close(p);
         return NULL;
     }
-    if (bpf && *bpf) {
-        struct bpf_program prog;
-        if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-            snprintf(errbuf, 512, "bad filter expression '%s': %s", bpf, pcap_geterr(p));
-            pcap_close(p);
-            return NULL;
-        }
-        if (pcap_setfilter(p, &prog) != 0) {
-            snprintf(errbuf, 512, "%s: cannot apply filter: %s", path, pcap_geterr(p));
-            pcap_freecode(&prog);
-            pcap_close(p);
-            return NULL;
-        }
-        pcap_freecode(&prog);
-    }
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
@@ -114,15 +102,25 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         snprintf(errbuf, 512, "%s: out of memory", path);
         return NULL;
     }
+    if (bpf && *bpf) {
+        if (pcap_compile(p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            snprintf(errbuf, 512, "bad filter expression '%s': %s", bpf, pcap_geterr(p));
+            pcap_close(p);
+            free(s->path);
+            free(s);
+            return NULL;
+        }
+        s->has_prog = 1;
+    }
     s->pcap = p;
     s->linktype = pcap_datalink(p);
-    {
-        int fmt = source_peek_format(path);
-        s->is_pcapng = fmt == 1;
-        /* a BPF filter makes libpcap skip records: then offsets need ftell */
-        s->plain_pcap = fmt == 2 && !(bpf && *bpf);
-        s->next_off = 24;
-    }
+    /* libpcap reports a pcapng section's version (1.x), classic pcap 2.4 */
+    s->is_pcapng = pcap_major_version(p) == 1;
+    /* peek only at regular files: opening a pipe or FIFO a second time
+     * steals bytes from libpcap's stream, or blocks forever */
+    s->plain_pcap = strcmp(path, "-") != 0 && S_ISREG(st.st_mode) &&
+                    source_peek_format(path) == 2;
+    s->next_off = 24;
     s->size = (strcmp(path, "-") != 0 && S_ISREG(st.st_mode)) ? (int64_t)st.st_size : -1;
     return s;
 }
@@ -138,6 +136,7 @@ int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
         return -1;
     /* ftell costs a system call per frame: classic pcap records are a
      * fixed 16-byte header plus caplen, so count instead */
+next_record:
     if (s->plain_pcap) {
         s->rec_off = s->next_off;
     } else {
@@ -172,7 +171,16 @@ int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
         return -1;
     }
     s->frame++;
-    s->next_off += 16 + (int64_t)h->caplen;
+    if (s->plain_pcap && h->caplen >= (bpf_u_int32)pcap_snapshot(s->pcap)) {
+        /* libpcap cuts records longer than the snapshot length and skips
+         * the rest: only the stream knows where the next record starts */
+        f = pcap_file(s->pcap);
+        s->next_off = f ? (int64_t)ftell(f) : s->next_off + 16 + (int64_t)h->caplen;
+    } else {
+        s->next_off += 16 + (int64_t)h->caplen;
+    }
+    if (s->has_prog && !pcap_offline_filter(&s->prog, h, data))
+        goto next_record;
     pkt->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec;
     pkt->frame = s->frame;
     pkt->file_off = s->rec_off >= 0 ? (uint64_t)s->rec_off : 0;
@@ -208,6 +216,8 @@ void source_close(nl_source *s)
 {
     if (!s)
         return;
+    if (s->has_prog)
+        pcap_freecode(&s->prog);
     pcap_close(s->pcap);
     free(s->path);
     free(s);
