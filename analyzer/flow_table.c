@@ -19,9 +19,10 @@ typedef struct ft_slab {
     nl_flow  flows[FT_SLAB];
 } ft_slab;
 
+/* records for FT_SLAB flows, keep_limit each */
 typedef struct ft_rec_slab {
     struct ft_rec_slab *next;
-    nl_pkt_rec recs[FT_SLAB][NL_FLOW_KEEP_PKTS];
+    nl_pkt_rec recs[];
 } ft_rec_slab;
 
 /* live flows, least recently used first: one list per timeout class so the
@@ -111,6 +112,8 @@ nl_flow_table *flow_table_new(const nl_flow_table_opts *opts)
         t->opts.keep_done = 1;
     if (t->opts.on_end)
         t->opts.keep_done = 0;
+    if (t->opts.keep_limit == 0 || t->opts.keep_limit > NL_FLOW_KEEP_PKTS)
+        t->opts.keep_limit = NL_FLOW_KEEP_PKTS;
     if (!t->opts.tcp_idle_ns)  t->opts.tcp_idle_ns = 300 * NS;  /* Zeek tcp_inactivity_timeout */
     if (!t->opts.udp_idle_ns)  t->opts.udp_idle_ns = 60 * NS;   /* udp_inactivity_timeout */
     if (!t->opts.icmp_idle_ns) t->opts.icmp_idle_ns = 60 * NS;  /* icmp_inactivity_timeout */
@@ -240,19 +243,22 @@ static nl_flow *ft_alloc(nl_flow_table *t)
         f = &t->slabs->flows[t->slab_used++];
         if (t->opts.keep_packets) {
             if (t->rslab_used == FT_SLAB) {
-                ft_rec_slab *r = malloc(sizeof *r);
+                size_t sz = sizeof(ft_rec_slab) +
+                            (size_t)FT_SLAB * t->opts.keep_limit * sizeof(nl_pkt_rec);
+                ft_rec_slab *r = malloc(sz);
                 if (!r)
                     return NULL;
                 r->next = t->rslabs;
                 t->rslabs = r;
                 t->rslab_used = 0;
-                t->st.bytes_allocated += sizeof *r;
+                t->st.bytes_allocated += sz;
             }
-            recs = t->rslabs->recs[t->rslab_used++];
+            recs = &t->rslabs->recs[(size_t)t->rslab_used++ * t->opts.keep_limit];
         }
     }
     memset(f, 0, sizeof *f);
     f->recs = recs;
+    f->rec_cap = recs ? t->opts.keep_limit : 0;
     if (t->opts.keep_done) {
         /* the id-ordered list for output grows per flow, never per packet */
         if (t->nall == t->cap_all) {
@@ -384,7 +390,7 @@ static void ft_signature(nl_flow *f, const nl_packet *p, const uint8_t *b, int d
 static void ft_record(nl_flow *f, const nl_packet *p, const uint8_t *b, int dir)
 {
     nl_pkt_rec *r;
-    if (!f->recs || f->nrecs >= NL_FLOW_KEEP_PKTS)
+    if (!f->recs || f->nrecs >= f->rec_cap)
         return;
     r = &f->recs[f->nrecs++];
     memset(r, 0, sizeof *r);

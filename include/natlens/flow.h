@@ -138,6 +138,7 @@ typedef struct nl_flow {
     /* kept packets (only with keep_packets) */
     nl_pkt_rec *recs;        /* owned by the table's record pool */
     uint16_t nrecs;
+    uint16_t rec_cap;        /* records this flow may keep */
 
     /* table links (private to flow_table.c) */
     struct nl_flow *hnext;   /* hash chain */

@@ -23,7 +23,8 @@ typedef struct nl_flow_table nl_flow_table;
 
 typedef struct nl_flow_table_opts {
     uint32_t max_flows;      /* 0 = unlimited */
-    int      keep_packets;   /* keep first NL_FLOW_KEEP_PKTS packet records */
+    int      keep_packets;   /* keep the first packet records of each flow */
+    uint8_t  keep_limit;     /* how many (1..NL_FLOW_KEEP_PKTS); 0 = all of them */
     int      keep_done;      /* keep ended flows for output (default 1) */
     uint64_t tcp_idle_ns;    /* 0 = Zeek's 5 min */
     uint64_t udp_idle_ns;    /* 0 = Zeek's 1 min */

@@ -15,6 +15,7 @@
 typedef struct nl_trace_opts {
     const char *bpf;            /* filter expression or NULL */
     int keep_packets;           /* keep per-flow packet records */
+    uint8_t keep_limit;         /* records per flow, 0 = NL_FLOW_KEEP_PKTS */
     int verify_checksums;       /* Zeek's default; natlens default is off (-C) */
     uint32_t max_flows;         /* 0 = unlimited */
     /* progress callback, called every ~64k packets; may be NULL */
