@@ -1,0 +1,124 @@
+/* clock.c - how far one capture's clock runs ahead of another's.
+ *
+ * Every packet seen at both points gives d = t_far - t_near. For packets
+ * travelling near -> far, d = offset + latency; far -> near, d = offset -
+ * latency. The median of each direction, averaged, cancels the latency
+ * (offset = (d_fwd + d_rev) / 2). Medians, not means, because a packet
+ * paired with the wrong copy of a retransmission is off by a second or
+ * more; the spread is 1.4826 * MAD (a standard deviation for normal noise).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "correlate_int.h"
+
+void clock_samples_init(clock_samples *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void clock_samples_free(clock_samples *s)
+{
+    free(s->v[0]);
+    free(s->v[1]);
+    memset(s, 0, sizeof *s);
+}
+
+static void push(clock_samples *s, int dir, int64_t d)
+{
+    if (s->n[dir] == s->cap[dir]) {
+        size_t nc = s->cap[dir] ? s->cap[dir] * 2 : 256;
+        int64_t *nv = realloc(s->v[dir], nc * sizeof *nv);
+        if (!nv) {
+            s->oom = 1;
+            return;
+        }
+        s->v[dir] = nv;
+        s->cap[dir] = nc;
+    }
+    s->v[dir][s->n[dir]++] = d;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int64_t clock_median(int64_t *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_i64);
+    if (n % 2)
+        return v[n / 2];
+    /* average without overflow */
+    return v[n / 2 - 1] + (v[n / 2] - v[n / 2 - 1]) / 2;
+}
+
+void clock_samples_add_match(clock_samples *s, const corr_pkt_pairs *pp)
+{
+    int fwd = NL_ORIG;
+    if (pp->n[0] && pp->n[1]) {
+        int64_t a[NL_FLOW_KEEP_PKTS], b[NL_FLOW_KEEP_PKTS];
+        memcpy(a, pp->d[0], pp->n[0] * sizeof a[0]);
+        memcpy(b, pp->d[1], pp->n[1] * sizeof b[0]);
+        if (clock_median(b, pp->n[1]) > clock_median(a, pp->n[0]))
+            fwd = NL_RESP;
+    } else if (pp->n[1]) {
+        fwd = NL_RESP;
+    }
+    for (int dir = 0; dir < 2; dir++)
+        for (size_t i = 0; i < pp->n[dir]; i++)
+            push(s, dir == fwd ? 0 : 1, pp->d[dir][i]);
+}
+
+static double mad_of(int64_t *v, size_t n, int64_t center, int64_t *tmp)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t x = v[i] - center;
+        tmp[i] = x < 0 ? -x : x;
+    }
+    return (double)clock_median(tmp, n);
+}
+
+void clock_estimate(const clock_samples *s, nl_clock_offset *out)
+{
+    size_t nf = s->n[0], nr = s->n[1], n = nf + nr;
+    out->known = 0;
+    out->offset_s = out->spread_s = out->latency_s = 0;
+    out->samples = (uint32_t)n;
+    out->two_way = 0;
+    if (n == 0)
+        return;
+    int64_t *buf = malloc(2 * n * sizeof *buf);
+    if (!buf)
+        return;
+    int64_t *w = buf, *tmp = buf + n;
+    int64_t mf = 0, mr = 0;
+    if (nf) {
+        memcpy(w, s->v[0], nf * sizeof *w);
+        mf = clock_median(w, nf);
+    }
+    if (nr) {
+        memcpy(w, s->v[1], nr * sizeof *w);
+        mr = clock_median(w, nr);
+    }
+    int64_t off, lat = 0;
+    if (nf && nr) {
+        off = mf + (mr - mf) / 2;
+        lat = (mf - mr) / 2;
+        out->two_way = 1;
+    } else {
+        off = nf ? mf : mr;
+    }
+    /* Residuals around each direction's own centre, pooled. */
+    for (size_t i = 0; i < nf; i++)
+        w[i] = s->v[0][i] - lat;
+    for (size_t i = 0; i < nr; i++)
+        w[nf + i] = s->v[1][i] + lat;
+    double mad = mad_of(w, n, off, tmp);
+    free(buf);
+    out->known = 1;
+    out->offset_s = (double)off / 1e9;
+    out->latency_s = (double)lat / 1e9;
+    out->spread_s = 1.4826 * mad / 1e9;
+}

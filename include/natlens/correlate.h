@@ -1,0 +1,272 @@
+/* correlate.h - pair flows across captures taken at two or more points.
+ *
+ * Captures are given in path order, client side first (capture 0) to server
+ * side last. Every adjacent pair (i, i+1) is correlated on its own: capture i
+ * is the "near" side, capture i+1 the "far" side. One nl_correlation holds
+ * everything the presenters need (text, JSON, report, TUI, diagnose); nothing
+ * is recomputed elsewhere.
+ *
+ * How a pair of captures is matched (correlate_pair.c):
+ *   1. every flow gives keys that survive NAT (SYN ISN, first TSval, hash of
+ *      the first payload, ICMP id, destination, exact tuple); the far side's
+ *      keys are indexed in one sorted array (no O(n^2) over flows);
+ *   2. pass 1 scores candidates found through the rare, strong keys only,
+ *      assigns them greedily and estimates the clock offset from their
+ *      paired packets (clock.c) - the far clock may be off by many minutes,
+ *      so time is not used before this;
+ *   3. pass 2 scores every candidate again, time now a score relative to
+ *      the offset (big key buckets are searched in a time window), and a
+ *      global greedy assignment gives each flow at most one twin;
+ *   4. the offset is estimated once more from all strong matches.
+ * Then: per-match packet pairing (lost packets, sequence offsets), twins
+ * (a capture that saw both legs of a NAT, e.g. a firewall's `-i any`, is
+ * matched against itself), chains through all captures, unmatched flows
+ * with a reason, the egress table and the source-IP changes (egress.c,
+ * egress_changes.c).
+ *
+ * What readers use (diagnose, report, TUI): matches (per adjacent pair),
+ * offsets, chains (one connection end to end, with where it vanished),
+ * unmatched, egress, ip_changes; lookups correlate_match_for(),
+ * correlate_twin_of(); clocks correlate_offset_s(), correlate_to_clock()
+ * (show far-side times in the near clock). Scale: keys are indexed in
+ * sorted arrays, candidates come from equal keys only, so 100k flows a
+ * side correlate in about two seconds.
+ *
+ * Lifetimes: an nl_correlation borrows the flows (and traces) it was built
+ * from: they must outlive it. Everything else it points to is owned by it
+ * and freed by correlate_free(). Nothing here prints.
+ */
+#ifndef NATLENS_CORRELATE_H
+#define NATLENS_CORRELATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "natlens/decode.h"
+#include "natlens/flow.h"
+#include "natlens/trace.h"
+
+/* nl_match.translation / nl_hop.translation: bits. */
+enum {
+    NL_XLATE_NONE = 0,
+    NL_XLATE_SNAT = 1,       /* source address or port changed */
+    NL_XLATE_DNAT = 2        /* destination address or port changed */
+};
+
+/* nl_match.evidence: which keys agreed (bits, in strength order). */
+enum {
+    NL_EV_ISN     = 1u << 0, /* SYN initial sequence number, one direction or both */
+    NL_EV_TSVAL   = 1u << 1, /* first TCP timestamp value */
+    NL_EV_DATA    = 1u << 2, /* hash of a first payload segment */
+    NL_EV_IPID    = 1u << 3, /* first IPv4 ID */
+    NL_EV_ICMP_ID = 1u << 4, /* ICMP echo identifier */
+    NL_EV_PORTS   = 1u << 5, /* ports left untouched */
+    NL_EV_SIZE    = 1u << 6, /* packet counts, segment sizes, MSS */
+    NL_EV_TIME    = 1u << 7  /* start time agrees with the clock offset */
+};
+#define NL_EV_COUNT 8
+#define NL_EV_STRONG (NL_EV_ISN | NL_EV_TSVAL | NL_EV_DATA)
+
+/* nl_unmatched.reason */
+enum {
+    NL_UNM_NEVER_ARRIVED = 0, /* near flow with no twin further along the path */
+    NL_UNM_FROM_ELSEWHERE,    /* far flow with no twin nearer the client */
+    NL_UNM_OUTSIDE_WINDOW     /* the flow lies wholly outside the other
+                                 capture's time span (clock-corrected) */
+};
+
+/* Clock relation between capture `from` and capture `to` (adjacent). */
+typedef struct nl_clock_offset {
+    int      from, to;        /* capture indexes */
+    int      known;           /* 0: no paired packets, offset_s is 0 */
+    double   offset_s;        /* how far `to`'s clock runs ahead of `from`'s */
+    double   spread_s;        /* robust spread: 1.4826 * MAD of the samples */
+    uint32_t samples;         /* paired packets used */
+    int      two_way;         /* both directions seen: latency cancelled */
+    double   latency_s;       /* one-way latency estimate (two_way only) */
+} nl_clock_offset;
+
+/* One flow at capture near_cap paired with one at far_cap (= near_cap + 1).
+ * "flip" means the far flow's originator is the near flow's responder
+ * (a capture that started mid-flow); per-direction fields below are indexed
+ * by the NEAR flow's direction (NL_ORIG / NL_RESP). */
+typedef struct nl_match {
+    int      near_cap, far_cap;
+    const nl_flow *near, *far;
+    uint8_t  flip;
+    uint8_t  translation;     /* NL_XLATE_* bits */
+    uint8_t  sport_changed;   /* originator's port rewritten (PAT) */
+    uint8_t  dport_changed;   /* responder's port rewritten */
+    uint32_t evidence;        /* NL_EV_* bits */
+    double   score;           /* internal score (higher is surer) */
+    double   confidence;      /* 0..1 */
+    double   dt_s;            /* far start - near start - clock offset (s) */
+    uint8_t  has_seq_offset;  /* ISNs differ in some direction */
+    uint32_t seq_offset[2];   /* far seq - near seq, mod 2^32, per direction */
+    uint64_t lost[2];         /* [NL_ORIG]: packets of the near originator's
+                                 direction not seen at far; [NL_RESP]: packets
+                                 of the responder's direction seen at far but
+                                 not at near (counter difference, >= 0) */
+    uint32_t paired_pkts;     /* kept packet records paired one to one */
+    uint32_t near_pos, far_pos; /* positions in the inputs' flows arrays */
+} nl_match;
+
+typedef struct nl_unmatched {
+    int      capture;         /* where the flow was seen */
+    int      other;           /* the capture it has no twin in */
+    const nl_flow *flow;
+    uint8_t  reason;          /* NL_UNM_* */
+} nl_unmatched;
+
+/* A hop between two adjacent captures of a chain. present = 0 when the flow
+ * reached `from` but is missing at `to` (it vanished there). */
+typedef struct nl_hop {
+    int      from, to;
+    int      present;
+    uint8_t  translation;     /* NL_XLATE_* (present only), from flows[from]
+                                 to flows[to]: includes a translation done
+                                 inside capture `from` (see alt) */
+    uint8_t  via_alt;         /* the match starts at alt[from], not flows[from] */
+    uint64_t lost_packets;    /* lost[0] + lost[1] of the match; when absent:
+                                 packets `from` sent toward `to` */
+    const nl_match *match;    /* NULL when absent; match->near is flows[from]
+                                 or, with via_alt, alt[from] */
+} nl_hop;
+
+/* One connection followed through every capture. flows[i] is NULL where the
+ * connection was not seen; flows are contiguous (a chain never skips a
+ * capture: a gap ends it). hops cover [first present, next capture after
+ * the last present) so a vanishing point shows as a hop with present = 0.
+ * flows[i] is the leg facing the near side; when capture i holds both legs
+ * of a translation, alt[i] is the far-facing one and the next hop starts
+ * from it. */
+typedef struct nl_chain {
+    const nl_flow **flows;    /* ncaps entries */
+    const nl_flow **alt;      /* ncaps entries: the connection's other leg in
+                                 the same capture when that capture saw both
+                                 sides of a NAT (firewall `-i any`), else NULL */
+    nl_hop  *hops;
+    size_t   nhops;
+    int      first_cap, last_cap; /* first and last capture present */
+} nl_chain;
+
+/* Per inner host and destination: one egress address the far side saw.
+ * Built from chains reaching capture 0 and a later capture; the egress
+ * address is the source the farthest capture saw. Times are capture 0's
+ * clock. Destination is as the inner host addressed it (before DNAT). */
+typedef struct nl_egress {
+    nl_addr  inner_ip;
+    nl_addr  dest_ip;
+    uint16_t dest_port;       /* 0 for ICMP */
+    uint8_t  proto;
+    nl_addr  egress_ip;
+    int      seen_at;         /* capture index where egress_ip was seen */
+    uint64_t first_ns;        /* earliest start of such a flow */
+    uint64_t last_ns;         /* latest last packet of such a flow */
+    uint32_t flows;
+} nl_egress;
+
+/* The egress address changed between two consecutive flows (ordered by
+ * start) of one inner host to one destination. has_port = 0: the change is
+ * per destination address across all ports and protocols. */
+typedef struct nl_ip_change {
+    nl_addr  inner_ip;
+    nl_addr  dest_ip;
+    int      has_port;
+    uint16_t dest_port;
+    uint8_t  proto;
+    nl_addr  from_ip, to_ip;
+    uint64_t at_ns;           /* start of the first flow on to_ip (capture 0 clock) */
+    uint64_t prev_ns;         /* start of the last flow on from_ip before it */
+    const nl_flow *first_new; /* that first flow (capture 0) */
+    uint32_t old_still_open;  /* flows on from_ip still active at at_ns */
+} nl_ip_change;
+
+/* What one capture contributes: the flows (borrowed) and its time span.
+ * trace may be NULL (tests, filtered views). */
+typedef struct nl_corr_input {
+    const char *name;         /* for display */
+    nl_flow   **flows;        /* in order of first packet */
+    size_t      nflows;
+    uint64_t    first_ns, last_ns;
+    nl_trace   *trace;
+} nl_corr_input;
+
+typedef struct nl_correlate_opts {
+    double   max_skew_s;      /* largest clock offset considered (default 1800) */
+    double   min_score;       /* lowest score accepted as a match (default 30) */
+    uint32_t bucket_cap;      /* key buckets larger than this are searched in a
+                                 time window only (default 32) */
+} nl_correlate_opts;
+
+typedef struct nl_correlation {
+    size_t          ncaps;
+    nl_corr_input  *caps;         /* copies of the inputs */
+    nl_clock_offset *offsets;     /* ncaps - 1: offsets[i] is i -> i+1 */
+    nl_match       *matches;      /* all adjacent pairs, by near_cap then near start */
+    size_t          nmatches;
+    nl_unmatched   *unmatched;    /* by capture then flow start */
+    size_t          nunmatched;
+    nl_chain       *chains;       /* by first present capture, then start */
+    size_t          nchains;
+    nl_egress      *egress;       /* by inner, dest, port, proto, first_ns */
+    size_t          negress;
+    nl_ip_change   *ip_changes;   /* by inner, dest, at_ns */
+    size_t          nip_changes;
+    /* private: per capture, per flow position: match index toward the far
+     * side and toward the near side (-1 none). Use correlate_match_for(). */
+    int32_t       **fwd_idx, **back_idx;
+    int32_t       **twin_idx;     /* per capture, per flow: the other leg, -1 */
+} nl_correlation;
+
+void correlate_opts_default(nl_correlate_opts *o);
+
+/* Correlate ncaps >= 2 inputs (path order). opts may be NULL. Returns NULL
+ * with errbuf (>= 256) filled on bad arguments or out of memory. */
+nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
+                                 const nl_correlate_opts *opts, char *errbuf);
+
+/* Same over loaded traces (load them with keep_packets = 1). */
+nl_correlation *correlate_traces(nl_trace **traces, size_t ntraces,
+                                 const nl_correlate_opts *opts, char *errbuf);
+
+void correlate_free(nl_correlation *c);
+
+/* The match of flow f (seen at capture cap) toward the far side
+ * (toward_far != 0) or toward the near side; NULL if none. */
+const nl_match *correlate_match_for(const nl_correlation *c, int cap,
+                                    const nl_flow *f, int toward_far);
+
+/* The other leg of flow f inside capture cap (a capture taken on both sides
+ * of a NAT sees a translated connection twice), or NULL. */
+const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
+                                 const nl_flow *f);
+
+/* How far capture `to`'s clock runs ahead of capture `from`'s (sums the
+ * adjacent offsets; unknown offsets count as 0). */
+double correlate_offset_s(const nl_correlation *c, int from, int to);
+
+/* A timestamp of capture `cap` in capture `ref`'s clock. */
+uint64_t correlate_to_clock(const nl_correlation *c, int cap, int ref,
+                            uint64_t ts_ns);
+
+/* Write the contract's correlate sections into an open JSON object:
+ * "captures", "clock_offsets", "matches", "unmatched", "egress",
+ * "ip_changes", "chains" (the caller adds "findings" and "probes").
+ * Declared with an incomplete nl_json so this header needs no json.h. */
+struct nl_json;
+void correlate_json(struct nl_json *j, const nl_correlation *c);
+
+/* "none", "snat", "dnat", "snat+dnat". */
+const char *correlate_translation_name(uint8_t t);
+/* "never_arrived", "from_elsewhere", "outside_window". */
+const char *correlate_reason_name(uint8_t r);
+/* Name of one evidence bit ("isn", "tsval", "data", "ipid", "icmp_id",
+ * "ports", "size", "time"); NULL for an unknown bit. */
+const char *correlate_evidence_name(uint32_t bit);
+
+/* The far flow's endpoint that corresponds to the near flow's direction
+ * `dir` (handles flip): address and port. */
+void correlate_far_endpoint(const nl_match *m, int dir, nl_addr *ip,
+                            uint16_t *port);
+
+#endif
