@@ -7,6 +7,7 @@
 #include <string.h>
 #include "natlens/flow_out.h"
 #include "natlens/json.h"
+#include "natlens/diagnose.h"
 #include "natlens/trace_out.h"
 #include "cli.h"
 
@@ -14,10 +15,13 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static void flows_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] FILE [BPF expression]\n"
+    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
+               "                     FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, or - for standard input.\n"
                "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
-               "  --max-flows N       cap live flows; least recently used are evicted (counted)\n");
+               "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
+               "                      with --json/--csv flows stream out as they end (no findings)\n"
+               "  --fail-on-findings  exit 1 when a warning or error was found\n");
 }
 
 /* Streaming output (--max-flows): flows are written as they end, so the
@@ -72,7 +76,7 @@ static void flows_stream_end(flows_stream *s, nl_trace *t)
     json_finish(&s->j);
 }
 
-static void flows_json(nl_trace *t)
+static void flows_json(nl_trace *t, const nl_findings *fs)
 {
     nl_json j;
     size_t n;
@@ -86,8 +90,7 @@ static void flows_json(nl_trace *t)
     for (size_t i = 0; i < n; i++)
         flow_out_json(&j, NULL, fl[i]);
     json_arr_end(&j);
-    json_arr_begin(&j, "findings");
-    json_arr_end(&j);
+    diagnose_json(&j, "findings", fs);
     trace_out_json_probes(&j, "probes", &t, 1);
     json_obj_end(&j);
     json_finish(&j);
@@ -178,6 +181,7 @@ int cmd_flows(int argc, char **argv)
         {"csv", no_argument, NULL, 'c'},
         {"verify-checksums", no_argument, NULL, 'V'},
         {"max-flows", required_argument, NULL, 'm'},
+        {"fail-on-findings", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -185,6 +189,8 @@ int cmd_flows(int argc, char **argv)
     flows_stream stream;
     nl_trace_opts o;
     nl_trace *t;
+    nl_findings *fs;
+    int fail_on = 0;
     char *bpf;
 
     memset(&o, 0, sizeof o);
@@ -197,6 +203,7 @@ int cmd_flows(int argc, char **argv)
         case 'c': fmt = FMT_CSV; break;
         case 'V': o.verify_checksums = 1; break;
         case 'm': o.max_flows = (uint32_t)cli_parse_count("--max-flows", optarg); break;
+        case 'F': fail_on = 1; break;
         case 'h': flows_usage(stdout); return CLI_OK;
         default: flows_usage(stderr); return CLI_USAGE;
         }
@@ -214,18 +221,33 @@ int cmd_flows(int argc, char **argv)
         o.flow_done = flows_stream_one;
         o.flow_done_ctx = &stream;
     }
+    if (!o.flow_done) {
+        /* findings read the handshake's packets: a few per flow are enough
+         * (SYN retries, the answer, a reset) and keep memory per flow low */
+        o.keep_packets = 1;
+        o.keep_limit = 8;
+    }
     t = cli_load_trace(argv[optind], &o);
     free(bpf);
     if (!t)
         return CLI_USAGE;
+    fs = diagnose_new();
+    if (fs && !o.flow_done && diagnose_trace(fs, t, 0) < 0)
+        fprintf(stderr, "natlens flows: warning: findings incomplete (out of memory)\n");
     if (o.flow_done)
         flows_stream_end(&stream, t);
     else if (fmt == FMT_JSON)
-        flows_json(t);
+        flows_json(t, fs);
     else if (fmt == FMT_CSV)
         flows_csv(t);
-    else
+    else {
         flows_text(t);
+        putchar('\n');
+        diagnose_text(stdout, fs, cli_use_color(stdout));
+    }
+    if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
+        rc = 1;
+    diagnose_free(fs);
     trace_free(t);
     return rc;
 }

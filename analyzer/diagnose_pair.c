@@ -1,0 +1,399 @@
+/* diagnose_pair.c - what two or more correlated captures show together.
+ *
+ *   - the answer went missing: a later capture saw the SYN-ACK, an earlier
+ *     one (nearer the client) did not -> handshake_broken naming the two
+ *     capture points it vanished between. When some capture shows why (the
+ *     SYN-ACK left by another interface, or reached the client from another
+ *     address), the single-capture rules name the same connection
+ *     asymmetric_return, and the merge keeps that (with this evidence);
+ *   - a flow seen near never reached the next capture while other
+ *     connections to the same destination did -> never_arrived;
+ *   - the egress address changed (nl_ip_change) -> source_changed;
+ *   - ISNs differ between two captures (nl_match.seq_offset) -> seq_rewritten
+ *     with the offset, one finding per pair of captures.
+ * Times in evidence are each capture's own clock.
+ */
+#define NATLENS_DIAGNOSE_INTERNAL
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "natlens/diagnose.h"
+#include "natlens/flow_out.h"
+
+#define DG_PROTO_TCP 6
+#define DG_PROTO_UDP 17
+#define NS 1000000000ull
+
+static const char *cap_name(const nl_findings *fs, int cap)
+{
+    return diagnose_capture_name(fs, cap);
+}
+
+/* The first (nearest the client) capture where the connection of flow f at
+ * capture cap was seen, walking matches toward the near side. */
+static int walk_near(const nl_correlation *c, int cap, const nl_flow *f, const nl_flow **out)
+{
+    const nl_match *m;
+    *out = f;
+    while (cap > 0 && (m = correlate_match_for(c, cap, *out, 0)) != NULL) {
+        *out = m->near;
+        cap = m->near_cap;
+    }
+    return cap;
+}
+
+/* ---- the answer vanished between two capture points ---------------------- */
+
+static void rule_answer_lost(nl_findings *fs, const nl_correlation *c, const nl_chain *ch)
+{
+    const nl_flow *cl = ch->flows[ch->first_cap];
+    dg_hs h0, hk;
+    int j = -1;
+    if (!cl || cl->proto != DG_PROTO_TCP)
+        return;
+    diagnose_single_hs(cl, &h0);
+    if (!h0.syn_seen || h0.completed || h0.synack_seen || h0.rst_resp || cl->icmp_errors)
+        return;
+    for (int k = ch->first_cap + 1; k <= ch->last_cap; k++) {
+        const nl_flow *f = ch->flows[k];
+        if (!f)
+            break;
+        diagnose_single_hs(f, &hk);
+        if (hk.synack_seen) {
+            j = k;
+            break;
+        }
+    }
+    if (j < 0)
+        return;
+    const nl_flow *fj = ch->flows[j];
+    char t[200], ep[80], sep[80];
+    flow_out_tuple(cl, t, sizeof t, 1);
+    diagnose_ep(&cl->resp_ip, cl->resp_port, ep, sizeof ep);
+    diagnose_ep(&fj->resp_ip, fj->resp_port, sep, sizeof sep);
+    dg_case *k = diagnose_case_new(fs, NL_FK_HANDSHAKE_BROKEN, NL_SEV_ERROR);
+    k->rank = 20;
+    for (int i = ch->first_cap; i <= ch->last_cap; i++)
+        diagnose_case_flow(k, i, ch->flows[i]);
+    snprintf(k->subject1, sizeof k->subject1, "The handshake %s", t);
+    snprintf(k->subjectn, sizeof k->subjectn, "handshakes to %s", ep);
+    snprintf(k->predicate, sizeof k->predicate,
+             "broke: the server answered (SYN-ACK seen at %s) but the answer never reached %s: "
+             "it was lost or routed elsewhere between those two capture points",
+             cap_name(fs, j), cap_name(fs, j - 1));
+    snprintf(k->group, sizeof k->group, "lostpair|%s|%d", ep, j);
+    if (h0.syn)
+        diagnose_case_ev(k, ch->first_cap, h0.syn->frame, h0.syn->ts_ns,
+                         "SYN to %s seq=%" PRIu32, ep, h0.syn->seq);
+    if (hk.syn)
+        diagnose_case_ev(k, j, hk.syn->frame, hk.syn->ts_ns, "the SYN arrives (as %s)", sep);
+    if (hk.synack)
+        diagnose_case_ev(k, j, hk.synack->frame, hk.synack->ts_ns,
+                         "SYN-ACK from %s leaves towards the client%s", sep,
+                         hk.nsynack > 1 ? " (retransmitted)" : "");
+    diagnose_case_ev(k, j - 1, 0, 0, "no SYN-ACK for it reaches %s%s", cap_name(fs, j - 1),
+                     h0.nsyn > 1 ? "; the client keeps retrying its SYN" : "");
+    {
+        char buf[1024], cip[64];
+        nl_addr_str(&fj->orig_ip, cip, sizeof cip); /* as the server sees the client */
+        snprintf(buf, sizeof buf,
+                 "the SYN-ACK leaves %s but does not reach %s: check the return route from the "
+                 "server (%s) to %s and the devices between the two capture points; if the "
+                 "server has another default gateway, replies take it (see asymmetric_return)",
+                 cap_name(fs, j), cap_name(fs, j - 1), sep, cip);
+        diagnose_case_fix(k, 8, strdup(buf));
+    }
+}
+
+/* ---- a flow that never reached the next capture -------------------------- */
+
+/* Destinations (per near capture) that matched flows reached the next
+ * capture through: sorted, searched per unmatched flow. */
+typedef struct dest_ent {
+    int     cap;
+    nl_addr ip;
+} dest_ent;
+
+static int dest_cmp(const void *a, const void *b)
+{
+    const dest_ent *x = a, *y = b;
+    if (x->cap != y->cap)
+        return x->cap - y->cap;
+    return nl_addr_cmp(&x->ip, &y->ip);
+}
+
+static int dest_passes(const dest_ent *d, size_t n, int cap, const nl_addr *dst)
+{
+    dest_ent k;
+    memset(&k, 0, sizeof k);
+    k.cap = cap;
+    k.ip = *dst;
+    return d && bsearch(&k, d, n, sizeof *d, dest_cmp) != NULL;
+}
+
+static void rule_never_arrived(nl_findings *fs, const nl_correlation *c, const nl_unmatched *u,
+                               const dest_ent *dests, size_t ndests)
+{
+    const nl_flow *f = u->flow, *cl;
+    dg_hs h, h0;
+    int first;
+    if (u->reason != NL_UNM_NEVER_ARRIVED || u->other != u->capture + 1)
+        return;
+    if (f->proto != DG_PROTO_TCP && f->proto != DG_PROTO_UDP)
+        return;
+    first = walk_near(c, u->capture, f, &cl);
+    if (f->proto == DG_PROTO_TCP) {
+        diagnose_single_hs(f, &h);
+        diagnose_single_hs(cl, &h0);
+        if (!h.syn_seen || h.synack_seen || h0.completed || h0.synack_seen)
+            return;
+        /* a lone SYN near the end of a capture had no time to arrive */
+        if (h.nsyn < 2 && (uint64_t)c->caps[u->capture].last_ns < f->last_ns + 3 * NS)
+            return;
+    } else {
+        if (cl->pkts[NL_RESP] > 0 || f->pkts[NL_RESP] > 0)
+            return;
+        memset(&h, 0, sizeof h);
+        memset(&h0, 0, sizeof h0);
+    }
+    /* the next capture may simply not lie on this flow's path: only flows to
+     * a destination others reached through it are missing */
+    if (!dest_passes(dests, ndests, u->capture, &f->resp_ip))
+        return;
+
+    char t[200], ep[80], dip[64];
+    const char *proto = f->proto == DG_PROTO_TCP ? "tcp" : "udp";
+    flow_out_tuple(cl, t, sizeof t, 1);
+    diagnose_ep(&f->resp_ip, f->resp_port, ep, sizeof ep);
+    nl_addr_str(&f->resp_ip, dip, sizeof dip);
+    dg_case *k = diagnose_case_new(fs, NL_FK_NEVER_ARRIVED,
+                                   f->proto == DG_PROTO_TCP ? NL_SEV_ERROR : NL_SEV_WARNING);
+    k->rank = 10;
+    diagnose_case_flow(k, first, cl);
+    diagnose_case_flow(k, u->capture, f);
+    snprintf(k->subject1, sizeof k->subject1, "The %s %s",
+             f->proto == DG_PROTO_TCP ? "connection" : "UDP flow", t);
+    snprintf(k->subjectn, sizeof k->subjectn, "%s flows to %s", proto, ep);
+    snprintf(k->predicate, sizeof k->predicate,
+             "never reached %s: it was dropped between %s and %s, while other traffic to %s "
+             "passed", cap_name(fs, u->other), cap_name(fs, u->capture), cap_name(fs, u->other),
+             dip);
+    snprintf(k->group, sizeof k->group, "na|%s|%d", ep, u->capture);
+    if (f->proto == DG_PROTO_TCP && h.syn)
+        diagnose_case_ev(k, u->capture, h.syn->frame, h.syn->ts_ns, "SYN to %s seq=%" PRIu32
+                         "%s", ep, h.syn->seq, h.nsyn > 1 ? " (then retried)" : "");
+    else
+        diagnose_case_ev(k, u->capture, f->first_frame, f->first_ns, "%s to %s, %" PRIu64
+                         " packets", proto, ep, f->pkts[NL_ORIG]);
+    diagnose_case_ev(k, u->other, 0, 0, "none of its %" PRIu64 " packets appears in %s",
+                     f->pkts[NL_ORIG], cap_name(fs, u->other));
+    diagnose_case_fix(k, 10, diagnose_fix_lost_between(cap_name(fs, u->capture),
+                                                       cap_name(fs, u->other), dip, proto,
+                                                       f->resp_port));
+}
+
+/* ---- the egress address changed ----------------------------------------- */
+
+static void rule_source_changed(nl_findings *fs, const nl_correlation *c, const nl_ip_change *x)
+{
+    char in[64], d[80], from[64], to[64], dip[64], tm[32];
+    nl_addr_str(&x->inner_ip, in, sizeof in);
+    nl_addr_str(&x->from_ip, from, sizeof from);
+    nl_addr_str(&x->to_ip, to, sizeof to);
+    nl_addr_str(&x->dest_ip, dip, sizeof dip);
+    if (x->has_port)
+        diagnose_ep(&x->dest_ip, x->dest_port, d, sizeof d);
+    else
+        snprintf(d, sizeof d, "%s", dip);
+    flow_out_time(x->at_ns, tm, sizeof tm, 0);
+    dg_case *k = diagnose_case_new(fs, NL_FK_SOURCE_CHANGED, NL_SEV_WARNING);
+    k->claims = 0;
+    k->rank = 10;
+    if (x->first_new)
+        diagnose_case_flow(k, 0, x->first_new);
+    snprintf(k->subject1, sizeof k->subject1, "The address %s sees for %s", d, in);
+    snprintf(k->subjectn, sizeof k->subjectn, "addresses %s sees for %s", d, in);
+    snprintf(k->predicate, sizeof k->predicate, "changed from %s to %s at %s (%s clock)%s", from,
+             to, tm, cap_name(fs, 0),
+             x->old_still_open ? "; flows opened before kept the old address" : "");
+    snprintf(k->group, sizeof k->group, "sc|%.60s|%.70s|%.50s|%.50s|%" PRIu64, in, d, from, to,
+             x->at_ns);
+    if (x->prev_ns)
+        diagnose_case_ev(k, 0, 0, x->prev_ns, "last flow from %s to %s leaves as %s", in, d, from);
+    if (x->first_new) {
+        char t[200];
+        flow_out_tuple(x->first_new, t, sizeof t, 1);
+        diagnose_case_ev(k, 0, x->first_new->first_frame, x->first_new->first_ns,
+                         "first flow on the new address: %s, seen as %s further on", t, to);
+    }
+    if (x->old_still_open)
+        diagnose_case_ev(k, 0, 0, 0, "%u flow%s on %s still open at the change",
+                         x->old_still_open, x->old_still_open > 1 ? "s" : "", from);
+    diagnose_case_fix(k, 10, diagnose_fix_source_changed(dip, from, to, in));
+    (void)c;
+}
+
+/* Add a per-port change to the address-level case of the same change. */
+static int source_change_fold(nl_findings *fs, const nl_correlation *c, const nl_ip_change *x)
+{
+    for (size_t i = 0; i < c->nip_changes; i++) {
+        const nl_ip_change *a = &c->ip_changes[i];
+        if (a->has_port || nl_addr_cmp(&a->inner_ip, &x->inner_ip) ||
+            nl_addr_cmp(&a->dest_ip, &x->dest_ip) || nl_addr_cmp(&a->from_ip, &x->from_ip) ||
+            nl_addr_cmp(&a->to_ip, &x->to_ip))
+            continue;
+        char in[64], dip[64], from[64], to[64], grp[240];
+        nl_addr_str(&a->inner_ip, in, sizeof in);
+        nl_addr_str(&a->dest_ip, dip, sizeof dip);
+        nl_addr_str(&a->from_ip, from, sizeof from);
+        nl_addr_str(&a->to_ip, to, sizeof to);
+        snprintf(grp, sizeof grp, "sc|%.60s|%.70s|%.50s|%.50s|%" PRIu64, in, dip, from, to,
+                 a->at_ns);
+        dg_case *k = diagnose_case_find(fs, NL_FK_SOURCE_CHANGED, grp);
+        if (!k)
+            return 0;
+        char ep[80], tm[32];
+        diagnose_ep(&x->dest_ip, x->dest_port, ep, sizeof ep);
+        flow_out_time(x->at_ns, tm, sizeof tm, 0);
+        if (x->first_new) {
+            diagnose_case_flow(k, 0, x->first_new);
+            diagnose_case_ev(k, 0, x->first_new->first_frame, x->first_new->first_ns,
+                             "to %s/%s: first flow on %s at %s", ep,
+                             x->proto == DG_PROTO_TCP ? "tcp" : x->proto == DG_PROTO_UDP ? "udp"
+                                                                                        : "ip",
+                             to, tm);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- rewritten sequence numbers ------------------------------------------ */
+
+/* Did flow a (direction da) send a SYN with a sequence number that flow b
+ * (direction db) also sent? Then the "offset" only pairs two different
+ * handshakes of one 5-tuple (a server answering each retried SYN anew), not
+ * a rewrite. Without records only the first SYNs are known. */
+static int syn_seq_shared(const nl_flow *a, int da, const nl_flow *b, int db)
+{
+    if (!a->recs || !b->recs)
+        return a->sig[da].syn_isn == b->sig[db].syn_isn;
+    for (uint16_t i = 0; i < a->nrecs; i++) {
+        const nl_pkt_rec *x = &a->recs[i];
+        if (x->dir != da || !(x->tcp_flags & NL_TH_SYN))
+            continue;
+        for (uint16_t j = 0; j < b->nrecs; j++) {
+            const nl_pkt_rec *y = &b->recs[j];
+            if (y->dir == db && (y->tcp_flags & NL_TH_SYN) && y->seq == x->seq)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The match's rewritten directions (bit per near direction). */
+static unsigned seq_rewritten_dirs(const nl_match *m)
+{
+    unsigned bits = 0;
+    if (!m->has_seq_offset || m->near->proto != DG_PROTO_TCP)
+        return 0;
+    for (int d = 0; d < 2; d++) {
+        int fd = m->flip ? 1 - d : d;
+        if (m->seq_offset[d] && m->near->sig[d].has_syn && m->far->sig[fd].has_syn &&
+            !syn_seq_shared(m->near, d, m->far, fd))
+            bits |= 1u << d;
+    }
+    return bits;
+}
+
+static void rule_seq(nl_findings *fs, const nl_correlation *c)
+{
+    for (size_t cp = 0; cp + 1 < c->ncaps; cp++) {
+        dg_case *k = NULL;
+        uint32_t n = 0, off0 = 0;
+        int same = 1;
+        for (size_t i = 0; i < c->nmatches; i++) {
+            const nl_match *m = &c->matches[i];
+            unsigned dirs;
+            if (m->near_cap != (int)cp || !(dirs = seq_rewritten_dirs(m)))
+                continue;
+            n++;
+            {
+                uint32_t o = (dirs & 1u) ? m->seq_offset[NL_ORIG] : m->seq_offset[NL_RESP];
+                if (n == 1)
+                    off0 = o;
+                else if (o != off0)
+                    same = 0;
+            }
+            if (!k) {
+                k = diagnose_case_new(fs, NL_FK_SEQ_REWRITTEN, NL_SEV_INFO);
+                k->claims = 0;
+                k->rank = 10;
+                snprintf(k->group, sizeof k->group, "seq|%zu", cp);
+            }
+            diagnose_case_flow(k, m->near_cap, m->near);
+            diagnose_case_flow(k, m->far_cap, m->far);
+            for (int d = 0; d < 2; d++) {
+                const nl_flow *nf = m->near;
+                int fd = m->flip ? 1 - d : d;
+                if (!(dirs & (1u << d)))
+                    continue;
+                char t[200];
+                flow_out_tuple(nf, t, sizeof t, 1);
+                diagnose_case_ev(k, m->far_cap, m->far->first_frame, m->far->first_ns,
+                                 "%s: %s ISN %" PRIu32 " at %s is %" PRIu32
+                                 " at %s (offset %+" PRId32 ", 0x%08" PRIx32 ")",
+                                 t, d == NL_ORIG ? "client" : "server", nf->sig[d].syn_isn,
+                                 cap_name(fs, m->near_cap), m->far->sig[fd].syn_isn,
+                                 cap_name(fs, m->far_cap), (int32_t)m->seq_offset[d],
+                                 m->seq_offset[d]);
+            }
+        }
+        if (!k)
+            continue;
+        snprintf(k->subject1, sizeof k->subject1, "A device between %s and %s",
+                 cap_name(fs, (int)cp), cap_name(fs, (int)cp + 1));
+        snprintf(k->subjectn, sizeof k->subjectn, "devices between %s and %s",
+                 cap_name(fs, (int)cp), cap_name(fs, (int)cp + 1));
+        if (same)
+            snprintf(k->predicate, sizeof k->predicate,
+                     "rewrites TCP sequence numbers: offset %+" PRId32 " (0x%08" PRIx32 ") on %u "
+                     "connection%s", (int32_t)off0, off0, n, n > 1 ? "s" : "");
+        else
+            snprintf(k->predicate, sizeof k->predicate,
+                     "rewrites TCP sequence numbers with a different offset per connection (%u "
+                     "connection%s; offsets in the evidence)", n, n > 1 ? "s" : "");
+        diagnose_case_fix(k, 1, diagnose_fix_seq());
+    }
+}
+
+void diagnose_pair_run(nl_findings *fs, const nl_correlation *c)
+{
+    if (!c || c->ncaps < 2)
+        return;
+    for (size_t i = 0; i < c->nchains; i++)
+        rule_answer_lost(fs, c, &c->chains[i]);
+    dest_ent *dests = c->nmatches ? malloc(c->nmatches * sizeof *dests) : NULL;
+    size_t nd = 0;
+    for (size_t i = 0; dests && i < c->nmatches; i++) {
+        memset(&dests[nd], 0, sizeof dests[nd]);
+        dests[nd].cap = c->matches[i].near_cap;
+        dests[nd].ip = c->matches[i].near->resp_ip;
+        nd++;
+    }
+    if (dests)
+        qsort(dests, nd, sizeof *dests, dest_cmp);
+    for (size_t i = 0; i < c->nunmatched; i++)
+        rule_never_arrived(fs, c, &c->unmatched[i], dests, nd);
+    free(dests);
+    /* one finding per address change; a change the destination address
+     * saw on all ports makes the per-port ones evidence under it */
+    for (size_t i = 0; i < c->nip_changes; i++)
+        if (!c->ip_changes[i].has_port)
+            rule_source_changed(fs, c, &c->ip_changes[i]);
+    for (size_t i = 0; i < c->nip_changes; i++)
+        if (c->ip_changes[i].has_port && !source_change_fold(fs, c, &c->ip_changes[i]))
+            rule_source_changed(fs, c, &c->ip_changes[i]);
+    rule_seq(fs, c);
+}
