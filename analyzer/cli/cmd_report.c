@@ -1,0 +1,250 @@
+/* cmd_report.c - `natlens report`: one file a firewall team or a cloud
+ * provider can read without natlens (HTML, Markdown or JSON).
+ *
+ *   natlens report -o FILE.{html,md,json} [--format html|md|json]
+ *                  [--title T] [--redact] [--all] [--top N]
+ *                  [--fail-on-findings] CAPTURE...
+ *
+ * Captures are given client side first, as for `correlate`. The analysis is
+ * the commands' own: trace_load (keep_packets), correlate_traces,
+ * diagnose_*; the library's report_write() only presents it. The file is
+ * written next to its final name and renamed into place, so a failed run
+ * never leaves half a report.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "natlens/correlate.h"
+#include "natlens/diagnose.h"
+#include "natlens/hostmeta.h"
+#include "natlens/report.h"
+#include "cli.h"
+
+static void report_usage(FILE *f)
+{
+    fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
+               "                      [--redact] [--all] [--top N] [--fail-on-findings] CAPTURE...\n"
+               "  Captures in path order, client side first. The format follows the extension\n"
+               "  of FILE unless --format is given; -o - writes to standard output.\n"
+               "  --title T     title of the report (default: the capture names)\n"
+               "  --redact      replace inner addresses by stable pseudonyms (inner-1, ...)\n"
+               "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
+               "  --top N       flows in the flow table\n"
+               "  --fail-on-findings  exit 1 when the report holds a finding\n");
+}
+
+/* Append one word to the rendered command line, shell-quoted when needed. */
+static void report_cmd_word(char **buf, size_t *len, size_t *cap, const char *w)
+{
+    int plain = *w != '\0';
+    size_t need;
+    for (const char *p = w; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *p))
+            plain = 0;
+    need = *len + strlen(w) * 4 + 4;
+    if (need > *cap) {
+        char *nb = realloc(*buf, need * 2);
+        if (!nb)
+            return;
+        *buf = nb;
+        *cap = need * 2;
+    }
+    if (*len)
+        (*buf)[(*len)++] = ' ';
+    if (plain) {
+        memcpy(*buf + *len, w, strlen(w));
+        *len += strlen(w);
+    } else {
+        (*buf)[(*len)++] = '\'';
+        for (const char *p = w; *p; p++) {
+            if (*p == '\'') {
+                memcpy(*buf + *len, "'\\''", 4);
+                *len += 4;
+            } else {
+                (*buf)[(*len)++] = *p;
+            }
+        }
+        (*buf)[(*len)++] = '\'';
+    }
+    (*buf)[*len] = '\0';
+}
+
+/* The command line as the report shows it: the output file by its base
+ * name (where it was written is nobody's business and would make the
+ * report differ between two runs on the same input). */
+static char *report_cmdline(int argc, char **argv)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    report_cmd_word(&buf, &len, &cap, "natlens");
+    for (int i = 0; i < argc; i++) {
+        const char *w = argv[i];
+        if (i > 0 && (!strcmp(argv[i - 1], "-o") || !strcmp(argv[i - 1], "--output"))) {
+            const char *s = strrchr(w, '/');
+            w = s && s[1] ? s + 1 : w;
+        } else if (!strncmp(w, "--output=", 9) || (!strncmp(w, "-o", 2) && w[2])) {
+            const char *s = strrchr(w, '/');
+            if (s && s[1]) {
+                report_cmd_word(&buf, &len, &cap, "-o");
+                w = s + 1;
+            }
+        }
+        report_cmd_word(&buf, &len, &cap, w);
+    }
+    return buf;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'F'},
+        {"title", required_argument, NULL, 'T'},
+        {"redact", no_argument, NULL, 'R'},
+        {"all", no_argument, NULL, 'A'},
+        {"top", required_argument, NULL, 'N'},
+        {"fail-on-findings", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    nl_report_opts ro;
+    const char *outpath = NULL, *fmtname = NULL;
+    int c, fail_on = 0, rc = CLI_USAGE, ncaps;
+    nl_report_capture *caps = NULL;
+    nl_trace **tr = NULL;
+    nl_correlation *corr = NULL;
+    nl_findings *fs = NULL;
+    char *cmdline = NULL, *tmppath = NULL;
+    char err[512];
+    FILE *out = NULL;
+
+    report_opts_default(&ro);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'o': outpath = optarg; break;
+        case 'F': fmtname = optarg; break;
+        case 'T': ro.title = optarg; break;
+        case 'R': ro.redact = 1; break;
+        case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
+        case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
+        case 'f': fail_on = 1; break;
+        case 'h': report_usage(stdout); return CLI_OK;
+        default: report_usage(stderr); return CLI_USAGE;
+        }
+    }
+    if (!outpath || optind >= argc) {
+        fprintf(stderr, "natlens report: %s\n", !outpath ? "-o FILE is required" : "no capture given");
+        report_usage(stderr);
+        return CLI_USAGE;
+    }
+    ro.format = report_format_from_name(fmtname ? fmtname : outpath);
+    if (ro.format < 0) {
+        if (fmtname)
+            fprintf(stderr, "natlens report: unknown format '%s' (html, md or json)\n", fmtname);
+        else
+            fprintf(stderr, "natlens report: cannot tell the format from '%s': name it .html, .md or "
+                            ".json, or give --format\n", outpath);
+        return CLI_USAGE;
+    }
+    ncaps = argc - optind;
+    caps = calloc((size_t)ncaps, sizeof *caps);
+    tr = calloc((size_t)ncaps, sizeof *tr);
+    fs = diagnose_new();
+    if (!caps || !tr || !fs) {
+        fprintf(stderr, "natlens report: out of memory\n");
+        goto out;
+    }
+    for (int i = 0; i < ncaps; i++) {
+        nl_trace_opts o;
+        const char *path = argv[optind + i];
+        memset(&o, 0, sizeof o);
+        o.keep_packets = 1;
+        tr[i] = cli_load_trace(path, &o);
+        if (!tr[i])
+            goto out;
+        caps[i].trace = tr[i];
+        if (report_sha256_file(path, caps[i].sha256, err) < 0)
+            fprintf(stderr, "natlens report: warning: %s (no sha256 in the report)\n", err);
+        err[0] = '\0';
+        caps[i].hostmeta = hostmeta_read(path, err);
+        if (!caps[i].hostmeta && err[0])
+            fprintf(stderr, "natlens report: note: %s: host context not read: %s\n", path, err);
+    }
+    if (ncaps > 1) {
+        corr = correlate_traces(tr, (size_t)ncaps, NULL, err);
+        if (!corr) {
+            fprintf(stderr, "natlens report: %s\n", err);
+            goto out;
+        }
+        for (int i = 0; i < ncaps; i++)
+            if (caps[i].hostmeta && diagnose_set_hostmeta(fs, i, caps[i].hostmeta) < 0)
+                goto oom;
+        if (diagnose_correlation(fs, corr) < 0)
+            goto oom;
+    } else {
+        if (caps[0].hostmeta && diagnose_set_hostmeta(fs, 0, caps[0].hostmeta) < 0)
+            goto oom;
+        if (diagnose_trace(fs, tr[0], 0) < 0)
+            goto oom;
+    }
+    cmdline = report_cmdline(argc, argv);
+    ro.command_line = cmdline;
+
+    if (!strcmp(outpath, "-")) {
+        out = stdout;
+    } else {
+        size_t n = strlen(outpath) + 16;
+        tmppath = malloc(n);
+        if (!tmppath)
+            goto oom;
+        snprintf(tmppath, n, "%s.tmp%ld", outpath, (long)getpid());
+        out = fopen(tmppath, "w");
+        if (!out) {
+            fprintf(stderr, "natlens report: %s: %s\n", outpath, strerror(errno));
+            goto out;
+        }
+    }
+    {
+        nl_report_input in = {caps, (size_t)ncaps, corr, fs};
+        int wr = report_write(out, &in, &ro, err);
+        if (out != stdout && fclose(out) != 0 && wr == 0) {
+            snprintf(err, sizeof err, "%s", strerror(errno));
+            wr = -1;
+        }
+        out = NULL;
+        if (wr < 0) {
+            fprintf(stderr, "natlens report: %s: %s\n", outpath, err);
+            if (tmppath)
+                unlink(tmppath);
+            goto out;
+        }
+        if (tmppath && rename(tmppath, outpath) != 0) {
+            fprintf(stderr, "natlens report: %s: %s\n", outpath, strerror(errno));
+            unlink(tmppath);
+            goto out;
+        }
+    }
+    rc = fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING) > 0 ? CLI_FINDINGS : CLI_OK;
+    goto out;
+oom:
+    fprintf(stderr, "natlens report: out of memory\n");
+out:
+    diagnose_free(fs);
+    if (corr)
+        correlate_free(corr);
+    for (int i = 0; tr && i < ncaps; i++) {
+        if (caps)
+            free((char *)caps[i].hostmeta);
+        if (tr[i])
+            trace_free(tr[i]);
+    }
+    free(tr);
+    free(caps);
+    free(cmdline);
+    free(tmppath);
+    return rc;
+}

@@ -1,0 +1,388 @@
+/* report.c - report_write(): the context every format is written from
+ * (title, verdict, flow ranking, ladders, redaction), then one of the three
+ * writers, then one last redaction pass over the whole document.
+ *
+ * The document is first written to memory: the final pass needs all of it
+ * (strings written by other modules' JSON writers carry addresses too), and
+ * a failed report never leaves half a file behind the caller's FILE. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "natlens/flow_out.h"
+#include "report_int.h"
+
+#define NS_PER_S ((uint64_t)1000000000)
+
+void report_opts_default(nl_report_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = NL_REPORT_HTML;
+    o->max_rows = 50;
+    o->max_ladders = 20;
+}
+
+int report_format_from_name(const char *s)
+{
+    static const struct { const char *name; int fmt; } names[] = {
+        {"html", NL_REPORT_HTML}, {"htm", NL_REPORT_HTML}, {"md", NL_REPORT_MD},
+        {"markdown", NL_REPORT_MD}, {"json", NL_REPORT_JSON},
+    };
+    const char *dot;
+    if (!s)
+        return -1;
+    dot = strrchr(s, '.');
+    if (dot && !strchr(dot, '/'))
+        s = dot + 1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(s, names[i].name))
+            return names[i].fmt;
+    return -1;
+}
+
+char *report_datetime(uint64_t ts_ns, char *buf, size_t len)
+{
+    time_t s = (time_t)(ts_ns / NS_PER_S);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06u", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (unsigned)((ts_ns % NS_PER_S) / 1000));
+    return buf;
+}
+
+const char *report_addr(const rep_ctx *c, const nl_addr *a, char *buf, size_t len)
+{
+    const char *p = c->rd ? report_redact_name(c->rd, a) : NULL;
+    if (p) {
+        snprintf(buf, len, "%s", p);
+        return buf;
+    }
+    return nl_addr_str(a, buf, len);
+}
+
+const char *report_ep(const rep_ctx *c, const nl_addr *a, uint16_t port,
+                      uint8_t proto, char *buf, size_t len)
+{
+    char s[64];
+    int v6 = !nl_addr_is_v4(a);
+    report_addr(c, a, s, sizeof s);
+    if (c->rd && report_redact_name(c->rd, a))
+        v6 = 0;                 /* a pseudonym needs no brackets */
+    if (proto != 6 && proto != 17 && proto != 132)
+        snprintf(buf, len, "%s", s);
+    else if (v6)
+        snprintf(buf, len, "[%s]:%u", s, port);
+    else
+        snprintf(buf, len, "%s:%u", s, port);
+    return buf;
+}
+
+const char *report_tuple(const rep_ctx *c, const nl_flow *f, char *buf, size_t len)
+{
+    char a[96], b[96];
+    report_ep(c, &f->orig_ip, f->orig_port, f->proto, a, sizeof a);
+    report_ep(c, &f->resp_ip, f->resp_port, f->proto, b, sizeof b);
+    snprintf(buf, len, "%s \xe2\x86\x92 %s", a, b);
+    return buf;
+}
+
+const char *report_cap_name(const rep_ctx *c, size_t i)
+{
+    if (i >= c->in->ncaps || !c->in->caps[i].trace)
+        return "?";
+    return c->in->caps[i].trace->name ? c->in->caps[i].trace->name : c->in->caps[i].trace->path;
+}
+
+char *report_text(const rep_ctx *c, const char *s)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *m;
+    if (!s || !c->rd)
+        return (char *)s;
+    m = open_memstream(&buf, &n);
+    if (!m)
+        return (char *)s;
+    report_redact_stream(c->rd, s, strlen(s), m);
+    if (fclose(m) != 0) {
+        free(buf);
+        return (char *)s;
+    }
+    return buf;
+}
+
+void report_text_free(const char *orig, char *t)
+{
+    if (t && t != orig)
+        free(t);
+}
+
+void report_frow_cells(const rep_ctx *c, const rep_frow *r, rep_fcells *o)
+{
+    const nl_correlation *co = c->in->corr;
+    const nl_flow *a = r->flow;
+    memset(o, 0, sizeof *o);
+    report_tuple(c, a, o->near, sizeof o->near);
+    snprintf(o->pkts, sizeof o->pkts, "%" PRIu64 "/%" PRIu64, a->pkts[0], a->pkts[1]);
+    if (r->chain) {
+        const nl_chain *ch = r->chain;
+        const nl_flow *b = ch->flows[ch->last_cap];
+        uint8_t nat = 0;
+        uint64_t lost = 0;
+        uint32_t ev = 0;
+        size_t k = 0;
+        for (size_t h = 0; h < ch->nhops; h++) {
+            const nl_hop *hp = &ch->hops[h];
+            if (hp->present) {
+                nat |= hp->translation;
+                if (hp->match && !ev)
+                    ev = hp->match->evidence;
+            } else {
+                o->broken = 1;
+            }
+            lost += hp->lost_packets;
+        }
+        if (b != a)
+            report_tuple(c, b, o->far, sizeof o->far);
+        if (ch->last_cap != ch->first_cap)
+            snprintf(o->seen, sizeof o->seen, "%d\xe2\x80\x93%d of %zu%s", ch->first_cap + 1,
+                     ch->last_cap + 1, co->ncaps, o->broken ? " \xe2\x9c\x97" : "");
+        else
+            snprintf(o->seen, sizeof o->seen, "%d of %zu%s", ch->first_cap + 1, co->ncaps,
+                     o->broken ? " \xe2\x9c\x97" : "");
+        snprintf(o->nat, sizeof o->nat, "%s", correlate_translation_name(nat));
+        snprintf(o->state, sizeof o->state, "%s%s%s", flow_conn_state(a), b != a ? "/" : "",
+                 b != a ? flow_conn_state(b) : "");
+        for (int bit = 0; bit < NL_EV_COUNT; bit++)
+            if ((ev & (1u << bit)) && k < sizeof o->by)
+                k += (size_t)snprintf(o->by + k, sizeof o->by - k, "%s%s", k ? " " : "",
+                                      correlate_evidence_name(1u << bit));
+        snprintf(o->lost, sizeof o->lost, "%" PRIu64, lost);
+    } else if (r->unm) {
+        o->broken = 1;
+        snprintf(o->seen, sizeof o->seen, "%d of %zu \xe2\x9c\x97 %s", r->unm->capture + 1, co->ncaps,
+                 correlate_reason_name(r->unm->reason));
+        snprintf(o->nat, sizeof o->nat, "\xe2\x80\x94");
+        snprintf(o->state, sizeof o->state, "%s", flow_conn_state(a));
+        snprintf(o->by, sizeof o->by, "\xe2\x80\x94");
+        snprintf(o->lost, sizeof o->lost, "\xe2\x80\x94");
+    }
+}
+
+size_t report_limit(const rep_ctx *c, size_t n)
+{
+    return c->o->max_rows && n > c->o->max_rows ? c->o->max_rows : n;
+}
+
+static int frow_cmp(const void *a, const void *b)
+{
+    const rep_frow *x = a, *y = b;
+    if (x->pkts != y->pkts)
+        return x->pkts > y->pkts ? -1 : 1;
+    if (x->flow->first_ns != y->flow->first_ns)
+        return x->flow->first_ns < y->flow->first_ns ? -1 : 1;
+    return x->flow->id < y->flow->id ? -1 : x->flow->id > y->flow->id;
+}
+
+/* Rank the flow table: chains through the captures, or the flows of a lone
+ * capture; most packets first (the "top N"). */
+static int report_rank_flows(rep_ctx *c)
+{
+    const nl_correlation *co = c->in->corr;
+    size_t n = 0;
+    if (co) {
+        c->rows = calloc(co->nchains + co->nunmatched + 1, sizeof *c->rows);
+        if (!c->rows)
+            return -1;
+        for (size_t i = 0; i < co->nchains; i++) {
+            const nl_chain *ch = &co->chains[i];
+            const nl_flow *f = ch->flows[ch->first_cap];
+            if (!f)
+                continue;
+            c->rows[n].chain = ch;
+            c->rows[n].flow = f;
+            c->rows[n].pkts = f->pkts[0] + f->pkts[1];
+            n++;
+        }
+        /* a flow with no twin is listed once, where it was seen; with three
+         * or more captures a flow in the middle can lack both twins and be
+         * listed twice by correlate: keep the first */
+        for (size_t i = 0; i < co->nunmatched; i++) {
+            const nl_unmatched *u = &co->unmatched[i];
+            if (i && co->unmatched[i - 1].flow == u->flow)
+                continue;
+            if (correlate_match_for(co, u->capture, u->flow, 0) ||
+                correlate_match_for(co, u->capture, u->flow, 1))
+                continue;   /* part of a chain already */
+            c->rows[n].unm = u;
+            c->rows[n].flow = u->flow;
+            c->rows[n].pkts = u->flow->pkts[0] + u->flow->pkts[1];
+            n++;
+        }
+    } else {
+        size_t nf;
+        nl_flow **fl = trace_flows(c->in->caps[0].trace, &nf);
+        c->rows = calloc(nf ? nf : 1, sizeof *c->rows);
+        if (!c->rows)
+            return -1;
+        for (size_t i = 0; i < nf; i++) {
+            c->rows[n].flow = fl[i];
+            c->rows[n].pkts = fl[i]->pkts[0] + fl[i]->pkts[1];
+            n++;
+        }
+    }
+    qsort(c->rows, n, sizeof *c->rows, frow_cmp);
+    c->nrows_total = n;
+    c->nrows = (c->o->max_rows && n > c->o->max_rows) ? c->o->max_rows : n;
+    return 0;
+}
+
+static void report_title(rep_ctx *c)
+{
+    size_t k = 0;
+    if (c->o->title && *c->o->title) {
+        snprintf(c->title, sizeof c->title, "%s", c->o->title);
+        return;
+    }
+    k = (size_t)snprintf(c->title, sizeof c->title, "natlens report: ");
+    for (size_t i = 0; i < c->in->ncaps && k < sizeof c->title; i++) {
+        if (i == 3) {
+            snprintf(c->title + k, sizeof c->title - k, " \xe2\x87\x84 %zu more", c->in->ncaps - 3);
+            break;
+        }
+        k += (size_t)snprintf(c->title + k, sizeof c->title - k, "%s%s",
+                              i ? " \xe2\x87\x84 " : "", report_cap_name(c, i));
+    }
+}
+
+/* The answer first: the worst finding, or what the destinations see. */
+static void report_verdict(rep_ctx *c)
+{
+    const nl_correlation *co = c->in->corr;
+    char *v = c->verdict;
+    size_t len = sizeof c->verdict;
+    if (c->nfnd) {
+        const nl_finding *f = diagnose_get(c->in->findings, 0);
+        size_t errs = diagnose_count_at_least(c->in->findings, NL_SEV_ERROR);
+        char *s = report_text(c, f->summary);
+        size_t warns = diagnose_count_at_least(c->in->findings, NL_SEV_WARNING) - errs;
+        if (c->nfnd == 1)
+            snprintf(v, len, "1 finding (%s): %s", diagnose_severity_name(f->severity), s ? s : "");
+        else
+            snprintf(v, len, "%zu findings (%zu error%s, %zu warning%s); the worst: %s", c->nfnd, errs,
+                     errs == 1 ? "" : "s", warns, warns == 1 ? "" : "s", s ? s : "");
+        report_text_free(f->summary, s);
+        return;
+    }
+    if (co && co->negress) {
+        nl_addr *ea;
+        size_t ne = report_egress_addrs(c, &ea);
+        size_t k = (size_t)snprintf(v, len, "No problems found. The destinations see this traffic coming from ");
+        for (size_t i = 0; i < ne && k < len; i++) {
+            char a[64];
+            if (i == 4) {
+                k += (size_t)snprintf(v + k, len - k, " and %zu more", ne - 4);
+                break;
+            }
+            report_addr(c, &ea[i], a, sizeof a);
+            k += (size_t)snprintf(v + k, len - k, "%s%s", i ? ", " : "", a);
+        }
+        if (k < len)
+            snprintf(v + k, len - k, ".");
+        free(ea);
+        return;
+    }
+    if (co)
+        snprintf(v, len, "No problems found in %zu flows; %zu of them followed across the %zu captures.",
+                 c->nrows_total, co->nchains, c->in->ncaps);
+    else
+        snprintf(v, len, "No problems found in %zu flows of one capture.", c->nrows_total);
+}
+
+int report_ctx_init(rep_ctx *c, FILE *out, const nl_report_input *in,
+                    const nl_report_opts *o)
+{
+    memset(c, 0, sizeof *c);
+    c->out = out;
+    c->in = in;
+    c->o = o;
+    c->nfnd = in->findings ? diagnose_count(in->findings) : 0;
+    if (o->redact) {
+        c->rd = report_redact_new(in);
+        if (!c->rd)
+            return -1;
+    }
+    if (report_rank_flows(c) < 0 || report_ladders_build(c) < 0) {
+        report_ctx_free(c);
+        return -1;
+    }
+    report_title(c);
+    report_verdict(c);
+    return 0;
+}
+
+void report_ctx_free(rep_ctx *c)
+{
+    report_ladders_free(c);
+    free(c->rows);
+    c->rows = NULL;
+    report_redact_free(c->rd);
+    c->rd = NULL;
+}
+
+int report_write(FILE *out, const nl_report_input *in, const nl_report_opts *o,
+                 char *errbuf)
+{
+    rep_ctx c;
+    char *doc = NULL;
+    size_t n = 0;
+    FILE *m;
+    int rc;
+
+    if (!in || in->ncaps < 1 || !in->caps || (in->ncaps > 1 && !in->corr)) {
+        snprintf(errbuf, 256, "report: nothing to report (no capture, or several without a correlation)");
+        return -1;
+    }
+    for (size_t i = 0; i < in->ncaps; i++)
+        if (!in->caps[i].trace) {
+            snprintf(errbuf, 256, "report: capture %zu has no trace", i);
+            return -1;
+        }
+    m = open_memstream(&doc, &n);
+    if (!m) {
+        snprintf(errbuf, 256, "report: out of memory");
+        return -1;
+    }
+    if (report_ctx_init(&c, m, in, o) < 0) {
+        fclose(m);
+        free(doc);
+        snprintf(errbuf, 256, "report: out of memory");
+        return -1;
+    }
+    switch (o->format) {
+    case NL_REPORT_MD: rc = report_md_write(&c); break;
+    case NL_REPORT_JSON: rc = report_json_write(&c); break;
+    default: rc = report_html_write(&c); break;
+    }
+    if (fclose(m) != 0 || rc < 0) {
+        report_ctx_free(&c);
+        free(doc);
+        snprintf(errbuf, 256, "report: out of memory while writing");
+        return -1;
+    }
+    /* the last pass: addresses written by other modules' writers too */
+    if (c.rd)
+        report_redact_stream(c.rd, doc, n, out);
+    else
+        fwrite(doc, 1, n, out);
+    report_ctx_free(&c);
+    free(doc);
+    if (fflush(out) != 0 || ferror(out)) {
+        snprintf(errbuf, 256, "report: write error: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

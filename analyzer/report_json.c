@@ -1,0 +1,124 @@
+/* report_json.c - the report as JSON: a "summary" object (what the report
+ * is about: title, verdict, files with sha256, host context, clock offsets,
+ * version, command line), then the analysis in the contract's shapes:
+ * "captures" as `flows --json`; with several captures the correlate
+ * document's members (clock_offsets, matches, unmatched, egress,
+ * ip_changes, chains) from correlate_json() once correlate.h provides it
+ * (NL_CORRELATE_JSON), so report and `correlate --json` cannot drift apart;
+ * with one capture "flows"; "findings" as diagnose_json writes them.
+ * Strings are escaped by json.h. */
+#include <stdlib.h>
+#include <string.h>
+#include "natlens/flow_out.h"
+#include "natlens/hostmeta.h"
+#include "natlens/json.h"
+#include "natlens/trace_out.h"
+#include "report_int.h"
+
+static void json_host(nl_json *j, const char *doc)
+{
+    static const char *const keys[] = {"hostname", "role", "session", "kernel", "capture_iface", "filter"};
+    char v[1024];
+    if (!doc) {
+        json_null(j, "host");
+        return;
+    }
+    json_obj_begin(j, "host");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (hostmeta_get_str(doc, keys[i], v, sizeof v) == 0)
+            json_str(j, keys[i], v);
+    json_obj_end(j);
+}
+
+static void json_summary(rep_ctx *c, nl_json *j)
+{
+    const nl_correlation *co = c->in->corr;
+    json_obj_begin(j, "summary");
+    json_str(j, "title", c->title);
+    json_str(j, "verdict", c->verdict);
+    json_str(j, "natlens_version", NATLENS_VERSION);
+    json_str(j, "command_line", c->o->command_line);
+    json_bool(j, "redacted", c->rd != NULL);
+    json_uint(j, "findings", c->nfnd);
+    json_uint(j, "failed_handshakes", c->nlad_total);
+    json_arr_begin(j, "files");
+    for (size_t i = 0; i < c->in->ncaps; i++) {
+        const nl_report_capture *rc = &c->in->caps[i];
+        const nl_trace *t = rc->trace;
+        json_obj_begin(j, NULL);
+        json_str(j, "name", report_cap_name(c, i));
+        json_str(j, "path", t->path);
+        if (rc->sha256[0])
+            json_str(j, "sha256", rc->sha256);
+        else
+            json_null(j, "sha256");
+        json_int(j, "size", t->file_size);
+        json_str(j, "format", t->is_pcapng ? "pcapng" : "pcap");
+        json_str(j, "link_type", t->linktype_name);
+        json_uint(j, "packets", t->packets);
+        if (t->packets) {
+            json_ts(j, "first_ts", t->first_ns);
+            json_ts(j, "last_ts", t->last_ns);
+            json_double(j, "span_s", (double)(t->last_ns - t->first_ns) / 1e9, 6);
+        } else {
+            json_null(j, "first_ts");
+            json_null(j, "last_ts");
+            json_null(j, "span_s");
+        }
+        json_host(j, rc->hostmeta);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_arr_begin(j, "clock_offsets");
+    for (size_t i = 0; co && i + 1 < co->ncaps; i++) {
+        const nl_clock_offset *o = &co->offsets[i];
+        json_obj_begin(j, NULL);
+        json_str(j, "from", report_cap_name(c, (size_t)o->from));
+        json_str(j, "to", report_cap_name(c, (size_t)o->to));
+        if (o->known)
+            json_double(j, "offset_s", o->offset_s, 9);
+        else
+            json_null(j, "offset_s");
+        json_uint(j, "samples", o->samples);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+int report_json_write(rep_ctx *c)
+{
+    nl_json j;
+    json_init(&j, c->out, 1);
+    json_obj_begin(&j, NULL);
+    json_summary(c, &j);
+#ifdef NL_CORRELATE_JSON
+    /* correlate.h's writer: the very members `correlate --json` prints */
+    if (c->in->corr)
+        correlate_json(&j, c->in->corr);
+    else
+#endif
+    {
+        json_arr_begin(&j, "captures");
+        for (size_t i = 0; i < c->in->ncaps; i++)
+            trace_out_json_capture(&j, NULL, c->in->caps[i].trace);
+        json_arr_end(&j);
+    }
+    if (!c->in->corr) {
+        size_t n;
+        nl_flow **fl = trace_flows(c->in->caps[0].trace, &n);
+        json_arr_begin(&j, "flows");
+        for (size_t i = 0; i < n; i++)
+            flow_out_json(&j, NULL, fl[i]);
+        json_arr_end(&j);
+    }
+    if (c->in->findings)
+        diagnose_json(&j, "findings", c->in->findings);
+    else {
+        json_arr_begin(&j, "findings");
+        json_arr_end(&j);
+    }
+    json_obj_end(&j);
+    json_finish(&j);
+    return ferror(c->out) ? -1 : 0;
+}
