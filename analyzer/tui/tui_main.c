@@ -1,0 +1,211 @@
+/* tui_main.c - `natlens tui CAPTURE [CAPTURE...]`: start, loop, restore.
+ *
+ * The captures are checked (opened and closed) before the screen is taken,
+ * so a wrong path fails like every other command (message, exit 2). Then a
+ * loader thread reads them while the UI thread draws the progress; the
+ * first screen is up before any packet is read. The loop waits for a key
+ * at most a few tenths of a second so progress, signals and the finished
+ * load are noticed. endwin() runs on every way out: q, a signal, a failed
+ * load.
+ */
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curses.h>
+#include "natlens/source.h"
+#include "../cli/cli.h"
+#include "tui.h"
+
+static volatile sig_atomic_t tui_signal;
+
+static void tui_on_signal(int sig)
+{
+    tui_signal = sig;
+}
+
+static const tui_panel *const tui_panel_table[TUI_NPANELS] = {
+    &tui_flows_panel, &tui_pair_panel, &tui_nat_panel, &tui_timeline_panel, &tui_findings_panel
+};
+
+const tui_panel *tui_panel_get(int p)
+{
+    return tui_panel_table[p >= 0 && p < TUI_NPANELS ? p : 0];
+}
+
+static void tui_usage(FILE *f)
+{
+    fprintf(f, "usage: natlens tui CAPTURE [CAPTURE...]\n"
+               "  Interactive viewer. Captures in path order, client side first.\n"
+               "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
+               "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n");
+}
+
+static int tui_preflight(char **paths, size_t n)
+{
+    char err[512];
+    for (size_t i = 0; i < n; i++) {
+        nl_source *s;
+        if (!strcmp(paths[i], "-")) {
+            fprintf(stderr, "natlens tui: the viewer reads keys from standard input; "
+                            "give capture files, not '-'\n");
+            return -1;
+        }
+        s = source_open(paths[i], NULL, err);
+        if (!s) {
+            fprintf(stderr, "natlens: %s\n", err);
+            return -1;
+        }
+        source_close(s);
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "natlens tui: needs a terminal on stdin and stdout "
+                        "(use `natlens correlate` for text output)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void tui_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = tui_on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* no SA_RESTART: a signal ends the wait for a key at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+}
+
+int cmd_tui(int argc, char **argv)
+{
+    tui_loader ld;
+    tui_ui ui;
+    char err[512];
+    char **paths;
+    size_t n;
+    int first = 1, rc = CLI_OK, done = 0, dirty = 1;
+    uint64_t t_first = 0;
+
+    for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+        if (!strcmp(argv[first], "--")) {
+            first++;
+            break;
+        }
+        if (!strcmp(argv[first], "-h") || !strcmp(argv[first], "--help")) {
+            tui_usage(stdout);
+            return CLI_OK;
+        }
+        fprintf(stderr, "natlens tui: unknown option '%s'\n", argv[first]);
+        tui_usage(stderr);
+        return CLI_USAGE;
+    }
+    if (first >= argc) {
+        tui_usage(stderr);
+        return CLI_USAGE;
+    }
+    paths = argv + first;
+    n = (size_t)(argc - first);
+    if (tui_preflight(paths, n) < 0)
+        return CLI_USAGE;
+
+    memset(&ui, 0, sizeof ui);
+    setlocale(LC_ALL, "");
+    ui.utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
+    {
+        const char *nc = getenv("NO_COLOR");
+        ui.color = !(nc && *nc);
+    }
+    ui.pair_row = -1;
+    ui.sort_col = TUI_C_FIRST;
+    ui.ld = &ld;
+    ui.prog = calloc(n, sizeof *ui.prog);
+    if (!ui.prog) {
+        fprintf(stderr, "natlens: out of memory\n");
+        return CLI_USAGE;
+    }
+    tui_signals();
+    /* reading starts before the screen is taken: the first screen already
+     * shows progress */
+    if (tui_load_start(&ld, paths, n, ui.utf8, err) < 0) {
+        fprintf(stderr, "natlens tui: %s\n", err);
+        free(ui.prog);
+        return CLI_USAGE;
+    }
+
+    if (!initscr()) {
+        fprintf(stderr, "natlens tui: cannot initialise the terminal\n");
+        _exit(CLI_USAGE);
+    }
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(25);
+    tui_draw_init(&ui);
+
+    while (!tui_signal) {
+        int ch, f;
+        if (!ui.m) {
+            tui_model *model = NULL;
+            ui.stage = tui_load_poll(&ld, ui.prog, &model, err, sizeof err);
+            if (ui.stage == TUI_LD_READY) {
+                ui.m = model;
+                tui_flows_refresh(&ui);
+                done = 1;
+            } else if (ui.stage == TUI_LD_FAILED) {
+                done = 1;
+                rc = CLI_USAGE;
+                break;
+            }
+            dirty = 1;          /* progress moves */
+        }
+        if (dirty) {
+            tui_draw_screen(&ui);
+            if (!t_first)
+                t_first = tui_now_ns();
+            dirty = 0;
+        }
+        timeout(ui.m ? 250 : 100);
+        ch = getch();
+        if (ch == ERR)
+            continue;
+        dirty = 1;
+        if (ch == KEY_RESIZE)
+            continue;           /* ncurses has updated LINES and COLS */
+        ui.status[0] = '\0';
+        f = ui.prompt ? tui_keys_prompt(&ui, ch) : tui_keys_dispatch(&ui, ch);
+        if (f & TUI_F_QUIT)
+            break;
+    }
+    if (tui_signal)
+        rc = 128 + tui_signal;
+    erase();
+    refresh();
+    endwin();
+    if (getenv("NATLENS_TUI_STATS")) {
+        fprintf(stderr, "natlens tui: first screen %.3f s, ready %.3f s\n",
+                t_first ? (double)(t_first - ld.start_ns) / 1e9 : -1.0,
+                ld.ready_ns ? (double)(ld.ready_ns - ld.start_ns) / 1e9 : -1.0);
+    }
+    if (rc == CLI_USAGE)
+        fprintf(stderr, "natlens: %s\n", err);
+    if (!done) {
+        /* still reading: trace_load cannot be interrupted, and nothing is
+         * left to flush; leave without waiting for the file to end */
+        fflush(stdout);
+        fflush(stderr);
+        _exit(rc);
+    }
+    tui_load_join(&ld);
+    tui_model_free((tui_model *)ui.m);
+    free(ui.order);
+    free(ui.prog);
+    return rc;
+}
