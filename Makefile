@@ -95,12 +95,16 @@ test: deps-test
 	@$(MAKE) --no-print-directory all units
 	@BUILD=$(BUILD) sh tests/run.sh
 
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
-	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  all units
+	  CFLAGS="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all units
 
-bench: deps-test all
+$(BUILD)/gen_capture: tests/gen/gen_capture.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PCAP_LIBS)
+
+bench: deps-test all $(BUILD)/gen_capture
 	@BUILD=$(BUILD) sh tests/bench.sh
 
 fuzz:

@@ -488,8 +488,10 @@ nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *p, const uint8_t *b)
     }
     if (!f) {
         f = ft_create(t, p, h);
-        if (!f)
+        if (!f) {
+            t->st.no_memory++;
             return NULL;
+        }
         dir = ft_match(f, p);
     } else {
         ft_lru_unlink(t, f);

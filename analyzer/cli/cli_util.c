@@ -56,6 +56,14 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
     }
     if (t->warning)
         fprintf(stderr, "natlens: warning: %s\n", t->warning);
+    {
+        nl_flow_table_stats st;
+        flow_table_stats(t->flows, &st);
+        if (st.no_memory)
+            fprintf(stderr, "natlens: warning: %s: out of memory: %llu packets of new flows were "
+                            "not accounted; use --max-flows N to bound memory\n",
+                    t->name, (unsigned long long)st.no_memory);
+    }
     if (t->malformed || t->truncated)
         fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "
                         "(counted, decoded as far as they go)\n",

@@ -26,8 +26,15 @@ static void flows_usage(FILE *f)
 
 /* Streaming output (--max-flows): flows are written as they end, so the
  * document starts with "flows" and the capture summary follows. */
+#define FLOWS_STREAM_W 47
+
+static void flows_text_summary(nl_trace *t);
+static void flows_text_header(int w);
+static void flows_text_row(const nl_flow *f, int w, int color);
+
 typedef struct flows_stream {
     int      fmt;
+    int      color;
     nl_json  j;
     int      started;
 } flows_stream;
@@ -43,6 +50,9 @@ static void flows_stream_begin(flows_stream *s)
         json_arr_begin(&s->j, "flows");
     } else if (s->fmt == FMT_CSV) {
         flow_out_csv_header(stdout);
+    } else {
+        /* widths cannot be measured ahead: fit IPv4 tuples */
+        flows_text_header(FLOWS_STREAM_W);
     }
 }
 
@@ -52,8 +62,10 @@ static void flows_stream_one(void *ctx, const nl_flow *f)
     flows_stream_begin(s);
     if (s->fmt == FMT_JSON)
         flow_out_json(&s->j, NULL, f);
-    else
+    else if (s->fmt == FMT_CSV)
         flow_out_csv_row(stdout, f);
+    else
+        flows_text_row(f, FLOWS_STREAM_W, s->color);
 }
 
 static void flows_stream_end(flows_stream *s, nl_trace *t)
@@ -63,6 +75,11 @@ static void flows_stream_end(flows_stream *s, nl_trace *t)
     for (size_t i = 0; i < n; i++)
         flows_stream_one(s, fl[i]);
     flows_stream_begin(s);
+    if (s->fmt == FMT_TEXT) {
+        putchar('\n');
+        flows_text_summary(t);
+        trace_out_text_probes(stdout, &t, 1);
+    }
     if (s->fmt != FMT_JSON)
         return;
     json_arr_end(&s->j);
@@ -127,14 +144,9 @@ static void human_bytes(uint64_t v, char *buf, size_t len)
         snprintf(buf, len, "%.1fG", (double)v / 1e9);
 }
 
-static void flows_text(nl_trace *t)
+static void flows_text_summary(nl_trace *t)
 {
-    size_t n, w = 20;
-    nl_flow **fl = trace_flows(t, &n);
-    int color = cli_use_color(stdout);
-    char tup[200], a[32], b[32], tm[32], p[16];
     nl_flow_table_stats st;
-
     flow_table_stats(t->flows, &st);
     if (t->packets) {
         char t0[32], t1[32];
@@ -148,6 +160,37 @@ static void flows_text(nl_trace *t)
     }
     if (st.evicted)
         printf("  %" PRIu64 " flows evicted by --max-flows (their counts end at eviction)\n", st.evicted);
+}
+
+static void flows_text_header(int w)
+{
+    printf("\n%5s %-4s  %-*s  %-6s %-12s %13s %15s  %-15s %9s\n", "#", "PROTO", w,
+           "ORIG -> RESP", "STATE", "HISTORY", "PKTS o/r", "BYTES o/r", "FIRST (UTC)", "DURATION");
+}
+
+static void flows_text_row(const nl_flow *f, int w, int color)
+{
+    const char *cs = flow_conn_state(f);
+    char tup[200], a[32], b[32], tm[32], p[16], pk[48], by[80];
+    flow_out_tuple(f, tup, sizeof tup, 0);
+    snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, f->pkts[0], f->pkts[1]);
+    human_bytes(f->bytes[0], a, sizeof a);
+    human_bytes(f->bytes[1], b, sizeof b);
+    snprintf(by, sizeof by, "%s/%s", a, b);
+    printf("%5u %-5s  %-*s  %s%-6s%s %-12s %13s %15s  %-15s %8.3fs\n", f->id,
+           flow_proto_name(f->proto, p, sizeof p), w, tup, color ? state_color(cs) : "",
+           cs, color ? "\033[0m" : "", f->history[0] ? f->history : "-", pk, by,
+           flow_out_time(f->first_ns, tm, sizeof tm, 0), (double)(f->last_ns - f->first_ns) / 1e9);
+}
+
+static void flows_text(nl_trace *t)
+{
+    size_t n, w = 20;
+    nl_flow **fl = trace_flows(t, &n);
+    int color = cli_use_color(stdout);
+    char tup[200];
+
+    flows_text_summary(t);
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
         if (l > w)
@@ -155,22 +198,9 @@ static void flows_text(nl_trace *t)
     }
     if (w > 90)
         w = 90;
-    printf("\n%5s %-4s  %-*s  %-6s %-12s %13s %15s  %-15s %9s\n", "#", "PROTO", (int)w,
-           "ORIG -> RESP", "STATE", "HISTORY", "PKTS o/r", "BYTES o/r", "FIRST (UTC)", "DURATION");
-    for (size_t i = 0; i < n; i++) {
-        nl_flow *f = fl[i];
-        const char *cs = flow_conn_state(f);
-        char pk[48], by[80];
-        flow_out_tuple(f, tup, sizeof tup, 0);
-        snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, f->pkts[0], f->pkts[1]);
-        human_bytes(f->bytes[0], a, sizeof a);
-        human_bytes(f->bytes[1], b, sizeof b);
-        snprintf(by, sizeof by, "%s/%s", a, b);
-        printf("%5u %-5s  %-*s  %s%-6s%s %-12s %13s %15s  %-15s %8.3fs\n", f->id,
-               flow_proto_name(f->proto, p, sizeof p), (int)w, tup, color ? state_color(cs) : "",
-               cs, color ? "\033[0m" : "", f->history[0] ? f->history : "-", pk, by,
-               flow_out_time(f->first_ns, tm, sizeof tm, 0), (double)(f->last_ns - f->first_ns) / 1e9);
-    }
+    flows_text_header((int)w);
+    for (size_t i = 0; i < n; i++)
+        flows_text_row(fl[i], (int)w, color);
     trace_out_text_probes(stdout, &t, 1);
 }
 
@@ -216,7 +246,8 @@ int cmd_flows(int argc, char **argv)
     o.bpf = bpf;
     memset(&stream, 0, sizeof stream);
     stream.fmt = fmt;
-    if (o.max_flows && fmt != FMT_TEXT) {
+    stream.color = cli_use_color(stdout);
+    if (o.max_flows) {
         /* bounded memory: ended flows are written out and recycled */
         o.flow_done = flows_stream_one;
         o.flow_done_ctx = &stream;

@@ -64,6 +64,7 @@ typedef struct nl_flow_table_stats {
     uint64_t non_ip;         /* frames without IP */
     uint64_t no_l4;          /* IP packets without a usable L4 header */
     uint64_t bytes_allocated;/* slab + table memory */
+    uint64_t no_memory;      /* packets dropped because a new flow could not be allocated */
 } nl_flow_table_stats;
 
 void flow_table_stats(const nl_flow_table *t, nl_flow_table_stats *st);
