@@ -1,0 +1,157 @@
+#!/bin/sh
+# t_damaged.sh - natlens on damaged and hostile inputs must end by itself,
+# exit 0 (valid JSON, a warning with the byte offset for a cut file) or 2
+# (a message naming the file), never crash, hang or print raw bytes.
+#
+# Variants (tests/gen/damage.py) of a few real captures: cuts inside
+# records and headers, flipped bytes, lying record and block lengths,
+# broken file headers, other link types; plus an empty file, text, random
+# bytes, a directory, a missing file, /dev/null, and every regression file
+# kept in tests/damaged/. With build-asan/natlens present (make asan) the
+# same set runs again under ASan/UBSan and any report fails the test.
+cd "$(dirname "$0")/.." || exit 2
+CORPUS=${CORPUS:-$PWD/../shared/corpus}
+NATLENS=${NATLENS:-$PWD/${BUILD:-build}/natlens}
+if [ ! -x "$NATLENS" ]; then
+    echo "natlens binary not built ($NATLENS)"
+    exit 77
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "python3 missing (needed to make the damaged files and check JSON)"
+    exit 77
+fi
+tmp=$(mktemp -d /tmp/natlens-damaged.XXXXXX) || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+srcs=""
+for f in zeek/wikipedia.pcap zeek/pcapng-multi-interface.pcapng tcpdump/tcp-handshake-nano.pcap \
+         zeek/linux-sll2.pcap pcapng/hadrielk/output_be/advanced/test100.pcapng; do
+    [ -f "$CORPUS/$f" ] && srcs="$srcs $CORPUS/$f"
+done
+# two small two-sided samples, when the repository has them
+for f in $(find samples -type f \( -name '*.pcap' -o -name '*.pcapng' \) -size -2048k 2>/dev/null | sort | head -n 2); do
+    srcs="$srcs $f"
+done
+if [ -z "$srcs" ]; then
+    echo "no captures found under $CORPUS or samples/"
+    exit 77
+fi
+# shellcheck disable=SC2086
+python3 tests/gen/damage.py "$tmp/v" $srcs > "$tmp/list" || { echo "damage.py failed"; exit 1; }
+mkdir -p "$tmp/dir.pcap"
+{
+    echo "any $tmp/dir.pcap"
+    echo "any $tmp/does-not-exist.pcap"
+    echo "any /dev/null"
+    for f in tests/damaged/*; do
+        [ -f "$f" ] || continue
+        case $(basename "$f") in fuzz_decode-*|README*|*.md|*.txt) continue ;; esac
+        echo "any $f"
+    done
+} >> "$tmp/list"
+
+fails=0
+runs=0
+# check BIN TAG: run every listed file, judge exit status and output
+check() {
+    bin=$1; tag=$2
+    : > "$tmp/json-$tag"
+    n=0
+    while read -r cls f; do
+        n=$((n + 1)); runs=$((runs + 1))
+        out="$tmp/out-$tag-$n"; err="$tmp/err-$tag-$n"
+        timeout 10 "$bin" flows --json "$f" > "$out" 2> "$err"
+        rc=$?
+        bad=""
+        case $rc in
+            0) echo "$out $f" >> "$tmp/json-$tag" ;;
+            2) b=$(basename "$f")
+               grep -qF "$b" "$err" || bad="exit 2 without naming the file on stderr" ;;
+            124|137) bad="did not end within 10 s" ;;
+            *) bad="exit status $rc" ;;
+        esac
+        if [ "$cls" = cut ] && [ -z "$bad" ]; then
+            if [ $rc -ne 0 ]; then
+                bad="cut file not analysed up to the damage (exit $rc)"
+            elif ! grep -qiE '(offset|byte)[^0-9]{0,20}[0-9]+' "$err"; then
+                bad="cut file without a warning naming the offset"
+            fi
+        fi
+        if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$err"; then
+            bad="sanitizer report"
+        fi
+        # raw bytes on the terminal: anything but printable text, tab, newline, UTF-8
+        if LC_ALL=C tr -d '\t\n\200-\377' < "$err" | LC_ALL=C grep -q '[[:cntrl:]]'; then
+            bad="${bad:+$bad; }control bytes on stderr"
+        fi
+        if [ -n "$bad" ]; then
+            fails=$((fails + 1))
+            echo "FAIL [$tag] $f: $bad"
+            head -c 600 "$err" | LC_ALL=C tr -c '[:print:]\n' '?' | sed 's/^/    /'
+        fi
+    done < "$tmp/list"
+    # every exit-0 output must be one JSON document
+    python3 - "$tmp/json-$tag" <<'EOF' || fails=$((fails + 1))
+import json, sys
+bad = 0
+for line in open(sys.argv[1]):
+    out, src = line.rstrip("\n").split(" ", 1)
+    try:
+        with open(out, "rb") as fh:
+            doc = json.loads(fh.read().decode("utf-8"))
+        if not isinstance(doc, dict) or "flows" not in doc:
+            raise ValueError("no \"flows\" member")
+    except (ValueError, UnicodeDecodeError) as e:
+        bad += 1
+        print(f"FAIL invalid JSON for {src}: {e}")
+sys.exit(1 if bad else 0)
+EOF
+}
+
+# correlate with a damaged near side: every cut and every 4th other variant
+# against an intact capture (only once `natlens correlate` exists)
+check_corr() {
+    bin=$1; tag=$2
+    good=$(echo $srcs | cut -d' ' -f1)
+    n=0
+    while read -r cls f; do
+        n=$((n + 1))
+        [ "$cls" = cut ] || [ $((n % 4)) -eq 0 ] || continue
+        runs=$((runs + 1))
+        err="$tmp/cerr-$tag-$n"
+        timeout 10 "$bin" correlate --json "$f" "$good" > "$tmp/cout" 2> "$err"
+        rc=$?
+        bad=""
+        case $rc in
+            0) python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/cout" 2>/dev/null ||
+                   bad="invalid JSON" ;;
+            2) grep -qF "$(basename "$f")" "$err" || bad="exit 2 without naming the file on stderr" ;;
+            124|137) bad="did not end within 10 s" ;;
+            *) bad="exit status $rc" ;;
+        esac
+        if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$err"; then
+            bad="sanitizer report"
+        fi
+        if [ -n "$bad" ]; then
+            fails=$((fails + 1))
+            echo "FAIL [$tag correlate] $f: $bad"
+            head -c 600 "$err" | LC_ALL=C tr -c '[:print:]\n' '?' | sed 's/^/    /'
+        fi
+    done < "$tmp/list"
+}
+has_correlate() { "$1" correlate --help > /dev/null 2>&1; }
+
+check "$NATLENS" plain
+has_correlate "$NATLENS" && check_corr "$NATLENS" plain
+if [ -x build-asan/natlens ]; then
+    ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    export ASAN_OPTIONS UBSAN_OPTIONS
+    check "$PWD/build-asan/natlens" asan
+    has_correlate "$PWD/build-asan/natlens" && check_corr "$PWD/build-asan/natlens" asan
+    checked="plain and ASan/UBSan builds"
+else
+    checked="plain build only (make asan for the sanitizer pass)"
+fi
+echo "$runs runs on $(wc -l < "$tmp/list") damaged inputs, $checked: $fails failures"
+[ $fails -eq 0 ]
