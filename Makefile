@@ -89,7 +89,10 @@ deps-test:
 
 demo: deps-build
 	@$(MAKE) --no-print-directory all
-	./$(BUILD)/natlens correlate samples/snat-masq/client.pcap samples/snat-masq/server.pcap
+	@echo '$$ natlens correlate samples/snat-switch/client.pcap samples/snat-switch/server.pcap'
+	@./$(BUILD)/natlens correlate samples/snat-switch/client.pcap samples/snat-switch/server.pcap
+	@echo; echo '$$ natlens correlate samples/asym-return/client.pcap samples/asym-return/server.pcap'
+	@./$(BUILD)/natlens correlate samples/asym-return/client.pcap samples/asym-return/server.pcap
 
 test: deps-test
 	@$(MAKE) --no-print-directory all units

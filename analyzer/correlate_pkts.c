@@ -72,7 +72,8 @@ void corr_pkts_pair(nl_match *m, corr_pkt_pairs *pp)
             if (!same_packet(a, b, tcp, icmp, m->seq_offset[d], m->seq_offset[d ^ 1]))
                 continue;
             used[j] = 1;
-            pp->d[d][pp->n[d]++] = (int64_t)b->ts_ns - (int64_t)a->ts_ns;
+            /* unsigned difference: hostile timestamps must not overflow */
+            pp->d[d][pp->n[d]++] = (int64_t)(b->ts_ns - a->ts_ns);
             m->paired_pkts++;
             break;
         }

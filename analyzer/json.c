@@ -14,13 +14,32 @@ void json_init(nl_json *j, FILE *f, int pretty)
     j->pretty = pretty;
 }
 
+/* Documents reach hundreds of MB on big captures: write through the
+ * unlocked stdio calls and in runs, never a locked call per byte. */
+#define JPUTC(c, f) putc_unlocked((c), (f))
+#define JWRITE(p, n, f) fwrite_unlocked((p), 1, (n), (f))
+
 static void json_indent(nl_json *j)
 {
+    static const char sp[] = "\n                                                                ";
+    size_t n;
     if (!j->pretty)
         return;
-    fputc('\n', j->f);
-    for (int i = 0; i < j->depth; i++)
-        fputs("  ", j->f);
+    n = 1 + 2 * (size_t)(j->depth > 0 ? j->depth : 0);
+    if (n > sizeof sp - 1)
+        n = sizeof sp - 1;
+    JWRITE(sp, n, j->f);
+}
+
+static void json_put_u64(FILE *f, uint64_t v)
+{
+    char b[24];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    JWRITE(b + i, sizeof b - i, f);
 }
 
 /* Length of the well-formed UTF-8 sequence at p (RFC 3629 section 4:
@@ -48,9 +67,18 @@ static size_t json_utf8_len(const uint8_t *p, size_t n)
 static void json_put_string(FILE *f, const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
-    fputc('"', f);
+    JPUTC('"', f);
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
+        size_t run = i;
+        /* plain printable ASCII goes out in one write */
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            JWRITE(p + i, run - i, f);
+            i = run - 1;
+            continue;
+        }
         if (c == '"' || c == '\\') {
             fputc('\\', f);
             fputc(c, f);
@@ -77,7 +105,7 @@ static void json_put_string(FILE *f, const char *s, size_t n)
             }
         }
     }
-    fputc('"', f);
+    JPUTC('"', f);
 }
 
 /* Comma, indentation and key before a value. */
@@ -85,7 +113,7 @@ static void json_pre(nl_json *j, const char *key)
 {
     if (j->depth > 0 && j->depth <= NL_JSON_MAX_DEPTH) {
         if (j->count[j->depth - 1])
-            fputc(',', j->f);
+            JPUTC(',', j->f);
         if (j->count[j->depth - 1] < 255)
             j->count[j->depth - 1]++;
     }
@@ -93,14 +121,14 @@ static void json_pre(nl_json *j, const char *key)
         json_indent(j);
     if (key) {
         json_put_string(j->f, key, strlen(key));
-        fputs(j->pretty ? ": " : ":", j->f);
+        JWRITE(": ", j->pretty ? 2 : 1, j->f);
     }
 }
 
 static void json_open(nl_json *j, const char *key, char c)
 {
     json_pre(j, key);
-    fputc(c, j->f);
+    JPUTC(c, j->f);
     if (j->depth < NL_JSON_MAX_DEPTH)
         j->count[j->depth] = 0;
     j->depth++;
@@ -112,7 +140,7 @@ static void json_close(nl_json *j, char c)
     j->depth--;
     if (had)
         json_indent(j);
-    fputc(c, j->f);
+    JPUTC(c, j->f);
 }
 
 void json_obj_begin(nl_json *j, const char *key) { json_open(j, key, '{'); }
@@ -138,13 +166,18 @@ void json_str(nl_json *j, const char *key, const char *s)
 void json_int(nl_json *j, const char *key, int64_t v)
 {
     json_pre(j, key);
-    fprintf(j->f, "%" PRId64, v);
+    if (v < 0) {
+        JPUTC('-', j->f);
+        json_put_u64(j->f, (uint64_t)0 - (uint64_t)v);
+    } else {
+        json_put_u64(j->f, (uint64_t)v);
+    }
 }
 
 void json_uint(nl_json *j, const char *key, uint64_t v)
 {
     json_pre(j, key);
-    fprintf(j->f, "%" PRIu64, v);
+    json_put_u64(j->f, v);
 }
 
 void json_double(nl_json *j, const char *key, double v, int decimals)
@@ -171,7 +204,15 @@ void json_null(nl_json *j, const char *key)
 void json_ts(nl_json *j, const char *key, uint64_t ts_ns)
 {
     json_pre(j, key);
-    fprintf(j->f, "%" PRIu64 ".%09" PRIu64, ts_ns / NS_PER_S, ts_ns % NS_PER_S);
+    {
+        char frac[10];
+        uint64_t r = ts_ns % NS_PER_S;
+        json_put_u64(j->f, ts_ns / NS_PER_S);
+        frac[0] = '.';
+        for (int i = 9; i >= 1; i--, r /= 10)
+            frac[i] = (char)('0' + r % 10);
+        JWRITE(frac, 10, j->f);
+    }
 }
 
 void json_addr(nl_json *j, const char *key, const nl_addr *a)

@@ -11,7 +11,7 @@ typedef struct cli_cmd {
 
 static const cli_cmd cli_cmds[] = {
     {"flows", cmd_flows, "flows [--json|--csv] [--verify-checksums] [--max-flows N] FILE [BPF expression]"},
-    {"correlate", cmd_correlate, "correlate [--json] [--fail-on-findings] FILE_NEAR FILE_FAR [FILE...] | DIR"},
+    {"correlate", cmd_correlate, "correlate [--json] [--fail-on-findings] [--max-flows N] FILE_NEAR FILE_FAR [FILE...] | DIR"},
     {"report", cmd_report, "report -o FILE.{html,md,json} [--format html|md|json] [--title T] [--redact] [--all] [--top N] CAPTURE..."},
     {"tui", cmd_tui, "tui FILE [FILE...]"},
 };
