@@ -3,8 +3,8 @@
  * version, command line), then the analysis in the contract's shapes:
  * "captures" as `flows --json`; with several captures the correlate
  * document's members (clock_offsets, matches, unmatched, egress,
- * ip_changes, chains) from correlate_json() once correlate.h provides it
- * (NL_CORRELATE_JSON), so report and `correlate --json` cannot drift apart;
+ * ip_changes, chains) from correlate_json(), so report and
+ * `correlate --json` cannot drift apart;
  * with one capture "flows"; "findings" as diagnose_json writes them.
  * Strings are escaped by json.h. */
 #include <stdlib.h>
@@ -92,13 +92,10 @@ int report_json_write(rep_ctx *c)
     json_init(&j, c->out, 1);
     json_obj_begin(&j, NULL);
     json_summary(c, &j);
-#ifdef NL_CORRELATE_JSON
     /* correlate.h's writer: the very members `correlate --json` prints */
     if (c->in->corr)
         correlate_json(&j, c->in->corr);
-    else
-#endif
-    {
+    else {
         json_arr_begin(&j, "captures");
         for (size_t i = 0; i < c->in->ncaps; i++)
             trace_out_json_capture(&j, NULL, c->in->caps[i].trace);
