@@ -40,7 +40,6 @@ void corr_pkts_pair(nl_match *m, corr_pkt_pairs *pp)
 {
     const nl_flow *n = m->near, *f = m->far;
     int flip = m->flip, tcp = n->proto == IPPROTO_TCP;
-    int icmp = n->proto == IPPROTO_ICMP || n->proto == IPPROTO_ICMPV6;
 
     pp->n[0] = pp->n[1] = 0;
     m->has_seq_offset = 0;
@@ -57,11 +56,32 @@ void corr_pkts_pair(nl_match *m, corr_pkt_pairs *pp)
     m->lost[NL_ORIG] = n->pkts[NL_ORIG] > fo ? n->pkts[NL_ORIG] - fo : 0;
     m->lost[NL_RESP] = fr > n->pkts[NL_RESP] ? fr - n->pkts[NL_RESP] : 0;
 
+    int16_t twin[NL_FLOW_KEEP_PKTS];
+    uint16_t nn = n->nrecs < NL_FLOW_KEEP_PKTS ? n->nrecs : NL_FLOW_KEEP_PKTS;
+    m->paired_pkts = (uint32_t)correlate_pkt_twins(m, twin);
+    for (uint16_t i = 0; i < nn; i++) {
+        const nl_pkt_rec *a = &n->recs[i];
+        int d = a->dir & 1;
+        if (twin[i] < 0)
+            continue;
+        /* unsigned difference: hostile timestamps must not overflow */
+        pp->d[d][pp->n[d]++] = (int64_t)(f->recs[twin[i]].ts_ns - a->ts_ns);
+    }
+}
+
+size_t correlate_pkt_twins(const nl_match *m, int16_t far_of_near[NL_FLOW_KEEP_PKTS])
+{
+    const nl_flow *n = m->near, *f = m->far;
+    int flip = m->flip, tcp = n->proto == IPPROTO_TCP;
+    int icmp = n->proto == IPPROTO_ICMP || n->proto == IPPROTO_ICMPV6;
     uint8_t used[NL_FLOW_KEEP_PKTS];
-    memset(used, 0, sizeof used);
     uint16_t nf = f->nrecs < NL_FLOW_KEEP_PKTS ? f->nrecs : NL_FLOW_KEEP_PKTS;
     uint16_t nn = n->nrecs < NL_FLOW_KEEP_PKTS ? n->nrecs : NL_FLOW_KEEP_PKTS;
-    m->paired_pkts = 0;
+    size_t paired = 0;
+
+    memset(used, 0, sizeof used);
+    for (uint16_t i = 0; i < NL_FLOW_KEEP_PKTS; i++)
+        far_of_near[i] = -1;
     for (uint16_t i = 0; i < nn; i++) {
         const nl_pkt_rec *a = &n->recs[i];
         int d = a->dir & 1, fd = d ^ flip;
@@ -72,10 +92,10 @@ void corr_pkts_pair(nl_match *m, corr_pkt_pairs *pp)
             if (!same_packet(a, b, tcp, icmp, m->seq_offset[d], m->seq_offset[d ^ 1]))
                 continue;
             used[j] = 1;
-            /* unsigned difference: hostile timestamps must not overflow */
-            pp->d[d][pp->n[d]++] = (int64_t)(b->ts_ns - a->ts_ns);
-            m->paired_pkts++;
+            far_of_near[i] = (int16_t)j;
+            paired++;
             break;
         }
     }
+    return paired;
 }

@@ -98,29 +98,14 @@ static const nl_flow *ladder_stray(nl_trace *t, const nl_flow *f, uint8_t *flip)
     return NULL;
 }
 
-/* Pair the records of near (column k-1) with far (column k) through m. */
+/* Pair the records of near (column k-1) with far (column k) through m:
+ * correlate's own rule, so the report shows what the offsets came from. */
 static void ladder_pair(const nl_match *m, int16_t *pair)
 {
-    const nl_flow *nf = m->near, *ff = m->far;
-    uint8_t used[NL_FLOW_KEEP_PKTS * 4];
-    size_t nfar = ff->nrecs < sizeof used ? ff->nrecs : sizeof used;
-    memset(used, 0, sizeof used);
-    for (uint16_t i = 0; i < nf->nrecs && i < sizeof used; i++) {
-        const nl_pkt_rec *r = &nf->recs[i];
-        uint32_t want = r->seq + (m->has_seq_offset ? m->seq_offset[r->dir] : 0);
-        pair[i] = -1;
-        for (size_t k = 0; k < nfar; k++) {
-            const nl_pkt_rec *q = &ff->recs[k];
-            if (used[k] || q->dir != (r->dir ^ m->flip) || q->tcp_flags != r->tcp_flags ||
-                q->payload_len != r->payload_len)
-                continue;
-            if (nf->proto == 6 && q->seq != want)
-                continue;
-            used[k] = 1;
-            pair[i] = (int16_t)k;
-            break;
-        }
-    }
+    int16_t twin[NL_FLOW_KEEP_PKTS];
+    correlate_pkt_twins(m, twin);
+    for (uint16_t i = 0; i < m->near->nrecs && i < NL_FLOW_KEEP_PKTS; i++)
+        pair[i] = twin[i];
 }
 
 static uint64_t ladder_time(const rep_ctx *c, const rep_ladder *l, int col, const nl_pkt_rec *r)

@@ -433,30 +433,10 @@ static uint32_t tui_isn(const nl_flow *f, int d)
     return 0;
 }
 
-/* The same packet at both points: correlate_pkts.c's rule (payload, the
- * SYN/FIN/RST/ACK bits, seq and ack after the ISN offsets, TSval; UDP and
- * ICMP by payload and IPv4 ID), applied to show which record is which. */
-static int tui_same_packet(const nl_pkt_rec *a, const nl_pkt_rec *b, int tcp,
-                           uint32_t seq_off, uint32_t ack_off)
-{
-    const uint8_t mask = NL_TH_SYN | NL_TH_FIN | NL_TH_RST | NL_TH_ACK;
-    if (a->payload_len != b->payload_len || a->payload_hash != b->payload_hash)
-        return 0;
-    if (tcp) {
-        if ((a->tcp_flags & mask) != (b->tcp_flags & mask))
-            return 0;
-        if ((uint32_t)(a->seq + seq_off) != b->seq)
-            return 0;
-        if ((a->tcp_flags & NL_TH_ACK) && (uint32_t)(a->ack + ack_off) != b->ack)
-            return 0;
-        return a->tsval == b->tsval;
-    }
-    return !(a->ip_id && b->ip_id && a->ip_id != b->ip_id);
-}
-
 void tui_model_ladder(const tui_model *m, size_t row, size_t hop, tui_ladder *L)
 {
     const tui_row *r = &m->rows[row];
+    int16_t twin[NL_FLOW_KEEP_PKTS];
     uint8_t used[NL_FLOW_KEEP_PKTS];
     uint16_t nn, nf;
     memset(L, 0, sizeof *L);
@@ -490,23 +470,18 @@ void tui_model_ladder(const tui_model *m, size_t row, size_t hop, tui_ladder *L)
     nn = L->nf->nrecs < NL_FLOW_KEEP_PKTS ? L->nf->nrecs : NL_FLOW_KEEP_PKTS;
     nf = L->ff ? (L->ff->nrecs < NL_FLOW_KEEP_PKTS ? L->ff->nrecs : NL_FLOW_KEEP_PKTS) : 0;
     memset(used, 0, sizeof used);
+    /* correlate's own pairing: the ladder shows what the offsets came from */
+    if (L->match)
+        correlate_pkt_twins(L->match, twin);
     for (uint16_t i = 0; i < nn; i++) {
         const nl_pkt_rec *a = &L->nf->recs[i];
         tui_rung *g = &L->r[L->n++];
-        int d = a->dir & 1;
         g->n = a;
-        g->dir = (uint8_t)d;
+        g->dir = (uint8_t)(a->dir & 1);
         g->t_ns = a->ts_ns;
-        for (uint16_t j = 0; j < nf && L->match; j++) {
-            const nl_pkt_rec *b = &L->ff->recs[j];
-            if (used[j] || b->dir != (d ^ L->flip))
-                continue;
-            if (!tui_same_packet(a, b, L->nf->proto == IPPROTO_TCP, L->match->seq_offset[d],
-                                 L->match->seq_offset[d ^ 1]))
-                continue;
-            used[j] = 1;
-            g->f = b;
-            break;
+        if (L->match && twin[i] >= 0 && twin[i] < nf) {
+            used[twin[i]] = 1;
+            g->f = &L->ff->recs[twin[i]];
         }
     }
     for (uint16_t j = 0; j < nf; j++) {

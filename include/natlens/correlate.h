@@ -249,6 +249,13 @@ double correlate_offset_s(const nl_correlation *c, int from, int to);
 uint64_t correlate_to_clock(const nl_correlation *c, int cap, int ref,
                             uint64_t ts_ns);
 
+/* Which kept packet of the far flow is each kept packet of the near flow
+ * (m->near->recs[i] is m->far->recs[far_of_near[i]], -1 when it was not
+ * seen at the far side): the one rule correlate uses for clock offsets,
+ * shared with the ladders so views cannot disagree. Needs m's seq
+ * offsets, as correlate fills them. Returns how many were paired. */
+size_t correlate_pkt_twins(const nl_match *m, int16_t far_of_near[NL_FLOW_KEEP_PKTS]);
+
 /* Write the contract's correlate sections into an open JSON object:
  * "captures", "clock_offsets", "matches", "unmatched", "egress",
  * "ip_changes", "chains" (the caller adds "findings" and "probes").
