@@ -11,13 +11,27 @@
 #include <netinet/in.h>
 #include "correlate_int.h"
 
+/* A SYN-ACK the client never asked for (it came back from an address the
+ * client did not call, the asymmetric-return case) and that the client
+ * only reset: not a connection of the inner host, so no egress evidence. */
+static int egress_refused_reply(const nl_flow *f)
+{
+    if (f->proto != IPPROTO_TCP || !f->flipped || f->sig[NL_ORIG].has_syn ||
+        !f->sig[NL_RESP].has_syn)
+        return 0;
+    for (const char *h = f->history; *h; h++)
+        if (*h >= 'A' && *h <= 'Z' && *h != 'R')
+            return 0;
+    return 1;
+}
+
 int egress_chain_view(const nl_correlation *c, const nl_chain *ch,
                       nl_addr *inner, nl_addr *dest, uint16_t *dport,
                       uint8_t *proto, nl_addr *egress_ip, int *seen_at)
 {
     (void)c;
     const nl_flow *f0 = ch->flows[0];
-    if (!f0 || ch->last_cap < 1)
+    if (!f0 || ch->last_cap < 1 || egress_refused_reply(f0))
         return 0;
     int flip = 0;
     for (size_t i = 0; i < ch->nhops; i++)
