@@ -21,10 +21,6 @@
 #include "natlens/diagnose.h"
 #include "natlens/flow_out.h"
 
-#define DG_PROTO_TCP 6
-#define DG_PROTO_UDP 17
-#define NS 1000000000ull
-
 static const char *cap_name(const nl_findings *fs, int cap)
 {
     return diagnose_capture_name(fs, cap);
@@ -149,7 +145,7 @@ static void rule_never_arrived(nl_findings *fs, const nl_correlation *c, const n
         if (!h.syn_seen || h.synack_seen || h0.completed || h0.synack_seen)
             return;
         /* a lone SYN near the end of a capture had no time to arrive */
-        if (h.nsyn < 2 && (uint64_t)c->caps[u->capture].last_ns < f->last_ns + 3 * NS)
+        if (h.nsyn < 2 && (uint64_t)c->caps[u->capture].last_ns < f->last_ns + 3 * DG_NS)
             return;
     } else {
         if (cl->pkts[NL_RESP] > 0 || f->pkts[NL_RESP] > 0)

@@ -164,13 +164,20 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color);
 
 /* ---- private to analyzer/diagnose*.c -------------------------------------
  * Rules add one "case" per broken connection (or per fact); finalising
- * merges cases that name the same connection (through correlation chains),
- * then groups them into findings. Not part of the API: defined only when
- * NATLENS_DIAGNOSE_INTERNAL is, by the diagnose*.c files themselves. */
+ * merges cases that name the same connection (through correlation chains,
+ * diagnose_merge.c), then groups them into findings (diagnose_group.c).
+ * Not part of the API: defined only when NATLENS_DIAGNOSE_INTERNAL is, by
+ * the diagnose*.c files themselves. */
 #ifdef NATLENS_DIAGNOSE_INTERNAL
 
 #define DG_MAX_FLOWS 12
 #define DG_MAX_EV    24
+
+#define DG_NS          1000000000ull   /* one second in ns */
+#define DG_PROTO_ICMP  1
+#define DG_PROTO_TCP   6
+#define DG_PROTO_UDP   17
+#define DG_PROTO_ICMP6 58
 
 typedef struct dg_case {
     nl_finding_kind kind;
@@ -204,18 +211,49 @@ typedef struct dg_ctx {          /* what a rule needs about one capture */
     const char  *hostmeta;       /* JSON or NULL */
 } dg_ctx;
 
+/* The container. Owned by diagnose.c; diagnose_merge.c and
+ * diagnose_group.c read and write cases, v, n and oom. */
+struct nl_findings {
+    dg_case    *cases;
+    size_t      ncases, capcases;
+    nl_finding *v;
+    size_t      n;
+    char      **names;          /* per capture index */
+    char      **meta;           /* host metadata per capture, or NULL */
+    uint8_t    *meta_set;       /* 1: looked up (or given) already */
+    size_t      ncaps;
+    int         oom;
+    uint64_t    dropped;        /* cases past DG_MAX_CASES, not analysed */
+};
+
 /* diagnose.c */
+/* Kind order for merging and sorting: the most specific explanation first. */
+int diagnose_kind_priority(nl_finding_kind k);
 dg_case *diagnose_case_new(nl_findings *fs, nl_finding_kind kind, nl_severity sev);
 void diagnose_case_flow(dg_case *k, int cap, const nl_flow *f);
 /* The first case of this kind and group key, or NULL. */
 dg_case *diagnose_case_find(nl_findings *fs, nl_finding_kind kind, const char *group);
 void diagnose_case_ev(dg_case *k, int cap, uint64_t frame, uint64_t ts_ns,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds evidence whose text `what` is already malloc'd: the case takes it
+ * (or frees it: a frame already in the case, or the case is full).
+ * 1 added, 0 not. */
+int diagnose_case_ev_take(dg_case *k, int cap, uint64_t frame, uint64_t ts, char *what);
 void diagnose_case_fix(dg_case *k, int rank, char *fix_owned);
 const char *diagnose_hostmeta_of(const nl_findings *fs, int cap);
 int diagnose_set_name(nl_findings *fs, int cap, const char *name);
 int diagnose_oom(const nl_findings *fs);
-void diagnose_finalize(nl_findings *fs, const nl_correlation *c);
+
+/* diagnose_merge.c: one case per connection. fs must hold at least one
+ * case. Returns the indices of the kept cases (malloc'd, *nkept of them;
+ * the others are absorbed and marked merged_into), NULL on out of memory
+ * (fs->oom set). */
+size_t *diagnose_merge_run(nl_findings *fs, const nl_correlation *c, size_t *nkept);
+
+/* diagnose_group.c: the kept cases (reordered in place) into fs->v, sorted;
+ * c non-NULL: asymmetries grouped per service as the client addressed it.
+ * fs->v must be empty. 0, or -1 on out of memory (fs->oom set). */
+int diagnose_group_run(nl_findings *fs, const nl_correlation *c, size_t *kept, size_t nkept);
 
 #define DG_MAX_RETRY 16
 /* The handshake of one TCP flow as its kept records (or, without records,
@@ -237,10 +275,58 @@ typedef struct dg_hs {
     int      syn_if_n, synack_if_n;
 } dg_hs;
 
+/* How a case names the flow it is about (see diagnose_single_case()). */
+typedef struct dg_names {
+    char t[200];                   /* the 5-tuple, as flow_out_tuple() writes it */
+    char ep[80];                   /* the responder, "192.0.2.1:80" */
+    char ip[64];                   /* the responder's address */
+} dg_names;
+
 /* diagnose_single.c: single-capture rules into cases; the handshake view
- * of one flow (shared with diagnose_pair.c). */
+ * of one flow (shared with diagnose_pair.c) and what the single-capture
+ * rules share. */
 void diagnose_single_run(const dg_ctx *cx);
 void diagnose_single_hs(const nl_flow *f, dg_hs *h);
+/* A new case about flow f of capture cx->cap with its rank: subject1 "The
+ * <noun> <tuple>", subjectn "<plural> to <responder>"; *nm gets the names
+ * for the predicate, group and evidence. */
+dg_case *diagnose_single_case(const dg_ctx *cx, const nl_flow *f, nl_finding_kind kind,
+                              nl_severity sev, int rank, const char *noun, const char *plural,
+                              dg_names *nm);
+/* Evidence: the flow's first SYN; the SYN retry times (if retried). */
+void diagnose_single_ev_syn(dg_case *k, const dg_ctx *cx, const nl_flow *f, const dg_hs *h);
+void diagnose_single_ev_retries(dg_case *k, const dg_ctx *cx, const dg_hs *h);
+/* A flow that is only an answer: a SYN-ACK, no SYN from the originator. */
+int diagnose_single_lone_synack(const nl_flow *f, const dg_hs *h);
+
+/* How a SYN and its SYN-ACK differ in the way they passed this point. */
+typedef struct dg_path {
+    char    how;               /* 'i' in/out interface, 'r' router interfaces,
+                                  's' interface sets, 'm' next hops (MAC),
+                                  'b' next hops seen from the client side */
+    int     in_if, out_if;
+    uint8_t in_mac[6], out_mac[6];
+} dg_path;
+
+/* Signatures of asymmetries that completed handshakes show too (a mirror
+ * port, a synthetic file, a bridge): what working connections do is how
+ * this capture point looks, not a fault. */
+#define DG_MAX_NORMAL 32
+typedef struct dg_normal {
+    dg_path p[DG_MAX_NORMAL];
+    size_t  n;
+} dg_normal;
+
+/* diagnose_path.c: the SYN and its SYN-ACK took different ways through
+ * this capture point. Learn from every TCP flow first (only completed
+ * handshakes count), then the rule adds an asymmetric_return case for a
+ * broken one and returns 1, or 0. */
+void diagnose_path_learn(dg_normal *nm, const dg_hs *h);
+int diagnose_path_rule(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const dg_normal *nm);
+
+/* diagnose_stray.c: a SYN answered by a SYN-ACK from another address;
+ * sets claimed[i] for each flow cx->flows[i] it explains. */
+void diagnose_stray_run(const dg_ctx *cx, uint8_t *claimed);
 
 /* diagnose_pair.c: cross-capture rules into cases. */
 void diagnose_pair_run(nl_findings *fs, const nl_correlation *c);
