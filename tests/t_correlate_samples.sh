@@ -8,15 +8,17 @@
 # capture points (client, firewall outside, firewall inside, server): every
 # conntrack entry followed through all four with the DNAT at the firewall.
 set -u
+# SAMPLES_DIR: another set of lab output (t_lab_regen checks a fresh one)
+S=${SAMPLES_DIR:-samples}
 NATLENS=${NATLENS:-$PWD/build/natlens}
 [ -x "$NATLENS" ] || { echo "natlens not built: $NATLENS"; exit 77; }
 command -v python3 >/dev/null 2>&1 || { echo "python3 missing"; exit 77; }
-ls samples/*/truth.json >/dev/null 2>&1 || { echo "no samples/*/truth.json"; exit 77; }
+ls "$S"/*/truth.json >/dev/null 2>&1 || { echo "no "$S"/*/truth.json"; exit 77; }
 tmp=$(mktemp -d /tmp/nl-corr-samples.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 n=0
-for truth in samples/*/truth.json; do
+for truth in "$S"/*/truth.json; do
     dir=$(dirname "$truth")
     name=$(basename "$dir")
     set -- $(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["captures"]; print(c[0]["file"], c[-1]["file"])' "$truth")
@@ -29,7 +31,7 @@ for truth in samples/*/truth.json; do
 done
 [ $n -gt 0 ] || { echo "FAIL: no scenario checked"; fail=1; }
 
-a=samples/asym-return
+a=$S/asym-return
 if [ -f $a/fw-out.pcap ] && [ -f $a/fw-in.pcap ]; then
     "$NATLENS" correlate --json $a/client.pcap $a/fw-out.pcap $a/fw-in.pcap $a/server.pcap \
         >"$tmp/chain.json" || { echo "FAIL: four captures exit"; fail=1; }

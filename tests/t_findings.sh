@@ -14,7 +14,7 @@
 # skipped by name; if no view could run, the test skips.
 set -u
 NATLENS=${NATLENS:-build/natlens}
-S=samples
+S=${SAMPLES_DIR:-samples}
 command -v python3 >/dev/null 2>&1 || { echo "skip: python3 not found"; exit 77; }
 [ -x "$NATLENS" ] || { echo "skip: $NATLENS not built"; exit 77; }
 [ -f $S/asym-return/truth.json ] && [ -f $S/halfopen/truth.json ] ||

@@ -109,5 +109,15 @@ if tcpdump -r "$out/isn-rewrite/server.pcap" -n -vv tcp 2>/dev/null | grep -qi "
     echo "FAIL: isn-rewrite/server.pcap has bad TCP checksums"; fail=1
 fi
 ip netns list | grep -q "^nllabt$$-" && { echo "FAIL: lab namespaces left behind:"; ip netns list | grep "^nllabt$$-"; fail=1; }
+# Ground truth on fresh kernel traffic, not only on the committed set:
+# correlate must match this run's conntrack exactly, and findings must name
+# this run's broken attempts.
+if [ -x "${NATLENS:-}" ]; then
+    SAMPLES_DIR=$out sh "$here/tests/t_correlate_samples.sh" >"$out/corr.log" 2>&1 ||
+        { echo "FAIL: correlate on the fresh set:"; tail -n 30 "$out/corr.log"; fail=1; }
+    SAMPLES_DIR=$out sh "$here/tests/t_findings.sh" >"$out/find.log" 2>&1 ||
+        { echo "FAIL: findings on the fresh set:"; tail -n 30 "$out/find.log"; fail=1; }
+    grep -h "precision" "$out/corr.log" | head -n 12
+fi
 [ $fail = 0 ] && echo "t_lab_regen: all scenarios regenerated and sane"
 exit $fail
