@@ -88,7 +88,7 @@ deps-test:
 	@sh tests/deps.sh $(BUILD_PKGS) $(TEST_PKGS)
 
 demo: deps-build
-	@$(MAKE) --no-print-directory all
+	@echo "building natlens..."; $(MAKE) -s --no-print-directory all
 	@echo '$$ natlens correlate samples/snat-switch/client.pcap samples/snat-switch/server.pcap'
 	@./$(BUILD)/natlens correlate samples/snat-switch/client.pcap samples/snat-switch/server.pcap
 	@echo; echo '$$ natlens correlate samples/asym-return/client.pcap samples/asym-return/server.pcap'
