@@ -185,7 +185,6 @@ static void cz_ack_received(nl_flow *f, int dir, uint64_t rel_ack)
     /* implausible acks (garbage in RSTs, wraps) are not data */
     if (missing > (uint64_t)1 << 31)
         return;
-    e->gap_bytes += missing;
     f->missed_bytes += missing;
     /* gaps revealed at the very end (the acking side already sent FIN or
      * RST) are unreliable: counted, not flagged */
@@ -416,25 +415,20 @@ int conn_zeek_tcp_packet(nl_flow *f, const nl_packet *p, int dir)
 
     /* zero windows are boring with or after a RST, or after the peer's FIN */
     if (p->win == 0 && !k.rst && peer->state != NL_TCP_CLOSED && e->state != NL_TCP_RESET) {
-        e->zero_win_seen = 1;
         conn_zeek_scaled(f, 'W', dir, &e->zw_cnt, &e->zw_thresh);
     }
 
     if (k.syn) {
-        e->seen_syn = 1;
         if (!e->has_isn) {
             e->has_isn = 1;
             e->isn = k.seq;
         }
     }
     if (k.fin) {
-        e->seen_fin = 1;
         if (e->fin_cnt < 255)
             e->fin_cnt++;
         e->fin_seq_rel = rel_seq + seg_len;
     }
-    if (k.rst)
-        e->seen_rst = 1;
 
     if (k.ack) {
         if (peer->state == NL_TCP_INACTIVE) {
@@ -499,9 +493,7 @@ int conn_zeek_tcp_packet(nl_flow *f, const nl_packet *p, int dir)
     if (do_close)
         cz_connection_closed(f, dir, k.ts);
 
-    for (int d = 0; d < 2; d++) {
+    for (int d = 0; d < 2; d++)
         f->bytes[d] = conn_zeek_tcp_size(f, d);
-        f->ep[d].seq_bytes = f->bytes[d];
-    }
     return dir;
 }

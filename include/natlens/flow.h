@@ -53,15 +53,11 @@ typedef struct nl_pkt_rec {
 /* Zeek per-endpoint TCP bookkeeping. */
 typedef struct nl_tcp_endpoint {
     uint8_t  state;          /* enum nl_tcp_state */
-    uint8_t  seen_syn, seen_fin, seen_rst;
     uint8_t  has_isn;
     uint32_t isn;            /* ISN from the SYN (SYN-ACK for the responder) */
     uint32_t last_seq;       /* highest seq+len seen (relative tracking) */
     uint32_t ack_seq;        /* highest ack sent */
-    uint64_t seq_bytes;      /* bytes of sequence space covered (Zeek size) */
-    uint8_t  zero_win_seen;
     uint32_t rxmit_thresh, zw_thresh, gap_thresh, badck_thresh; /* log scale */
-    uint64_t gap_bytes;      /* missed bytes (Zeek missed_bytes share) */
 
     /* Zeek TCP_Endpoint mirror, owned by conn_zeek*.c. Sequence numbers are
      * Zeek's: start/last/ack with wrap counters; *_rel values are relative
