@@ -50,9 +50,9 @@ int egress_chain_view(const nl_correlation *c, const nl_chain *ch,
     return 1;
 }
 
-static int obs_cmp(const void *a, const void *b)
+/* inner host, destination, port, protocol: the group an egress row is in */
+static int egress_group_cmp(const nl_egress *x, const nl_egress *y)
 {
-    const nl_egress *x = a, *y = b;
     int r;
     if ((r = nl_addr_cmp(&x->inner_ip, &y->inner_ip)))
         return r;
@@ -62,7 +62,14 @@ static int obs_cmp(const void *a, const void *b)
         return x->dest_port < y->dest_port ? -1 : 1;
     if (x->proto != y->proto)
         return x->proto < y->proto ? -1 : 1;
-    if ((r = nl_addr_cmp(&x->egress_ip, &y->egress_ip)))
+    return 0;
+}
+
+static int obs_cmp(const void *a, const void *b)
+{
+    const nl_egress *x = a, *y = b;
+    int r;
+    if ((r = egress_group_cmp(x, y)) || (r = nl_addr_cmp(&x->egress_ip, &y->egress_ip)))
         return r;
     return x->first_ns < y->first_ns ? -1 : x->first_ns > y->first_ns;
 }
@@ -72,14 +79,8 @@ static int egress_cmp(const void *a, const void *b)
 {
     const nl_egress *x = a, *y = b;
     int r;
-    if ((r = nl_addr_cmp(&x->inner_ip, &y->inner_ip)))
+    if ((r = egress_group_cmp(x, y)))
         return r;
-    if ((r = nl_addr_cmp(&x->dest_ip, &y->dest_ip)))
-        return r;
-    if (x->dest_port != y->dest_port)
-        return x->dest_port < y->dest_port ? -1 : 1;
-    if (x->proto != y->proto)
-        return x->proto < y->proto ? -1 : 1;
     return x->first_ns < y->first_ns ? -1 : x->first_ns > y->first_ns;
 }
 
