@@ -120,6 +120,9 @@ void report_nat_sort(rep_nat *v, size_t n);
 size_t report_egress_top(const rep_ctx *c, size_t **out);
 /* The distinct egress addresses, sorted; *out malloc'd (caller frees). */
 size_t report_egress_addrs(const rep_ctx *c, nl_addr **out);
+/* Time axis of the egress timelines (text and SVG): first to last egress
+ * observation, at least one second wide. */
+void report_timeline_span(const nl_correlation *co, uint64_t *t0, uint64_t *t1);
 
 /* report_redact.c */
 rep_redact *report_redact_new(const nl_report_input *in);

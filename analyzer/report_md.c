@@ -412,20 +412,13 @@ static void md_timeline(rep_ctx *c)
     nl_addr *ea;
     size_t ne = report_egress_addrs(c, &ea), nrows = 0, first[TL_ROWS];
     char line[TL_W + 1], lbl[200], a[96], b[96], t0s[32], t1s[32], p[16];
-    uint64_t t0 = UINT64_MAX, t1 = 0;
+    uint64_t t0, t1;
 
     if (!ne) {
         free(ea);
         return;
     }
-    for (size_t i = 0; i < co->negress; i++) {
-        if (co->egress[i].first_ns < t0)
-            t0 = co->egress[i].first_ns;
-        if (co->egress[i].last_ns > t1)
-            t1 = co->egress[i].last_ns;
-    }
-    if (t1 <= t0)
-        t1 = t0 + 1000000000ull;
+    report_timeline_span(co, &t0, &t1);
     fputs("```text\n", f);
     lt_cell(f, "", TL_LABEL, 1);
     flow_out_time(t0, t0s, sizeof t0s, 0);

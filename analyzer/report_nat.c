@@ -168,3 +168,18 @@ size_t report_egress_top(const rep_ctx *c, size_t **out)
     *out = v;
     return keep;
 }
+
+void report_timeline_span(const nl_correlation *co, uint64_t *t0, uint64_t *t1)
+{
+    /* source changes happen at a flow's start, inside these spans */
+    *t0 = UINT64_MAX;
+    *t1 = 0;
+    for (size_t i = 0; i < co->negress; i++) {
+        if (co->egress[i].first_ns < *t0)
+            *t0 = co->egress[i].first_ns;
+        if (co->egress[i].last_ns > *t1)
+            *t1 = co->egress[i].last_ns;
+    }
+    if (*t1 <= *t0)
+        *t1 = *t0 + 1000000000ull;
+}

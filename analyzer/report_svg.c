@@ -99,7 +99,7 @@ void report_svg_timeline(rep_ctx *c)
     FILE *f = c->out;
     tl_row rows[TL_ROWS_MAX];
     size_t nrows = 0, more = 0;
-    uint64_t t0 = UINT64_MAX, t1 = 0;
+    uint64_t t0, t1;
     const double x0 = 300, w = 640, top = 34, rh = 30;
     double height;
     char a[96], b[96], tm[32];
@@ -113,10 +113,6 @@ void report_svg_timeline(rep_ctx *c)
     for (size_t i = 0; i < co->negress; i++) {
         const nl_egress *e = &co->egress[i];
         size_t r;
-        if (e->first_ns < t0)
-            t0 = e->first_ns;
-        if (e->last_ns > t1)
-            t1 = e->last_ns;
         for (r = 0; r < nrows; r++)
             if (egress_same_row(&co->egress[rows[r].first], e))
                 break;
@@ -132,14 +128,7 @@ void report_svg_timeline(rep_ctx *c)
         if (rows[r].count < TL_ROW_ENTRIES)
             rows[r].idx[rows[r].count++] = i;
     }
-    for (size_t i = 0; i < co->nip_changes; i++) {
-        if (co->ip_changes[i].at_ns < t0)
-            t0 = co->ip_changes[i].at_ns;
-        if (co->ip_changes[i].at_ns > t1)
-            t1 = co->ip_changes[i].at_ns;
-    }
-    if (t1 <= t0)
-        t1 = t0 + 1000000000ull;
+    report_timeline_span(co, &t0, &t1);
     height = top + rh * (double)nrows + 46;
     fprintf(f, "<svg class=\"timeline\" viewBox=\"0 0 960 %.0f\" width=\"960\" height=\"%.0f\" "
                "role=\"img\" aria-label=\"egress address timeline\">\n", height, height);
