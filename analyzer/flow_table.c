@@ -340,6 +340,38 @@ static nl_flow *ft_create(nl_flow_table *t, const nl_packet *p, uint32_t h)
     return f;
 }
 
+nl_flow *flow_table_put(nl_flow_table *t, const nl_flow *src)
+{
+    nl_flow *f = ft_alloc(t);
+    nl_pkt_rec *recs;
+    uint16_t cap;
+    if (!f) {
+        t->st.no_memory++;
+        return NULL;
+    }
+    recs = f->recs;
+    cap = f->rec_cap;
+    *f = *src;
+    /* the copy is the table's: its own id, links and record slots */
+    f->recs = recs;
+    f->rec_cap = cap;
+    f->nrecs = 0;
+    f->hnext = f->lprev = f->lnext = f->dnext = NULL;
+    f->hash = 0;
+    f->id = t->next_id++;
+    f->ended = 1;
+    t->st.flows_total++;
+    if (t->opts.keep_done) {
+        t->all[t->nall++] = f;
+        return f;
+    }
+    if (t->opts.on_end)
+        t->opts.on_end(t->opts.on_end_ctx, f);
+    f->dnext = t->free_list;
+    t->free_list = f;
+    return NULL;
+}
+
 /* FNV-1a over the first 64 payload bytes: a key that survives NAT. */
 static uint32_t ft_payload_hash(const uint8_t *b, const nl_packet *p)
 {

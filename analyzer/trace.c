@@ -1,8 +1,11 @@
 /* trace.c - one pass over a capture: source -> decode -> flow table. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "natlens/hostmeta.h"
+#include "natlens/reader.h"
 #include "natlens/source.h"
 #include "natlens/trace.h"
 
@@ -30,10 +33,126 @@ static char *trace_basename(const char *path)
     return strdup(s && s[1] ? s + 1 : path);
 }
 
+static int trace_is_pcap_magic(const unsigned char *m, size_t n)
+{
+    static const unsigned char magics[][4] = {
+        {0x0a, 0x0d, 0x0d, 0x0a},                          /* pcapng */
+        {0xa1, 0xb2, 0xc3, 0xd4}, {0xd4, 0xc3, 0xb2, 0xa1}, /* pcap us */
+        {0xa1, 0xb2, 0x3c, 0x4d}, {0x4d, 0x3c, 0xb2, 0xa1}, /* pcap ns */
+    };
+    if (n < 4)
+        return 0;
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+        if (!memcmp(m, magics[i], 4))
+            return 1;
+    return 0;
+}
+
+/* The record reader for `path`, or NULL when libpcap should read it (a
+ * capture magic, or nothing claims it: libpcap then says what it is not).
+ * Only regular files are peeked: a second open of a FIFO or stdin would
+ * steal bytes from the real read. */
+static const nl_reader *trace_pick_reader(const char *path, const char *format,
+                                          char *errbuf, int *err)
+{
+    struct stat st;
+    char head[NL_READER_HEAD];
+    size_t n;
+    FILE *f;
+    *err = 0;
+    if (format) {
+        const nl_reader *r = reader_find(format);
+        if (!r) {
+            snprintf(errbuf, 512, "unknown record format '%s'", format);
+            *err = 1;
+        }
+        return r;
+    }
+    if (!strcmp(path, "-") || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    if (!(f = fopen(path, "rb")))
+        return NULL;
+    n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (trace_is_pcap_magic((const unsigned char *)head, n))
+        return NULL;
+    return reader_sniff(head, n);
+}
+
+static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
+                           char *errbuf)
+{
+    nl_flow_table_opts fo;
+    nl_trace *t;
+    memset(&fo, 0, sizeof fo);
+    fo.max_flows = o->max_flows;
+    fo.keep_packets = o->keep_packets;
+    fo.keep_limit = o->keep_limit;
+    fo.keep_done = o->flow_done == NULL;
+    fo.on_end = o->flow_done;
+    fo.on_end_ctx = o->flow_done_ctx;
+    t = calloc(1, sizeof *t);
+    if (!t || !(t->flows = flow_table_new(&fo)) || !(t->path = strdup(path)) ||
+        !(t->name = trace_basename(path))) {
+        snprintf(errbuf, 512, "%s: out of memory", path);
+        trace_free(t);
+        return NULL;
+    }
+    t->file_size = -1;
+    return t;
+}
+
+/* A record file through its reader (reader.h). */
+static nl_trace *trace_load_records(const char *path, const nl_reader *r,
+                                    const nl_trace_opts *o, char *errbuf)
+{
+    nl_trace *t = trace_new(path, o, errbuf);
+    FILE *in;
+    struct stat st;
+    if (!t)
+        return NULL;
+    in = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!in) {
+        snprintf(errbuf, 512, "%s: cannot open", path);
+        trace_free(t);
+        return NULL;
+    }
+    if (in != stdin && fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
+        t->file_size = (int64_t)st.st_size;
+    t->format = r->name;
+    t->format_title = r->title;
+    t->is_record = 1;
+    t->linktype = -1;
+    snprintf(t->linktype_name, sizeof t->linktype_name, "%s", r->name);
+    if (r->load(t, in, o, errbuf) < 0) {
+        if (in != stdin)
+            fclose(in);
+        trace_free(t);
+        return NULL;
+    }
+    if (in != stdin)
+        fclose(in);
+    return t;
+}
+
+void trace_note_bad(nl_trace *t, const char *fmt, ...)
+{
+    va_list ap;
+    char buf[512];
+    if (t->bad_records < NL_TRACE_BAD_KEEP) {
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        t->bad_first[t->bad_records] = strdup(buf);
+    }
+    t->bad_records++;
+}
+
 nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
 {
     nl_trace_opts o;
-    nl_flow_table_opts fo;
+    const nl_reader *reader;
+    int rerr;
     nl_source *src;
     nl_trace *t;
     nl_packet pkt;
@@ -45,29 +164,24 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     memset(&o, 0, sizeof o);
     if (opts)
         o = *opts;
+    reader = trace_pick_reader(path, o.format, errbuf, &rerr);
+    if (rerr)
+        return NULL;
+    if (reader)
+        return trace_load_records(path, reader, &o, errbuf);
     src = source_open(path, o.bpf, errbuf);
     if (!src)
         return NULL;
     source_set_verify_checksums(src, o.verify_checksums);
-
-    memset(&fo, 0, sizeof fo);
-    fo.max_flows = o.max_flows;
-    fo.keep_packets = o.keep_packets;
-    fo.keep_limit = o.keep_limit;
-    fo.keep_done = o.flow_done == NULL;
-    fo.on_end = o.flow_done;
-    fo.on_end_ctx = o.flow_done_ctx;
-    t = calloc(1, sizeof *t);
-    if (!t || !(t->flows = flow_table_new(&fo)) || !(t->path = strdup(path)) ||
-        !(t->name = trace_basename(path))) {
-        snprintf(errbuf, 512, "%s: out of memory", path);
-        trace_free(t);
+    if (!(t = trace_new(path, &o, errbuf))) {
         source_close(src);
         return NULL;
     }
     t->linktype = source_linktype(src);
     snprintf(t->linktype_name, sizeof t->linktype_name, "%s", source_linktype_name(src));
     t->is_pcapng = source_is_pcapng(src);
+    t->format = t->is_pcapng ? "pcapng" : "pcap";
+    t->format_title = t->is_pcapng ? "pcapng capture" : "pcap capture";
     t->file_size = source_size(src);
 
     memset(&pkt, 0, sizeof pkt);
@@ -115,6 +229,8 @@ void trace_free(nl_trace *t)
     free(t->warning);
     free(t->probes);
     free(t->hostmeta);
+    for (size_t i = 0; i < NL_TRACE_BAD_KEEP && i < t->bad_records; i++)
+        free(t->bad_first[i]);
     free(t);
 }
 

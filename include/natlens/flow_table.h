@@ -48,6 +48,14 @@ void flow_table_free(nl_flow_table *t);
 nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *pkt,
                         const uint8_t *bytes);
 
+/* Add a flow that comes from a record, not from packets (reader.h): a
+ * copy of `src` gets the next id and goes straight to the ended flows (it
+ * is not hashed, never matched by packets, never expires). Links, id and
+ * packet records of src are ignored. Returns the table's copy, or NULL on
+ * out of memory or when the table streams ended flows (keep_done = 0:
+ * then on_end receives the copy and NULL is returned as well). */
+nl_flow *flow_table_put(nl_flow_table *t, const nl_flow *src);
+
 /* Expire flows idle at `now_ns` (called by flow_table_add as time goes). */
 void flow_table_expire(nl_flow_table *t, uint64_t now_ns);
 

@@ -27,7 +27,13 @@ typedef struct nl_trace_opts {
      * max_flows). trace_flows() then returns only the flows still live. */
     void (*flow_done)(void *ctx, const nl_flow *f);
     void *flow_done_ctx;
+    /* Read the file with this record reader (reader.h, its --format name)
+     * instead of detecting the format from the content; NULL: detect. */
+    const char *format;
 } nl_trace_opts;
+
+/* How many bad record lines a trace remembers word for word. */
+#define NL_TRACE_BAD_KEEP 5
 
 typedef struct nl_trace {
     char    *path;              /* as given */
@@ -52,6 +58,17 @@ typedef struct nl_trace {
     /* host context stored by natlens-capture (JSON text), NULL if none;
      * owned by the trace */
     char    *hostmeta;
+    /* What the file is: "pcap", "pcapng", or the record reader's name
+     * ("conntrack", "ndjson", ...) and its title for people. Static
+     * strings. A record file has is_record = 1: its flows come from
+     * records (no packets, no packet records); `packets` counts entries. */
+    const char *format;
+    const char *format_title;
+    int      is_record;
+    /* Record lines that could not be read (skipped), and the first
+     * NL_TRACE_BAD_KEEP messages ("file:line: reason"), owned. */
+    uint64_t bad_records;
+    char    *bad_first[NL_TRACE_BAD_KEEP];
 } nl_trace;
 
 /* Read `path` with `opts` (NULL for defaults) into a new trace.
@@ -60,6 +77,12 @@ typedef struct nl_trace {
  * trace with `warning` set. */
 nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf);
 void trace_free(nl_trace *t);
+
+/* A record reader met a line it cannot use: count it, and keep the message
+ * (printf-style, it should start with "file:line: ") when it is among the
+ * first NL_TRACE_BAD_KEEP. Never prints. */
+void trace_note_bad(nl_trace *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Flows in order of first packet (owned by the trace's table). */
 nl_flow **trace_flows(nl_trace *t, size_t *n);
