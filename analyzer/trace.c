@@ -79,6 +79,14 @@ static const nl_reader *trace_pick_reader(const char *path, const char *format,
     return reader_sniff(head, n);
 }
 
+/* Tunnels and tunnel links kept when flows are capped: a few per flow. */
+static uint32_t trace_tunnel_cap(uint32_t max_flows)
+{
+    if (!max_flows)
+        return 0;
+    return max_flows > (UINT32_MAX - 1024u) / 4u ? UINT32_MAX : max_flows * 4u + 1024u;
+}
+
 static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
                            char *errbuf)
 {
@@ -92,8 +100,10 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     fo.on_end = o->flow_done;
     fo.on_end_ctx = o->flow_done_ctx;
     t = calloc(1, sizeof *t);
-    if (!t || !(t->flows = flow_table_new(&fo)) || !(t->path = strdup(path)) ||
-        !(t->name = trace_basename(path))) {
+    /* tunnel bookkeeping is bounded like the flows when streaming */
+    if (!t || !(t->flows = flow_table_new(&fo)) ||
+        !(t->tunnels = tunnel_table_new(o->tunnels, trace_tunnel_cap(o->max_flows))) ||
+        !(t->path = strdup(path)) || !(t->name = trace_basename(path))) {
         snprintf(errbuf, 512, "%s: out of memory", path);
         trace_free(t);
         return NULL;
@@ -160,6 +170,7 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     int rc;
     size_t probe_cap = 0;
     nl_probe_info pi;
+    int bad_tunnel;
 
     memset(&o, 0, sizeof o);
     if (opts)
@@ -183,6 +194,8 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     t->format = t->is_pcapng ? "pcapng" : "pcap";
     t->format_title = t->is_pcapng ? "pcapng capture" : "pcap capture";
     t->file_size = source_size(src);
+    if (o.tunnels_out)
+        *o.tunnels_out = t->tunnels;
 
     memset(&pkt, 0, sizeof pkt);
     while ((rc = source_next(src, &pkt, &bytes)) == 1) {
@@ -192,13 +205,15 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
             t->first_ns = pkt.ts_ns;
         if (pkt.ts_ns > t->last_ns)
             t->last_ns = pkt.ts_ns;
-        if (pkt.flags & NL_PKT_MALFORMED)
+        bad_tunnel = 0;
+        /* the frame and everything tunnelled inside it */
+        tunnel_frame_add(t->tunnels, t->flows, &pkt, bytes, o.verify_checksums, &bad_tunnel);
+        if ((pkt.flags & NL_PKT_MALFORMED) || bad_tunnel)
             t->malformed++;
         if (pkt.flags & NL_PKT_TRUNCATED)
             t->truncated++;
         if (pkt.ip_ver)
             t->ip_packets++;
-        flow_table_add(t->flows, &pkt, bytes);
         /* the length test first: almost every packet stops here */
         if (pkt.payload_caplen >= NL_PROBE_PAYLOAD_LEN && probe_recognize(&pkt, bytes, &pi))
             trace_add_probe(t, &pi, &probe_cap);
@@ -224,6 +239,7 @@ void trace_free(nl_trace *t)
     if (!t)
         return;
     flow_table_free(t->flows);
+    tunnel_table_free(t->tunnels);
     free(t->path);
     free(t->name);
     free(t->warning);

@@ -30,4 +30,14 @@ char *cli_join_args(int argc, char **argv, int i);
 /* Parse a positive integer option value; exits 2 with a message if bad. */
 unsigned long cli_parse_count(const char *opt, const char *val);
 
+/* --tunnel-port KIND=PORT (repeatable) and --tunnel-depth N (0 opens no
+ * tunnel) into c, which the caller set up with tunnel_conf_default().
+ * Exit 2 with a message when the value is bad. */
+void cli_tunnel_port(nl_tunnel_conf *c, const char *val);
+void cli_tunnel_depth(nl_tunnel_conf *c, const char *val);
+#define CLI_TUNNEL_USAGE \
+    "  --tunnel-port KIND=PORT  also open UDP PORT as KIND (vxlan, geneve, gtpu,\n" \
+    "                      teredo, ayiya, gre); repeatable\n" \
+    "  --tunnel-depth N    open at most N nested encapsulations (default 4, 0: none)\n"
+
 #endif

@@ -111,3 +111,25 @@ unsigned long cli_parse_count(const char *opt, const char *val)
     }
     return v;
 }
+
+void cli_tunnel_port(nl_tunnel_conf *c, const char *val)
+{
+    char err[160];
+    if (!val || tunnel_conf_add_port(c, val, err, sizeof err) < 0) {
+        fprintf(stderr, "natlens: %s\n", val ? err : "--tunnel-port needs KIND=PORT");
+        exit(CLI_USAGE);
+    }
+}
+
+void cli_tunnel_depth(nl_tunnel_conf *c, const char *val)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = val ? strtoul(val, &end, 10) : 0;
+    if (!val || errno || *end || val[0] == '-' || !val[0] || v > 16) {
+        fprintf(stderr, "natlens: --tunnel-depth needs a number 0-16, got '%s'\n", val ? val : "");
+        exit(CLI_USAGE);
+    }
+    c->max_depth = (uint8_t)v;
+}

@@ -16,12 +16,13 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
-               "                     FILE [BPF expression]\n"
+               "                     [--tunnel-port KIND=PORT]... [--tunnel-depth N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, or - for standard input.\n"
                "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      with --json/--csv flows stream out as they end (no findings)\n"
-               "  --fail-on-findings  exit 1 when a warning or error was found\n");
+               "  --fail-on-findings  exit 1 when a warning or error was found\n"
+               CLI_TUNNEL_USAGE);
 }
 
 /* Streaming output (--max-flows): flows are written as they end, so the
@@ -33,6 +34,7 @@ static void flows_text_header(int w);
 static void flows_text_row(const nl_flow *f, int w, int color);
 
 typedef struct flows_stream {
+    const nl_tunnel_table *tunnels;  /* the trace's, set by trace_load */
     int      fmt;
     int      color;
     nl_json  j;
@@ -61,7 +63,7 @@ static void flows_stream_one(void *ctx, const nl_flow *f)
     flows_stream *s = ctx;
     flows_stream_begin(s);
     if (s->fmt == FMT_JSON)
-        flow_out_json(&s->j, NULL, f);
+        flow_out_json_tun(&s->j, NULL, f, s->tunnels);
     else if (s->fmt == FMT_CSV)
         flow_out_csv_row(stdout, f);
     else
@@ -105,7 +107,7 @@ static void flows_json(nl_trace *t, const nl_findings *fs)
     json_arr_end(&j);
     json_arr_begin(&j, "flows");
     for (size_t i = 0; i < n; i++)
-        flow_out_json(&j, NULL, fl[i]);
+        flow_out_json_tun(&j, NULL, fl[i], t->tunnels);
     json_arr_end(&j);
     diagnose_json(&j, "findings", fs);
     trace_out_json_probes(&j, "probes", &t, 1);
@@ -212,18 +214,23 @@ int cmd_flows(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, 'V'},
         {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'F'},
+        {"tunnel-port", required_argument, NULL, 'P'},
+        {"tunnel-depth", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int fmt = FMT_TEXT, c, rc = CLI_OK;
     flows_stream stream;
     nl_trace_opts o;
+    nl_tunnel_conf tconf;
     nl_trace *t;
     nl_findings *fs;
     int fail_on = 0;
     char *bpf;
 
     memset(&o, 0, sizeof o);
+    tunnel_conf_default(&tconf);
+    o.tunnels = &tconf;
     optind = 1;
     /* "+" stops at the first non-option: the BPF expression may hold
      * words like "not" or "-" that are not ours */
@@ -234,6 +241,8 @@ int cmd_flows(int argc, char **argv)
         case 'V': o.verify_checksums = 1; break;
         case 'm': o.max_flows = (uint32_t)cli_parse_count("--max-flows", optarg); break;
         case 'F': fail_on = 1; break;
+        case 'P': cli_tunnel_port(&tconf, optarg); break;
+        case 'D': cli_tunnel_depth(&tconf, optarg); break;
         case 'h': flows_usage(stdout); return CLI_OK;
         default: flows_usage(stderr); return CLI_USAGE;
         }
@@ -251,6 +260,7 @@ int cmd_flows(int argc, char **argv)
         /* bounded memory: ended flows are written out and recycled */
         o.flow_done = flows_stream_one;
         o.flow_done_ctx = &stream;
+        o.tunnels_out = &stream.tunnels;
     }
     if (!o.flow_done) {
         /* findings read the handshake's packets: a few per flow are enough

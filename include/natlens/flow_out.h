@@ -7,11 +7,16 @@
 #include <stdio.h>
 #include "natlens/flow.h"
 #include "natlens/json.h"
+#include "natlens/tunnel.h"
 
 /* {"proto","orig_ip","orig_port","resp_ip","resp_port","conn_state",
  *  "history","orig_pkts","resp_pkts","orig_bytes","resp_bytes",
  *  "first_ts","last_ts","community_id", ...} */
 void flow_out_json(nl_json *j, const char *key, const nl_flow *f);
+/* The same with the flow's tunnel facts from its trace's table (tt may be
+ * NULL), see tunnel_out.h. */
+void flow_out_json_tun(nl_json *j, const char *key, const nl_flow *f,
+                       const nl_tunnel_table *tt);
 
 void flow_out_csv_header(FILE *out);
 void flow_out_csv_row(FILE *out, const nl_flow *f);

@@ -1,0 +1,94 @@
+/* tunnel_out.c - a flow's tunnel facts as JSON members (tunnel.h), for
+ * flow_out_json_tun(): what carried it, the VNI, Zeek's tunnel_parents;
+ * and for a UDP flow that carries a tunnel, which kind. */
+#include <stdio.h>
+#include "natlens/tunnel.h"
+#include "natlens/tunnel_out.h"
+
+/* One tunnel: {"kind","proto","orig_ip","orig_port","resp_ip","resp_port",
+ * "flow"} (ports and flow only for UDP tunnels). */
+static void tunnel_out_one(nl_json *j, const char *key, const nl_tunnel *t)
+{
+    char buf[32];
+    json_obj_begin(j, key);
+    json_str(j, "kind", decode_tun_name(t->kind));
+    snprintf(buf, sizeof buf, "%s", t->proto == 17 ? "udp" : t->proto == 47 ? "gre" :
+             t->proto == 4 ? "ipip" : t->proto == 41 ? "ipv6" : "?");
+    json_str(j, "proto", buf);
+    json_addr(j, "orig_ip", &t->src);
+    if (t->outer_flow)
+        json_uint(j, "orig_port", t->sport);
+    json_addr(j, "resp_ip", &t->dst);
+    if (t->outer_flow) {
+        json_uint(j, "resp_port", t->dport);
+        json_uint(j, "flow", t->outer_flow);
+    }
+    json_obj_end(j);
+}
+
+static void tunnel_out_hex64(nl_json *j, const char *key, uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%016llx", (unsigned long long)v);
+    json_str(j, key, buf);
+}
+
+void tunnel_out_json(nl_json *j, const nl_tunnel_table *tt, const nl_flow *f)
+{
+    const nl_tunnel_link *l = tunnel_table_link(tt, f);
+    const nl_tunnel *t;
+    if (!l)
+        return;
+    if (l->carrier) {
+        json_str(j, "carries", decode_tun_name(l->carrier));
+        json_uint(j, "carried_pkts", l->carried);
+    }
+    if (!l->nparents || !(t = tunnel_table_get(tt, l->parents[0])))
+        return;
+    json_obj_begin(j, "tunnel");
+    json_str(j, "kind", decode_tun_name(t->kind));
+    if (l->has_vni)
+        json_uint(j, t->kind == NL_TUN_GTPU ? "teid" : t->kind == NL_TUN_GRE ? "key" : "vni",
+                  l->vni);
+    json_uint(j, "depth", t->depth);
+    /* the path, outermost first: bounded by the table's nesting depth */
+    {
+        const nl_tunnel *chain[4 * NL_TUN_MAX_DEPTH];
+        int n = 0;
+        for (const nl_tunnel *c = t; c && n < (int)(sizeof chain / sizeof chain[0]);
+             c = tunnel_table_get(tt, c->parent))
+            chain[n++] = c;
+        json_arr_begin(j, "path");
+        while (n-- > 0)
+            tunnel_out_one(j, NULL, chain[n]);
+        json_arr_end(j);
+    }
+    json_arr_begin(j, "parents");
+    for (int i = 0; i < l->nparents; i++)
+        if ((t = tunnel_table_get(tt, l->parents[i])))
+            tunnel_out_one(j, NULL, t);
+    json_arr_end(j);
+    if (l->changes)
+        json_uint(j, "changes", l->changes);
+    if (l->notes & (NL_ENC_GWLB_ENI | NL_ENC_GWLB_ATTACH | NL_ENC_GWLB_COOKIE)) {
+        json_obj_begin(j, "aws_gwlb");
+        if (l->notes & NL_ENC_GWLB_ENI)
+            tunnel_out_hex64(j, "endpoint_id", l->gwlb_eni);
+        if (l->notes & NL_ENC_GWLB_ATTACH)
+            tunnel_out_hex64(j, "attachment_id", l->gwlb_attach);
+        if (l->notes & NL_ENC_GWLB_COOKIE)
+            json_uint(j, "flow_cookie", l->gwlb_cookie);
+        json_obj_end(j);
+    }
+    if (l->notes & NL_ENC_TEREDO_ORIGIN) {
+        nl_addr a;
+        nl_addr_from_v4(&a, l->teredo_ip);
+        json_obj_begin(j, "teredo_origin");
+        json_addr(j, "ip", &a);
+        json_uint(j, "port", l->teredo_port);
+        json_obj_end(j);
+    }
+    if (l->notes & NL_ENC_TEREDO_AUTH)
+        json_bool(j, "teredo_auth", 1);
+    json_obj_end(j);
+}
