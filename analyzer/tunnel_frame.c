@@ -13,13 +13,14 @@
  * buffers on the stack alternate, nothing is allocated per packet.
  */
 #include <string.h>
-#include "conn_zeek.h"
 #include "tunnel_int.h"
 
 #define TF_UDP 17
 
-/* Zeek adds 'X' (HIST_ANALYZER_LIMIT_REACHED) when checking the tunnel,
- * before the packet's own letters: insert it where this packet began. */
+/* Zeek's 'X' (HIST_ANALYZER_LIMIT_REACHED, once per connection, never
+ * re-cased): at `pos`, where the packet that reached the limit began its
+ * letters (tunnel changes are checked before the packet is analysed), or
+ * at the end (a tunnel too deep to open, found after). */
 static void tf_hist_insert_x(nl_flow *f, uint32_t pos)
 {
     if ((size_t)f->hist_len + 1 >= sizeof f->history)
@@ -150,7 +151,7 @@ static int tf_open_udp(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p,
     if (depth >= tt->conf.max_depth) {
         tt->st.too_deep++;
         if (!l->x_added && tt->conf.max_depth) {
-            conn_zeek_history(f, 'X', NL_ORIG);
+            tf_hist_insert_x(f, f->hist_len);   /* after this packet's letters */
             l->x_added = 1;
             l->hist_len = f->hist_len;
         }
