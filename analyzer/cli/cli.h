@@ -35,6 +35,10 @@ unsigned long cli_parse_count(const char *opt, const char *val);
  * Exit 2 with a message when the value is bad. */
 void cli_tunnel_port(nl_tunnel_conf *c, const char *val);
 void cli_tunnel_depth(nl_tunnel_conf *c, const char *val);
+/* For hand-written option loops: when argv[*i] is --tunnel-port or
+ * --tunnel-depth ("--opt VAL" or "--opt=VAL"), apply it, step *i past its
+ * value and return 1; else 0. */
+int cli_tunnel_arg(nl_tunnel_conf *c, int argc, char **argv, int *i);
 #define CLI_TUNNEL_USAGE \
     "  --tunnel-port KIND=PORT  also open UDP PORT as KIND (vxlan, geneve, gtpu,\n" \
     "                      teredo, ayiya, gre); repeatable\n" \

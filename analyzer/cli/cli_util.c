@@ -133,3 +133,21 @@ void cli_tunnel_depth(nl_tunnel_conf *c, const char *val)
     }
     c->max_depth = (uint8_t)v;
 }
+
+int cli_tunnel_arg(nl_tunnel_conf *c, int argc, char **argv, int *i)
+{
+    static const char *const names[2] = {"--tunnel-port", "--tunnel-depth"};
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        const char *a = argv[*i], *val;
+        if (strncmp(a, names[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
+            continue;
+        val = a[n] == '=' ? a + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+        if (k == 0)
+            cli_tunnel_port(c, val);
+        else
+            cli_tunnel_depth(c, val);
+        return 1;
+    }
+    return 0;
+}

@@ -49,11 +49,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: natlens correlate [--json] [--fail-on-findings] [--max-flows N]\n"
+        "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
         "                         FILE_NEAR FILE_FAR [FILE...]\n"
         "       natlens correlate [options] DIR\n"
         "Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
         "file in it, ordered by the role recorded by natlens-capture, else by name:\n"
-        "client*, fw*/firewall*, others, server*.\n");
+        "client*, fw*/firewall*, others, server*.\n"
+        CLI_TUNNEL_USAGE);
 }
 
 static int has_capture_ext(const char *n)
@@ -627,6 +629,9 @@ int cmd_correlate(int argc, char **argv)
     int nfiles = 0;
     char **dir_files = NULL;
     int ndir = 0;
+    nl_tunnel_conf tconf;
+
+    tunnel_conf_default(&tconf);
 
     files = calloc((size_t)argc + 1, sizeof *files);
     if (!files)
@@ -643,6 +648,8 @@ int cmd_correlate(int argc, char **argv)
             max_flows = cli_parse_count("--max-flows", val);
             if (max_flows > UINT32_MAX)
                 max_flows = UINT32_MAX;
+        } else if (cli_tunnel_arg(&tconf, argc, argv, &i)) {
+            continue;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             rc = 0;
@@ -686,6 +693,7 @@ int cmd_correlate(int argc, char **argv)
     memset(&topt, 0, sizeof topt);
     topt.keep_packets = 1;
     topt.max_flows = (uint32_t)max_flows;
+    topt.tunnels = &tconf;
     int loaded = 0;
     for (int i = 0; i < nfiles; i++) {
         if (is_dir(files[i])) {

@@ -26,14 +26,16 @@
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
-               "                      [--redact] [--all] [--top N] [--fail-on-findings] CAPTURE...\n"
+               "                      [--redact] [--all] [--top N] [--fail-on-findings]\n"
+               "                      [--tunnel-port KIND=PORT]... [--tunnel-depth N] CAPTURE...\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
                "  --title T     title of the report (default: the capture names)\n"
                "  --redact      replace inner addresses by stable pseudonyms (inner-1, ...)\n"
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
-               "  --fail-on-findings  exit 1 when the report holds a finding\n");
+               "  --fail-on-findings  exit 1 when the report holds a finding\n"
+               CLI_TUNNEL_USAGE);
 }
 
 /* Append one word to the rendered command line, shell-quoted when needed. */
@@ -107,6 +109,8 @@ int cmd_report(int argc, char **argv)
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
         {"fail-on-findings", no_argument, NULL, 'f'},
+        {"tunnel-port", required_argument, NULL, 'P'},
+        {"tunnel-depth", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -121,7 +125,10 @@ int cmd_report(int argc, char **argv)
     char err[512];
     FILE *out = NULL;
 
+    nl_tunnel_conf tconf;
+
     report_opts_default(&ro);
+    tunnel_conf_default(&tconf);
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
         switch (c) {
@@ -132,6 +139,8 @@ int cmd_report(int argc, char **argv)
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
         case 'f': fail_on = 1; break;
+        case 'P': cli_tunnel_port(&tconf, optarg); break;
+        case 'D': cli_tunnel_depth(&tconf, optarg); break;
         case 'h': report_usage(stdout); return CLI_OK;
         default: report_usage(stderr); return CLI_USAGE;
         }
@@ -163,6 +172,7 @@ int cmd_report(int argc, char **argv)
         const char *path = argv[optind + i];
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
+        o.tunnels = &tconf;
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
             goto out;

@@ -129,6 +129,7 @@ typedef struct tui_loader {
     char            **paths;   /* borrowed from argv */
     size_t            npaths;
     int               utf8;
+    const nl_tunnel_conf *tunnels; /* borrowed: --tunnel-port, --tunnel-depth */
     /* under mu */
     int               stage;
     tui_cap_progress *prog;    /* npaths */
@@ -138,8 +139,11 @@ typedef struct tui_loader {
 } tui_loader;
 
 /* Start reading in the background (signals blocked in the loader threads
- * so they reach the UI thread). -1 with err filled if no thread. */
-int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err);
+ * so they reach the UI thread), tunnels opened as `tunnels` says (NULL:
+ * the defaults; borrowed until loading ends). -1 with err filled if no
+ * thread. */
+int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8,
+                   const nl_tunnel_conf *tunnels, char *err);
 /* Snapshot of the state; *model set once ready. */
 int tui_load_poll(tui_loader *ld, tui_cap_progress *prog, tui_model **model,
                   char *err, size_t errlen);

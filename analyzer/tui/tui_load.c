@@ -45,6 +45,7 @@ static void *tui_load_one(void *arg)
     nl_trace_opts o;
     memset(&o, 0, sizeof o);
     o.keep_packets = 1;
+    o.tunnels = j->ld->tunnels;
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);
@@ -151,7 +152,8 @@ out:
     return NULL;
 }
 
-int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err)
+int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8,
+                   const nl_tunnel_conf *tunnels, char *err)
 {
     sigset_t all, old;
     int rc;
@@ -160,6 +162,7 @@ int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err)
     ld->paths = paths;
     ld->npaths = n;
     ld->utf8 = utf8;
+    ld->tunnels = tunnels;
     ld->stage = TUI_LD_READING;
     ld->start_ns = tui_now_ns();
     ld->prog = calloc(n, sizeof *ld->prog);

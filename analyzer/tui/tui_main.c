@@ -38,10 +38,11 @@ const tui_panel *tui_panel_get(int p)
 
 static void tui_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens tui CAPTURE [CAPTURE...]\n"
+    fprintf(f, "usage: natlens tui [--tunnel-port KIND=PORT]... [--tunnel-depth N] CAPTURE [CAPTURE...]\n"
                "  Interactive viewer. Captures in path order, client side first.\n"
                "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
-               "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n");
+               "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n"
+               CLI_TUNNEL_USAGE);
 }
 
 static int tui_preflight(char **paths, size_t n)
@@ -91,6 +92,9 @@ int cmd_tui(int argc, char **argv)
     size_t n;
     int first = 1, rc = CLI_OK, done = 0, dirty = 1;
     uint64_t t_first = 0;
+    nl_tunnel_conf tconf;
+
+    tunnel_conf_default(&tconf);
 
     for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
         if (!strcmp(argv[first], "--")) {
@@ -101,6 +105,8 @@ int cmd_tui(int argc, char **argv)
             tui_usage(stdout);
             return CLI_OK;
         }
+        if (cli_tunnel_arg(&tconf, argc, argv, &first))
+            continue;
         fprintf(stderr, "natlens tui: unknown option '%s'\n", argv[first]);
         tui_usage(stderr);
         return CLI_USAGE;
@@ -132,7 +138,7 @@ int cmd_tui(int argc, char **argv)
     tui_signals();
     /* reading starts before the screen is taken: the first screen already
      * shows progress */
-    if (tui_load_start(&ld, paths, n, ui.utf8, err) < 0) {
+    if (tui_load_start(&ld, paths, n, ui.utf8, &tconf, err) < 0) {
         fprintf(stderr, "natlens tui: %s\n", err);
         free(ui.prog);
         return CLI_USAGE;
