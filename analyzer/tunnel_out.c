@@ -92,3 +92,56 @@ void tunnel_out_json(nl_json *j, const nl_tunnel_table *tt, const nl_flow *f)
         json_bool(j, "teredo_auth", 1);
     json_obj_end(j);
 }
+
+void tunnel_out_json_stats(nl_json *j, const char *key, const nl_tunnel_table *tt)
+{
+    nl_tunnel_stats st;
+    if (!tt)
+        return;
+    tunnel_table_stats(tt, &st);
+    if (!st.frames && !st.malformed && !st.frag_incomplete && !st.too_deep)
+        return;
+    json_obj_begin(j, key);
+    json_uint(j, "frames", st.frames);
+    json_obj_begin(j, "opened");
+    for (int k = 1; k < NL_TUN_KINDS; k++)
+        if (st.opened[k])
+            json_uint(j, decode_tun_name(k), st.opened[k]);
+    json_obj_end(j);
+    json_uint(j, "malformed", st.malformed);
+    json_uint(j, "too_deep", st.too_deep);
+    json_uint(j, "fragments_reassembled", st.frag_reassembled);
+    json_uint(j, "fragments_incomplete", st.frag_incomplete);
+    if (st.untracked)
+        json_uint(j, "untracked", st.untracked);
+    json_obj_end(j);
+}
+
+void tunnel_out_text_stats(FILE *out, const nl_tunnel_table *tt)
+{
+    nl_tunnel_stats st;
+    int first = 1;
+    if (!tt)
+        return;
+    tunnel_table_stats(tt, &st);
+    if (st.frames) {
+        fprintf(out, "  tunnels: %llu frames opened (", (unsigned long long)st.frames);
+        for (int k = 1; k < NL_TUN_KINDS; k++)
+            if (st.opened[k]) {
+                fprintf(out, "%s%s %llu", first ? "" : ", ", decode_tun_name(k),
+                        (unsigned long long)st.opened[k]);
+                first = 0;
+            }
+        fprintf(out, ")\n");
+    }
+    if (st.malformed)
+        fprintf(out, "  tunnels: %llu frames with a broken encapsulation (counted as malformed, "
+                "not opened)\n", (unsigned long long)st.malformed);
+    if (st.too_deep)
+        fprintf(out, "  tunnels: %llu encapsulations nested deeper than --tunnel-depth, left closed\n",
+                (unsigned long long)st.too_deep);
+    if (st.frag_incomplete)
+        fprintf(out, "  tunnels: %llu fragmented tunnel datagrams never completed, not opened "
+                "(fragments lost, or dropped by a capture filter on ports)\n",
+                (unsigned long long)st.frag_incomplete);
+}

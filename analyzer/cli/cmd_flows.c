@@ -9,6 +9,7 @@
 #include "natlens/json.h"
 #include "natlens/diagnose.h"
 #include "natlens/trace_out.h"
+#include "natlens/tunnel_out.h"
 #include "cli.h"
 
 enum { FMT_TEXT, FMT_JSON, FMT_CSV };
@@ -162,6 +163,7 @@ static void flows_text_summary(nl_trace *t)
     }
     if (st.evicted)
         printf("  %" PRIu64 " flows evicted by --max-flows (their counts end at eviction)\n", st.evicted);
+    tunnel_out_text_stats(stdout, t->tunnels);
 }
 
 static void flows_text_header(int w)

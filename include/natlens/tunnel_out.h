@@ -12,10 +12,18 @@
 #ifndef NATLENS_TUNNEL_OUT_H
 #define NATLENS_TUNNEL_OUT_H
 
+#include <stdio.h>
 #include "natlens/flow.h"
 #include "natlens/json.h"
 #include "natlens/tunnel.h"
 
 void tunnel_out_json(nl_json *j, const nl_tunnel_table *tt, const nl_flow *f);
+
+/* What was opened in a capture: {"frames","opened":{"vxlan":N,...},
+ * "malformed","too_deep","fragments_reassembled","fragments_incomplete"};
+ * nothing when the capture had no tunnel. */
+void tunnel_out_json_stats(nl_json *j, const char *key, const nl_tunnel_table *tt);
+/* The same as summary lines for text output ("  tunnels: ..."). */
+void tunnel_out_text_stats(FILE *out, const nl_tunnel_table *tt);
 
 #endif
