@@ -161,7 +161,7 @@ nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
         qsort(c->matches, c->nmatches, sizeof *c->matches, match_cmp);
     if (build_index(c, cc) < 0 || pos_index_build(c) < 0 ||
         corr_chains_build(c) < 0 || corr_unmatched_build(c) < 0 ||
-        egress_build(c) < 0 || egress_changes_build(c) < 0)
+        egress_build(c) < 0)
         goto oom;
     for (size_t i = 0; i < ncaps; i++)
         corr_conns_free(&cc[i]);
@@ -229,6 +229,9 @@ void correlate_free(nl_correlation *c)
     free(c->unmatched);
     free(c->egress);
     free(c->ip_changes);
+    free(c->egress_addrs);
+    free(c->egress_pools);
+    free(c->egress_switches);
     free(c->offsets);
     free(c->caps);
     free(c);

@@ -100,7 +100,8 @@ static int pieces_build(const nl_corr_input *in, int32_t *head)
         v[m].pos = (uint32_t)i;
         m++;
     }
-    qsort(v, m, sizeof *v, piece_cmp);
+    if (m > 1)
+        qsort(v, m, sizeof *v, piece_cmp);
     size_t g = 0;                 /* first entry of the current connection */
     for (size_t i = 1; i < m; i++) {
         const nl_flow *h = in->flows[v[g].pos], *last = in->flows[v[i - 1].pos];
@@ -168,7 +169,8 @@ static int strays_build(const nl_corr_input *in, int32_t *head)
         v[m].want_ack = f->sig[NL_ORIG].syn_isn + 1;
         m++;
     }
-    qsort(v, m, sizeof *v, stray_cmp);
+    if (m > 1)
+        qsort(v, m, sizeof *v, stray_cmp);
     for (size_t i = 0; i < n && m; i++) {
         const nl_flow *b = in->flows[i];
         uint32_t ack;
@@ -291,7 +293,8 @@ static int twins_build(const nl_corr_input *in, const int32_t *head, int32_t *tw
         goto done;
     if (twin_cands(in, &ix, &v, &nv) < 0)
         goto done;
-    qsort(v, nv, sizeof *v, twin_cand_cmp);
+    if (nv > 1)
+        qsort(v, nv, sizeof *v, twin_cand_cmp);
     for (size_t i = 0; i < nv; i++) {
         /* the same pair comes from several keys: the first (best) wins */
         if (twin[v[i].a] >= 0 || twin[v[i].b] >= 0)

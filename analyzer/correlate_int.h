@@ -173,8 +173,27 @@ int corr_unmatched_build(nl_correlation *c);
 
 /* ---- egress (egress.c, egress_changes.c) ------------------------------ */
 
+/* One followed connection as egress sees it (egress.c builds them from
+ * the chains; egress_groups.c and egress_changes.c read them). */
+typedef struct egress_obs {
+    nl_addr  inner, dest, egress;
+    uint16_t dport;
+    uint8_t  proto;
+    uint8_t  confident;
+    int      seen_at;
+    uint32_t group;          /* the inner host's stretch (egress_groups.c) */
+    uint64_t start, last;    /* capture 0 clock */
+    const nl_flow *f;        /* at capture 0 */
+} egress_obs;
+
+/* Egress rows, the answer, pools, switches and source changes, from the
+ * chains. -1 on out of memory. */
 int egress_build(nl_correlation *c);
-int egress_changes_build(nl_correlation *c);
+/* Stretches of each inner host (sets o->group; obs sorted by seen_at,
+ * inner, start on return), pools and switches into c. */
+int egress_groups_build(nl_correlation *c, egress_obs *o, size_t n);
+/* Source changes across stretches into c->ip_changes. */
+int egress_changes_build(nl_correlation *c, egress_obs *o, size_t n);
 
 /* The capture-0 endpoint of a chain as (inner, dest) and the farthest
  * capture's source address: 0 if the chain cannot say. */
