@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "natlens/hostmeta.h"
 #include "natlens/reader.h"
+#include "natlens/record.h"
 #include "natlens/source.h"
 #include "natlens/trace.h"
 
@@ -229,6 +230,7 @@ void trace_free(nl_trace *t)
     free(t->warning);
     free(t->probes);
     free(t->hostmeta);
+    record_set_free(t->records);
     for (size_t i = 0; i < NL_TRACE_BAD_KEEP && i < t->bad_records; i++)
         free(t->bad_first[i]);
     free(t);

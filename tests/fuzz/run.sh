@@ -32,11 +32,11 @@ fi
 PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
 PCAP_LIBS=$(pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
 # the library's other dependencies (as the Makefile's LDLIBS)
-LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle 2>/dev/null) -lm"
+LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm"
 SAN="address,undefined"
 NOSAN=""
 [ -n "${FUZZ_NO_SAN:-}" ] && NOSAN="-fno-sanitize=$FUZZ_NO_SAN"
-CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $PCAP_CFLAGS -DNATLENS_VERSION=\"fuzz\""
+CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $PCAP_CFLAGS $(pkg-config --cflags json-c libxml-2.0 2>/dev/null) -DNATLENS_VERSION=\"fuzz\""
 mkdir -p "$OUT/obj" "$OUT/artifacts" "$OUT/corpus" "$OUT/seeds" || exit 2
 if [ "$(cat "$OUT/obj/.san" 2>/dev/null)" != "${FUZZ_NO_SAN:-}" ]; then
     rm -f "$OUT"/obj/*.o
