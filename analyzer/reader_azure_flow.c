@@ -137,8 +137,10 @@ static int az_tuple(nl_trace *t, rec_batch *b, const char *tup, uint64_t line, c
         e->first_ns = r.first_ns;
     if (r.last_ns > e->last_ns)
         e->last_ns = r.last_ns;
-    if (denied)
+    if (denied) {
         e->info.action = NL_REC_ACTION_REJECT;
+        e->info.reject_dirs |= (uint8_t)(1u << rev);
+    }
     e->info.state = r.info.state;
     e->info.nrecords++;
     return 0;

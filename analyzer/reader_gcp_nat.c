@@ -105,6 +105,10 @@ static int gcp_nat_entry(nl_trace *t, rec_batch *b, json_object *o, uint64_t lin
     if ((gw = rec_jget(p, "gateway_identifiers"))) {
         s = rec_jstr(gw, "gateway_name");
         e.info.gateway = s ? record_intern(t, s, strlen(s)) : NULL;
+        s = rec_jstr(gw, "router_name");
+        e.info.router = s ? record_intern(t, s, strlen(s)) : NULL;
+        s = rec_jstr(gw, "region");
+        e.info.region = s ? record_intern(t, s, strlen(s)) : NULL;
     }
     if (!e.info.gateway && (s = rec_jstr(rec_jget(rec_jget(o, "resource"), "labels"), "gateway_name")))
         e.info.gateway = record_intern(t, s, strlen(s));

@@ -396,6 +396,7 @@ static void rec_swap_dirs(rec_entry *e)
     uint8_t f = e->info.tcp_flags[0];
     e->info.tcp_flags[0] = e->info.tcp_flags[1];
     e->info.tcp_flags[1] = f;
+    e->info.reject_dirs = (uint8_t)(((e->info.reject_dirs & 1) << 1) | ((e->info.reject_dirs >> 1) & 1));
 }
 
 rec_entry *rec_merge_dir(rec_batch *b, const rec_entry *r)
@@ -407,6 +408,8 @@ rec_entry *rec_merge_dir(rec_batch *b, const rec_entry *r)
             return NULL;
         *e = *r;
         e->orient = 1;
+        if (r->info.action == NL_REC_ACTION_REJECT)
+            e->info.reject_dirs = 1;
         if (!e->info.nrecords)
             e->info.nrecords = 1;
         return rec_batch_index(b, (size_t)(e - b->v)) < 0 ? NULL : e;
@@ -423,6 +426,8 @@ rec_entry *rec_merge_dir(rec_batch *b, const rec_entry *r)
         e->first_ns = r->first_ns;
     if (r->last_ns > e->last_ns)
         e->last_ns = r->last_ns;
+    if (r->info.action == NL_REC_ACTION_REJECT)
+        e->info.reject_dirs |= (uint8_t)(1u << dir);
     if (r->info.action == NL_REC_ACTION_REJECT)   /* a rejected direction is the news */
         e->info.action = NL_REC_ACTION_REJECT;
     else if (!e->info.action)

@@ -88,6 +88,7 @@ typedef struct nl_record_info {
     uint8_t  ct_flags;         /* NL_REC_CT_* */
     uint16_t pins;             /* NL_REC_PIN_* */
     uint8_t  tcp_flags[2];     /* OR of TCP flags per direction (NL_TH_*), with PIN_FLAGS */
+    uint8_t  reject_dirs;      /* REJECT seen: bit 0 originator's direction, bit 1 the reply's */
     uint32_t granularity_ms;   /* how coarse first/last are: 0 exact (µs), 1000 = 1 s,
                                   60000 = a 1-minute aggregation interval */
     uint32_t nrecords;         /* record lines merged into this flow (>= 1) */
@@ -95,7 +96,9 @@ typedef struct nl_record_info {
     uint64_t ct_id;            /* conntrack id, 0 if none */
     /* Names, interned in the trace (valid while it lives), NULL if the
      * record has none. Raw file text: escape before printing. */
-    const char *gateway;       /* Cloud NAT gateway (router/gateway name) */
+    const char *gateway;       /* Cloud NAT gateway_name */
+    const char *router;        /* Cloud NAT router_name */
+    const char *region;        /* cloud region (Cloud NAT gateway_identifiers.region) */
     const char *vm;            /* VM name (Cloud NAT endpoint.vm_name, GCP instance) */
     const char *interface;     /* AWS interface-id, Azure MAC / NIC, GCP vpc/subnet */
     const char *reporter;      /* GCP reporter (SRC/DEST), AWS flow-direction, Zeek uid */
