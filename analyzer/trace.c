@@ -61,23 +61,22 @@ static const nl_reader *trace_pick_reader(const char *path, const char *format,
     size_t n;
     FILE *f;
     *err = 0;
-    if (format) {
-        const nl_reader *r = reader_find(format);
-        if (!r) {
-            snprintf(errbuf, 512, "unknown record format '%s'", format);
-            *err = 1;
-        }
-        return r;
+    if (format && !reader_find(format)) {
+        snprintf(errbuf, 512, "unknown record format '%s'", format);
+        *err = 1;
+        return NULL;
     }
     if (!strcmp(path, "-") || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return NULL;
+        return format ? reader_find(format) : NULL;
     if (!(f = fopen(path, "rb")))
         return NULL;
     n = fread(head, 1, sizeof head, f);
     fclose(f);
+    /* a forced format names the record files: captures given beside them
+     * (correlate vm.pcap nat-log.json) still go to libpcap */
     if (trace_is_pcap_magic((const unsigned char *)head, n))
         return NULL;
-    return reader_sniff(head, n);
+    return format ? reader_find(format) : reader_sniff(head, n);
 }
 
 static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
