@@ -12,7 +12,8 @@
  *     (network ACL) missing its return rule;
  *   - a conntrack entry whose last record is [UNREPLIED] -> nat_no_reply:
  *     the NAT forwarded the first packet and never saw an answer (grouped
- *     per destination; UDP only informational: one-way UDP is common).
+ *     per destination; UDP only informational: one-way UDP is common). A
+ *     TCP entry left in state CLOSE was answered by a reset: not judged.
  * Names from the file are cut to printable ASCII before they reach a
  * summary (presenters escape again).
  */
@@ -144,7 +145,7 @@ static void dr_reject(const dr_ctx *cx, const nl_flow *f, const nl_record_info *
     dg_case *k = diagnose_case_new(cx->fs, NL_FK_REJECTED_BY_RULE, NL_SEV_ERROR);
     dr_name(ri->interface ? ri->interface : "", ifn, sizeof ifn);
     diagnose_case_flow(k, cx->cap, f);
-    snprintf(k->group, sizeof k->group, "reject|%s", ifn);
+    snprintf(k->group, sizeof k->group, "reject|%u|%s", ri->reject_dirs, ifn);
     flow_out_tuple(f, tup, sizeof tup, 1);
     snprintf(k->subject1, sizeof k->subject1, "The flow %s", tup);
     snprintf(k->subjectn, sizeof k->subjectn, "flows");
@@ -222,8 +223,10 @@ void diagnose_records_run(nl_findings *fs, int cap, const nl_trace *t)
             dr_nat_drop(&cx, f, ri);
         if (ri->action == NL_REC_ACTION_REJECT)
             dr_reject(&cx, f, ri);
+        /* [UNREPLIED] in state CLOSE: the answer was a reset (conntrack never
+         * marks a RST as a reply), which is not "no answer" */
         if ((ri->ct_flags & NL_REC_CT_UNREPLIED) && f->proto != DG_PROTO_ICMP &&
-            f->proto != DG_PROTO_ICMP6)
+            f->proto != DG_PROTO_ICMP6 && !(ri->state && !strcmp(ri->state, "CLOSE")))
             dr_no_reply(&cx, f, ri);
     }
 }

@@ -92,7 +92,7 @@ static int gcp_nat_entry(nl_trace *t, rec_batch *b, json_object *o, uint64_t lin
     }
     gcp_nat_status(t, &e, rec_jstr(p, "allocation_status"));
     nat = rec_jstr(c, "nat_ip");
-    if (nat && *nat) {
+    if (nat && *nat && e.info.nat_status < NL_REC_NAT_DROPPED) {   /* a drop maps nothing */
         if (rec_parse_addr(nat, strlen(nat), &e.out_src) < 0)
             return *why = "connection.nat_ip not an address", -1;
         if (rec_jget(c, "nat_port") && rec_jnum(c, "nat_port", 65535, &np) < 0)
