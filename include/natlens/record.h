@@ -16,11 +16,11 @@
  * one nl_record_info per record flow, owned by the trace (t->records) and
  * looked up with record_info_of(). Packet flows have none (NULL).
  *
- * A capture can carry records too: natlens-capture --conntrack writes the
- * kernel's conntrack events into the pcapng (natlens-capture.1, "conntrack
- * blocks"); trace_load() turns them into record flows after the packet
- * flows, in the same trace: record_info_of() tells the two kinds apart,
- * and record flows never take part in the packet flow table's matching.
+ * Proposed, not built yet: a capture carrying records (natlens-capture
+ * --conntrack writing conntrack events into pcapng custom blocks). Their
+ * record flows would be put after the packet flows of the same trace, so
+ * record_info_of() tells the two kinds apart (ids are compared with the
+ * set's first_id) and record flows never take part in packet matching.
  *
  * Fields a record cannot know stay zero/empty and `pins` says what it did
  * pin: a flow log gives no TCP state, a Cloud NAT log no counts, conntrack
