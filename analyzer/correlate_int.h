@@ -165,6 +165,17 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
                   const corr_conns *ncc, const corr_conns *fcc,
                   const nl_correlate_opts *o, corr_vec *out,
                   nl_clock_offset *off);
+int corr_vec_push(corr_vec *v, const nl_match *m);
+
+/* ---- records as a capture point (correlate_records.c) ------------------ */
+
+/* The same as corr_pair_run when near or far holds records (record.h):
+ * exact tuples inside the records' time windows. */
+int corr_pair_records(const nl_corr_input *near, const nl_corr_input *far, int ni,
+                      const corr_conns *ncc, const corr_conns *fcc,
+                      const nl_correlate_opts *o, corr_vec *out, nl_clock_offset *off);
+/* 1 when the input's capture point holds records. */
+int corr_input_has_records(const nl_corr_input *in);
 
 /* ---- chains and unmatched (correlate_chain.c) ------------------------- */
 

@@ -61,9 +61,11 @@ enum {
     NL_EV_ICMP_ID = 1u << 4, /* ICMP echo identifier */
     NL_EV_PORTS   = 1u << 5, /* ports left untouched */
     NL_EV_SIZE    = 1u << 6, /* packet counts, segment sizes, MSS */
-    NL_EV_TIME    = 1u << 7  /* start time agrees with the clock offset */
+    NL_EV_TIME    = 1u << 7, /* start time agrees with the clock offset */
+    NL_EV_RECORD  = 1u << 8  /* a record (conntrack, NAT or flow log) of this
+                                exact 5-tuple covers the flow's time */
 };
-#define NL_EV_COUNT 8
+#define NL_EV_COUNT 9
 #define NL_EV_STRONG (NL_EV_ISN | NL_EV_TSVAL | NL_EV_DATA)
 
 /* nl_match.level: how a pair is known, for people ("exact", ...). Only
@@ -87,8 +89,11 @@ enum {
 enum {
     NL_CLOCK_NONE = 0,        /* nothing agreed: no pairs at all */
     NL_CLOCK_STRONG,          /* pairs on unique strong keys (SYN ISN, TSval) */
-    NL_CLOCK_CONSENSUS        /* no strong key: many weak pairs (payloads)
+    NL_CLOCK_CONSENSUS,       /* no strong key: many weak pairs (payloads)
                                  agreed on one offset */
+    NL_CLOCK_RECORDS          /* records too coarse to time a clock: paired on
+                                 exact tuples inside their time windows, the
+                                 clocks assumed to agree */
 };
 
 /* Clock relation between capture `from` and capture `to` (adjacent), and
