@@ -35,6 +35,7 @@ static void report_usage(FILE *f)
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
+               "  --input-format NAME read record files (not captures) with this record reader\n"
                CLI_TUNNEL_USAGE);
 }
 
@@ -111,11 +112,12 @@ int cmd_report(int argc, char **argv)
         {"fail-on-findings", no_argument, NULL, 'f'},
         {"tunnel-port", required_argument, NULL, 'P'},
         {"tunnel-depth", required_argument, NULL, 'D'},
+        {"input-format", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nl_report_opts ro;
-    const char *outpath = NULL, *fmtname = NULL;
+    const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
     int c, fail_on = 0, rc = CLI_USAGE, ncaps;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
@@ -141,6 +143,7 @@ int cmd_report(int argc, char **argv)
         case 'f': fail_on = 1; break;
         case 'P': cli_tunnel_port(&tconf, optarg); break;
         case 'D': cli_tunnel_depth(&tconf, optarg); break;
+        case 'I': rec_format = optarg; break;
         case 'h': report_usage(stdout); return CLI_OK;
         default: report_usage(stderr); return CLI_USAGE;
         }
@@ -173,6 +176,7 @@ int cmd_report(int argc, char **argv)
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
         o.tunnels = &tconf;
+        o.format = rec_format;   /* --format is the report's own: --input-format here */
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
             goto out;
