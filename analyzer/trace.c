@@ -87,6 +87,30 @@ static uint32_t trace_tunnel_cap(uint32_t max_flows)
     return max_flows > (UINT32_MAX - 1024u) / 4u ? UINT32_MAX : max_flows * 4u + 1024u;
 }
 
+/* The likely server ports of a trace: the caller's set or Zeek's default,
+ * plus every UDP port that opens a tunnel (Zeek's register_for_ports adds
+ * them too). NULL on out of memory. */
+static nl_server_ports *trace_server_ports(const nl_trace_opts *o)
+{
+    nl_server_ports *sp = malloc(sizeof *sp);
+    nl_tunnel_conf def;
+    const nl_tunnel_conf *tc = o->tunnels;
+    if (!sp)
+        return NULL;
+    if (o->server_ports)
+        *sp = *o->server_ports;
+    else
+        server_ports_default(sp);
+    if (!tc) {
+        tunnel_conf_default(&def);
+        tc = &def;
+    }
+    for (int k = 1; k < NL_TUN_KINDS; k++)
+        for (int i = 0; i < NL_TUN_PORTS && tc->ports[k][i]; i++)
+            server_ports_add(sp, 17, tc->ports[k][i]);
+    return sp;
+}
+
 static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
                            char *errbuf)
 {
@@ -100,8 +124,10 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     fo.on_end = o->flow_done;
     fo.on_end_ctx = o->flow_done_ctx;
     t = calloc(1, sizeof *t);
+    if (t && (t->server_ports = trace_server_ports(o)))
+        fo.server_ports = t->server_ports;
     /* tunnel bookkeeping is bounded like the flows when streaming */
-    if (!t || !(t->flows = flow_table_new(&fo)) ||
+    if (!t || !t->server_ports || !(t->flows = flow_table_new(&fo)) ||
         !(t->tunnels = tunnel_table_new(o->tunnels, trace_tunnel_cap(o->max_flows))) ||
         !(t->path = strdup(path)) || !(t->name = trace_basename(path))) {
         snprintf(errbuf, 512, "%s: out of memory", path);
@@ -240,6 +266,7 @@ void trace_free(nl_trace *t)
         return;
     flow_table_free(t->flows);
     tunnel_table_free(t->tunnels);
+    free(t->server_ports);
     free(t->path);
     free(t->name);
     free(t->warning);

@@ -20,6 +20,7 @@ static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
                "                     [--format NAME] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
+               "                     [--likely-server-ports LIST]\n"
                "                     FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
@@ -29,6 +30,9 @@ static void flows_usage(FILE *f)
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      with --json/--csv flows stream out as they end (no findings)\n"
                "  --fail-on-findings  exit 1 when a warning or error was found\n"
+               "  --likely-server-ports LIST  Zeek's likely_server_ports for naming the originator\n"
+               "                      when a connection starts without a SYN: 'none', 'default', or\n"
+               "                      80/tcp,53/udp,... ('+' first: added to the default)\n"
                CLI_TUNNEL_USAGE);
 }
 
@@ -237,6 +241,7 @@ int cmd_flows(int argc, char **argv)
         {"tunnel-port", required_argument, NULL, 'P'},
         {"tunnel-depth", required_argument, NULL, 'D'},
         {"format", required_argument, NULL, 'f'},
+        {"likely-server-ports", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -244,6 +249,8 @@ int cmd_flows(int argc, char **argv)
     flows_stream stream;
     nl_trace_opts o;
     nl_tunnel_conf tconf;
+    static nl_server_ports sports;   /* 16 KiB: not on the stack */
+    char perr[160];
     nl_trace *t;
     nl_findings *fs;
     int fail_on = 0;
@@ -265,6 +272,13 @@ int cmd_flows(int argc, char **argv)
         case 'P': cli_tunnel_port(&tconf, optarg); break;
         case 'D': cli_tunnel_depth(&tconf, optarg); break;
         case 'f': o.format = optarg; break;
+        case 'L':
+            if (server_ports_parse(&sports, optarg, perr, sizeof perr) < 0) {
+                fprintf(stderr, "natlens flows: %s\n", perr);
+                return CLI_USAGE;
+            }
+            o.server_ports = &sports;
+            break;
         case 'h': flows_usage(stdout); return CLI_OK;
         default: flows_usage(stderr); return CLI_USAGE;
         }

@@ -37,6 +37,10 @@ typedef struct nl_trace_opts {
     /* When not NULL, set to the trace's tunnel table before the first
      * packet is read, so flow_done can describe tunnelled flows. */
     const nl_tunnel_table **tunnels_out;
+    /* Zeek's likely_server_ports (server_ports.h); NULL: Zeek's default.
+     * Copied; the UDP ports of `tunnels` are added, as Zeek's
+     * register_for_ports does. */
+    const nl_server_ports *server_ports;
 } nl_trace_opts;
 
 /* How many bad record lines a trace remembers word for word. */
@@ -61,6 +65,8 @@ typedef struct nl_trace {
     /* tunnels met in the capture and the flows' links to them (f->tunnel);
      * owned by the trace */
     nl_tunnel_table *tunnels;
+    /* the likely server ports its flow table uses, owned */
+    nl_server_ports *server_ports;
     /* marked egress probes (natlens-capture probe) recognised in the file,
      * in capture order; owned by the trace */
     nl_probe_info *probes;
