@@ -132,6 +132,23 @@ void tunnel_table_stats(const nl_tunnel_table *tt, nl_tunnel_stats *st)
     st->frag_incomplete = tt->frag_dropped + tunnel_frag_pending(tt);
 }
 
+int tunnel_table_parent_key(const nl_tunnel_table *tt, uint32_t id, nl_flow *key)
+{
+    const nl_tunnel *t = tunnel_table_get(tt, id);
+    memset(key, 0, sizeof *key);
+    if (!t)
+        return -1;
+    key->proto = t->outer_flow ? 17 : t->proto;
+    key->orig_ip = t->src;
+    key->resp_ip = t->dst;
+    key->orig_port = t->sport;
+    key->resp_port = t->dport;
+    key->first_ns = key->last_ns = t->key_ns;
+    key->first_frame = key->last_frame = t->key_frame;
+    key->id = t->outer_flow;
+    return 0;
+}
+
 /* ---- interning ---- */
 
 static uint32_t tun_mix(uint32_t h, uint32_t v)
@@ -216,11 +233,17 @@ uint32_t tunnel_table_intern(nl_tunnel_table *tt, uint32_t parent, int kind,
     t->proto = outer->proto;
     t->src = *a;
     t->dst = *b;
+    t->first_ns = outer->ts_ns;
+    t->key_ns = outer->ts_ns;
+    t->key_frame = outer->frame;
     if (carrier) {
         t->sport = carrier->orig_port;
         t->dport = carrier->resp_port;
+        /* a UDP flow's roles are fixed by its first packet (Zeek flips
+         * UDP only then): the carrier's key is final here */
+        t->key_ns = carrier->first_ns;
+        t->key_frame = carrier->first_frame;
     }
-    t->first_ns = outer->ts_ns;
     h = tun_hash(parent, flow, a, b) & (tt->cap - 1);
     t->hnext = tt->bkt[h];
     tt->bkt[h] = t->id;

@@ -54,6 +54,9 @@ typedef struct nl_tunnel {
     uint16_t sport, dport;   /* 0 for IP tunnels */
     uint64_t packets;        /* packets that crossed it */
     uint64_t first_ns, last_ns;
+    uint64_t key_ns, key_frame; /* the carrying flow's first packet (UDP), the
+                              * tunnel's first packet (IP): with the tuple
+                              * above, what names its connection */
     uint32_t hnext;          /* private: hash chain */
 } nl_tunnel;
 
@@ -108,6 +111,12 @@ nl_flow *tunnel_frame_add(nl_tunnel_table *tt, nl_flow_table *ft, const nl_packe
 
 /* Tunnel `id` (1-based), NULL when out of range. */
 const nl_tunnel *tunnel_table_get(const nl_tunnel_table *tt, uint32_t id);
+/* Fill `key` (zeroed first) with what names tunnel `id` as a connection:
+ * protocol, addresses, ports, first packet's time and frame - the carrying
+ * flow's for a UDP tunnel, the tunnel's own for IP-in-IP and GRE - so a
+ * writer derives its uid (Zeek's tunnel_parents) the way it derives a
+ * flow's. Returns 0, or -1 when id is unknown. */
+int tunnel_table_parent_key(const nl_tunnel_table *tt, uint32_t id, nl_flow *key);
 /* The flow's link, NULL when it never met a tunnel. */
 const nl_tunnel_link *tunnel_table_link(const nl_tunnel_table *tt, const nl_flow *f);
 void tunnel_table_stats(const nl_tunnel_table *tt, nl_tunnel_stats *st);
