@@ -230,7 +230,8 @@ uint32_t tunnel_table_intern(nl_tunnel_table *tt, uint32_t parent, int kind,
     t->outer_flow = flow;
     t->kind = (uint8_t)kind;
     t->depth = (uint8_t)(parent ? tt->tun[parent - 1].depth + 1 : 1);
-    t->proto = outer->proto;
+    /* GRE-in-UDP is a GRE tunnel between the two hosts, as Zeek names it */
+    t->proto = !carrier && kind == NL_TUN_GRE ? 47 : outer->proto;
     t->src = *a;
     t->dst = *b;
     t->first_ns = outer->ts_ns;
