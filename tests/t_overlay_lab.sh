@@ -5,7 +5,8 @@
 #   gateway 10.99.N.1, SNAT to 198.51.100.1] hostb -- srv (198.51.100.80)
 #
 # Bounded TCP and UDP traffic from the VM to the server, captured inside the
-# VM and on the underlay (hosta's leg); hostb's conntrack is the truth. VXLAN
+# VM, on the underlay (hosta's leg) and at the server; hostb's conntrack is
+# the truth. VXLAN
 # is the kernel's; Geneve is the kernel's when `ip link add type geneve`
 # works, else a user-space relay (tests/geneve_relay.py, a TAP device bridged
 # to UDP 6081) - the test says which ran. Checks, per overlay: natlens finds
@@ -13,7 +14,9 @@
 # outer tuple and VNI; `natlens correlate vm.pcap underlay.pcap` pairs each
 # VM connection with its inner flow and nothing else (precision and recall
 # 1.0 against conntrack), its egress answer names the inner address, and the
-# underlay's VTEP addresses appear nowhere as a translation. Root only; ~20 s.
+# underlay's VTEP addresses appear nowhere as a translation; with the server
+# capture as third, every connection is followed through all three and the
+# egress is hostb's SNAT address. Root only; ~20 s.
 set -u
 skip() { echo "t_overlay_lab: skipped: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
@@ -169,14 +172,16 @@ overlay() {
         -w "$T/$kind-vm.pcap" 2>"$T/$kind-td-vm.err" & vpid=$!; pids="$pids $vpid"
     ip netns exec "$ha" timeout 20 tcpdump -i u0 -U --immediate-mode -Z root -n -s 0 \
         -w "$T/$kind-underlay.pcap" 2>"$T/$kind-td-u.err" & upid=$!; pids="$pids $upid"
-    wait_listen "$T/$kind-td-vm.err"; wait_listen "$T/$kind-td-u.err"
+    ip netns exec "$srv" timeout 20 tcpdump -i s0 -U --immediate-mode -Z root -n -s 0 \
+        -w "$T/$kind-server.pcap" 2>"$T/$kind-td-s.err" & spid=$!; pids="$pids $spid"
+    wait_listen "$T/$kind-td-vm.err"; wait_listen "$T/$kind-td-u.err"; wait_listen "$T/$kind-td-s.err"
     wait_listen "$T/$kind-srv.log"
     [ "$method" = kernel ] || { wait_listen "$T/relay-$ha.log" "geneve relay on"; wait_listen "$T/relay-$hb.log" "geneve relay on"; }
     sleep 0.3
     X "$vm" timeout 10 python3 "$T/cli.py" 4 2 || bad "$kind: traffic through the overlay failed"
     sleep 0.3
     X "$hb" conntrack -L 2>/dev/null > "$T/$kind-conntrack.txt"
-    stop "$vpid"; stop "$upid"
+    stop "$vpid"; stop "$upid"; stop "$spid"
 
     "$N" flows --json "$T/$kind-underlay.pcap" > "$T/$kind-flows.json" 2>"$T/$kind-flows.err" ||
         bad "$kind: natlens flows exit $?"
@@ -184,6 +189,10 @@ overlay() {
         2>"$T/$kind-corr.err"
     rc=$?
     [ $rc -le 1 ] || bad "$kind: natlens correlate exit $rc: $(head -3 "$T/$kind-corr.err")"
+    "$N" correlate --json "$T/$kind-vm.pcap" "$T/$kind-underlay.pcap" "$T/$kind-server.pcap" \
+        > "$T/$kind-path.json" 2>"$T/$kind-path.err"
+    rc=$?
+    [ $rc -le 1 ] || bad "$kind: natlens correlate (3 captures) exit $rc: $(head -3 "$T/$kind-path.err")"
     python3 - "$kind" "$port" "$k" "$T" <<'EOF' || fail=1
 import json, re, sys
 kind, port, k, T = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -250,6 +259,27 @@ under = [m for m in corr.get("matches", []) for s in ("near", "far")
 under += [e for e in eg if str(e.get("egress_ip", "")).startswith("192.0.2.")]
 under += [c for c in corr.get("ip_changes", []) if "192.0.2." in json.dumps(c)]
 check(not under, "the underlay's VTEP addresses appear in no pair, egress or source change")
+# the whole path: VM -> underlay (inner flow, no translation) -> server
+# (SNAT at hostb); conntrack's reply destination is what the server sees
+nat = {}
+for line in open("%s/%s-conntrack.txt" % (T, kind)):
+    m = re.match(r"(tcp|udp)\s+\d+\s+\d+\s+(?:\S+\s+)?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)"
+                 r".*?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)", line)
+    if m and m.group(2) == vm_ip:
+        nat[(m.group(1), m.group(2), int(m.group(4)), m.group(3), int(m.group(5)))] = \
+            (m.group(1), m.group(7), int(m.group(9)), m.group(6), int(m.group(8)))
+path = json.load(open("%s/%s-path.json" % (T, kind)))
+whole = 0
+for ch in path.get("chains", []):
+    fl = ch.get("flows", [])
+    if len(fl) == 3 and all(fl) and key(fl[0]) in nat and key(fl[1]) == key(fl[0]) and \
+            key(fl[2]) == nat[key(fl[0])]:
+        whole += 1
+check(whole == len(nat) == len(truth), "correlate vm underlay server: %d/%d connections followed "
+      "through all three captures" % (whole, len(nat)))
+peg = path.get("egress", [])
+check(peg and all(e.get("inner_ip") == vm_ip and e.get("egress_ip") == "198.51.100.1" for e in peg),
+      "egress of the whole path: %s" % sorted({(e.get("inner_ip"), e.get("egress_ip")) for e in peg}))
 notes = [f.get("summary", "") for f in corr.get("findings", []) if "192.0.2." in json.dumps(f)]
 for s in notes:
     print("     note (presenter): finding about the underlay: %s" % s)
