@@ -105,17 +105,19 @@ static void tf_track(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p, uint32
 
 /* The kind a UDP packet of flow f opens: by the responder's port as Zeek
  * dispatches, else by the originator's when that port would have made it
- * the responder (a configured port Zeek would add to likely_server_ports),
- * else by content (Teredo, AYIYA). */
+ * the responder (a port given to the table alone, without the trace's
+ * likely server ports), else by content (Teredo, AYIYA: *guessed = 1). */
 static int tf_udp_kind(const nl_tunnel_table *tt, const nl_flow *f, const nl_packet *p,
-                       const uint8_t *b)
+                       const uint8_t *b, int *guessed)
 {
     int k = tunnel_conf_kind(&tt->conf, f->resp_port);
+    *guessed = 0;
     if (k)
         return k;
     k = tunnel_conf_kind(&tt->conf, f->orig_port);
     if (k && !f->flipped)
         return k;
+    *guessed = 1;
     return decode_encap_detect(p, b);
 }
 
@@ -136,11 +138,11 @@ static int tf_open_udp(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p,
                        const uint8_t *b, uint32_t stack, int depth, nl_encap *e, int *bad)
 {
     nl_tunnel_link *l;
-    int kind, rc;
+    int kind, rc, guessed;
     if (!f || p->proto != TF_UDP || !(p->flags & NL_PKT_HAS_L4) ||
         (p->flags & NL_PKT_BAD_CSUM) || p->payload_caplen == 0)
         return 0;                       /* Zeek stops at a bad checksum */
-    if (!(kind = tf_udp_kind(tt, f, p, b)))
+    if (!(kind = tf_udp_kind(tt, f, p, b, &guessed)))
         return 0;
     if (!(l = tunnel_table_link_of(tt, f))) {
         tt->st.untracked++;
@@ -162,7 +164,10 @@ static int tf_open_udp(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p,
         return 0;
     rc = decode_encap_udp(e, kind, p, b);
     if (rc == NL_ENCAP_BAD) {
-        *bad = 1;
+        /* on a tunnel's port a broken header is damage; a payload that only
+         * looked like Teredo or AYIYA was something else */
+        if (!guessed)
+            *bad = 1;
         if (kind != NL_TUN_GTPU)        /* Zeek's GTP analyzer keeps trying */
             l->violated |= (uint8_t)(1u << kind);
         return 0;
