@@ -11,6 +11,7 @@
  * the matches); lone flows are in `unmatched`.
  */
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
 #include "correlate_int.h"
 
@@ -143,6 +144,15 @@ static int outside_window(const nl_correlation *c, int cap, int other,
     return (double)f->last_ns < a || (double)f->first_ns > b;
 }
 
+/* The responder answered this near flow (a SYN-ACK, or any reply of a
+ * non-TCP flow): it reached some destination. Records are no such proof. */
+static int answered(const nl_flow *f)
+{
+    if (f->proto == IPPROTO_TCP)
+        return f->sig[NL_RESP].has_syn && f->pkts[NL_RESP] > 0;
+    return f->pkts[NL_RESP] > 0 && f->pkts[NL_ORIG] > 0;
+}
+
 static int unm_push(nl_correlation *c, size_t *cap, int capture, int other,
                     const nl_flow *f, uint8_t reason)
 {
@@ -177,8 +187,8 @@ int corr_unmatched_build(nl_correlation *c)
             /* a leg whose twin crossed is not lost */
             if (i + 1 < c->ncaps && c->fwd_idx[i][p] < 0 &&
                 (t < 0 || c->fwd_idx[i][t] < 0)) {
-                uint8_t r = outside_window(c, ci, ci + 1, f)
-                            ? NL_UNM_OUTSIDE_WINDOW : NL_UNM_NEVER_ARRIVED;
+                uint8_t r = outside_window(c, ci, ci + 1, f) ? NL_UNM_OUTSIDE_WINDOW
+                            : answered(f) ? NL_UNM_ANSWERED_ELSEWHERE : NL_UNM_NEVER_ARRIVED;
                 if (unm_push(c, &cap, ci, ci + 1, f, r) < 0)
                     return -1;
             }

@@ -30,4 +30,20 @@ char *cli_join_args(int argc, char **argv, int i);
 /* Parse a positive integer option value; exits 2 with a message if bad. */
 unsigned long cli_parse_count(const char *opt, const char *val);
 
+/* `natlens correlate` as text (correlate_text.c). Detail tables show at
+ * most top_egress / top_flows rows unless all != 0. */
+struct nl_correlation;
+struct nl_findings;
+typedef struct cli_correlate_view {
+    FILE *out;
+    int   color;
+    int   utf8;
+    int   all;
+    size_t top_egress, top_flows;
+    const struct nl_correlation *c;
+    const struct nl_findings *fs;   /* NULL: none could be made */
+} cli_correlate_view;
+
+void cli_correlate_text(const cli_correlate_view *v);
+
 #endif
