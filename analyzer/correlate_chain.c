@@ -26,6 +26,15 @@ static int twin_flip(const nl_correlation *c, size_t cap, size_t pos)
     return c->twin_idx[cap][pos] & 1;
 }
 
+/* The responder answered this near flow (a SYN-ACK, or any reply of a
+ * non-TCP flow): it reached some destination. Records are no such proof. */
+static int answered(const nl_flow *f)
+{
+    if (f->proto == IPPROTO_TCP)
+        return f->sig[NL_RESP].has_syn && f->pkts[NL_RESP] > 0;
+    return f->pkts[NL_RESP] > 0 && f->pkts[NL_ORIG] > 0;
+}
+
 /* Follow one chain from (cap, pos). Returns 1 if it holds a match. */
 static int chain_follow(nl_correlation *c, uint8_t **visited, size_t cap,
                         size_t pos, nl_chain *ch)
@@ -54,6 +63,7 @@ static int chain_follow(nl_correlation *c, uint8_t **visited, size_t cap,
         if (k < 0) {          /* it vanished between cap and cap + 1 */
             h->present = 0;
             h->lost_packets = ch->flows[cap]->pkts[NL_ORIG];
+            h->answered = (uint8_t)answered(ch->alt[cap] ? ch->alt[cap] : ch->flows[cap]);
             break;
         }
         const nl_match *m = &c->matches[k];
@@ -142,15 +152,6 @@ static int outside_window(const nl_correlation *c, int cap, int other,
     double off = correlate_offset_s(c, cap, other) * 1e9;
     double a = (double)o->first_ns - off, b = (double)o->last_ns - off;
     return (double)f->last_ns < a || (double)f->first_ns > b;
-}
-
-/* The responder answered this near flow (a SYN-ACK, or any reply of a
- * non-TCP flow): it reached some destination. Records are no such proof. */
-static int answered(const nl_flow *f)
-{
-    if (f->proto == IPPROTO_TCP)
-        return f->sig[NL_RESP].has_syn && f->pkts[NL_RESP] > 0;
-    return f->pkts[NL_RESP] > 0 && f->pkts[NL_ORIG] > 0;
 }
 
 static int unm_push(nl_correlation *c, size_t *cap, int capture, int other,

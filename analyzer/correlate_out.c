@@ -248,6 +248,8 @@ static void correlate_json_chains(nl_json *j, const nl_correlation *c)
             else
                 json_null(j, "translation");
             json_uint(j, "lost_packets", hp->lost_packets);
+            if (!hp->present)
+                json_bool(j, "answered", hp->answered);
             if (hp->via_alt)
                 json_bool(j, "via_alt", 1);
             json_obj_end(j);

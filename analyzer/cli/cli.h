@@ -12,8 +12,14 @@ int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 
-/* Exit statuses of the contract. */
-enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_USAGE = 2 };
+/* Exit statuses of the contract. CLI_PARTIAL: --strict and some input
+ * was damaged, cut, partly read, had unreadable record lines or
+ * malformed frames (the analysis of the rest still ran). */
+enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_USAGE = 2, CLI_PARTIAL = 3 };
+
+/* Set by cli_load_trace() when an input was read only in part (see
+ * CLI_PARTIAL). */
+extern int cli_partial;
 
 /* Load one capture; on failure print "natlens: <message>" and return NULL
  * (the caller exits 2). Damage warnings go to stderr. A progress bar is

@@ -40,7 +40,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: natlens correlate [--json] [--fail-on-findings] [--all] [--top N] [--max-flows N]\n"
+        "usage: natlens correlate [--json] [--fail-on-findings] [--strict] [--all] [--top N]\n"
+        "                         [--max-flows N]\n"
         "                         [--format NAME]\n"
         "                         FILE_NEAR FILE_FAR [FILE...]\n"
         "       natlens correlate [options] DIR\n"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
         "Cloud NAT / flow logs, Zeek conn.log), detected from its content; --format NAME\n"
         "forces the record reader for every file that is not a capture.\n"
         "Text output shows the 20 busiest egress rows and 40 flows (problems first);\n"
-        "--top N changes both, --all shows every row.\n");
+        "--top N changes both, --all shows every row. --strict: exit 3 when an input was\n"
+        "damaged, cut or read only in part.\n");
 }
 
 static int has_capture_ext(const char *n)
@@ -216,7 +218,7 @@ static void json_report(FILE *out, const nl_correlation *c,
 
 int cmd_correlate(int argc, char **argv)
 {
-    int as_json = 0, fail_on = 0, rc = 2, all = 0;
+    int as_json = 0, fail_on = 0, rc = 2, all = 0, strict = 0;
     unsigned long top = 0;
     unsigned long max_flows = 0;
     const char *rec_format = NULL;
@@ -236,6 +238,8 @@ int cmd_correlate(int argc, char **argv)
             fail_on = 1;
         } else if (strcmp(a, "--all") == 0) {
             all = 1;
+        } else if (strcmp(a, "--strict") == 0) {
+            strict = 1;
         } else if (strcmp(a, "--top") == 0 || strncmp(a, "--top=", 6) == 0) {
             const char *val = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
             top = cli_parse_count("--top", val);
@@ -324,6 +328,8 @@ int cmd_correlate(int argc, char **argv)
             }
             fflush(stdout);
             rc = fail_on && findings_count(fs) > 0 ? CLI_FINDINGS : CLI_OK;
+            if (strict && cli_partial)
+                rc = CLI_PARTIAL;
             diagnose_free(fs);           /* borrows flows: before the traces */
             correlate_free(c);
         }

@@ -524,16 +524,29 @@ static void row_fill(view *v, const row *rw, row_cells *out)
                 if (ch->hops[h].match->level < level)
                     level = ch->hops[h].match->level;
             } else {
-                snprintf(one, sizeof one, "lost");
-                out->color = C_RED;
+                snprintf(one, sizeof one, "%s", ch->hops[h].answered ? "elsewhere" : "lost");
+                out->color = ch->hops[h].answered ? C_YEL : C_RED;
             }
             snprintf(out->nat + l, sizeof out->nat - l, "%s%s", h ? "," : "", one);
         }
         evidence_text(level, ev, out->by, sizeof out->by);
         if (*out->color) {
             size_t l = strlen(out->by);
-            snprintf(out->by + l, sizeof out->by - l, "; vanished after %s",
-                     cap_name(c, ch->last_cap));
+            const nl_hop *gone = &ch->hops[ch->nhops - 1];
+            const nl_flow *leg = ch->alt[ch->last_cap];
+            if (gone->answered && leg) {
+                char ep[80], a[64];
+                snprintf(ep, sizeof ep, nl_addr_is_v4(&leg->resp_ip) ? "%s:%u" : "[%s]:%u",
+                         nl_addr_str(&leg->resp_ip, a, sizeof a), leg->resp_port);
+                snprintf(out->by + l, sizeof out->by - l, "; answered, sent on to %s at %s, not "
+                         "to %s", ep, cap_name(c, ch->last_cap), cap_name(c, gone->to));
+            } else if (gone->answered) {
+                snprintf(out->by + l, sizeof out->by - l, "; answered past %s, not at %s",
+                         cap_name(c, ch->last_cap), cap_name(c, gone->to));
+            } else {
+                snprintf(out->by + l, sizeof out->by - l, "; vanished after %s",
+                         cap_name(c, ch->last_cap));
+            }
         }
         return;
     }
@@ -573,6 +586,10 @@ static size_t rows_collect(view *v, row *rows, size_t *only, size_t *full, size_
             continue;           /* part of a chain */
         if (i > 0 && c->unmatched[i - 1].flow == u->flow)
             continue;           /* middle capture: listed once */
+        const nl_flow *tw = correlate_twin_of(c, u->capture, u->flow);
+        if (tw && (correlate_match_for(c, u->capture, tw, 1) ||
+                   correlate_match_for(c, u->capture, tw, 0)))
+            continue;           /* the other leg of a chain's connection */
         if (foreign_record(c, u)) {
             (*foreign)++;
             continue;

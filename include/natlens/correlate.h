@@ -163,6 +163,9 @@ typedef struct nl_hop {
     uint8_t  via_alt;         /* the match starts at alt[from], not flows[from] */
     uint64_t lost_packets;    /* lost[0] + lost[1] of the match; when absent:
                                  packets `from` sent toward `to` */
+    uint8_t  answered;        /* absent only: the responder answered at `from`
+                                 (the connection went on elsewhere, e.g. a
+                                 balancer's other backend), not lost */
     const nl_match *match;    /* NULL when absent; match->near is flows[from]
                                  or, with via_alt, alt[from] */
 } nl_hop;
