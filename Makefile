@@ -108,7 +108,10 @@ $(BUILD)/gen_capture: $(GEN_SRCS) tests/gen/gen.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(GEN_SRCS) $(PCAP_LIBS)
 
+# /usr/bin/time gives the peak RSS; ijson scores multi-GB correlate --json
+BENCH_PKGS := time python3-ijson
 bench: deps-test all $(BUILD)/gen_capture
+	@sh tests/deps.sh $(BENCH_PKGS)
 	@BUILD=$(BUILD) sh tests/bench.sh
 
 fuzz:
