@@ -170,14 +170,14 @@ tui_first_row() {
     tmux -L "$tsock" new-session -d -s ttfs -x 200 -y 50 \
         "ulimit -v $((MEMCAP * 1024)); exec $TIME -f '%M %x' -o $run/tui.t $NATLENS tui $near $far 2> $run/tui.err" ||
         { row "$g" "$n" "natlens tui: first flow row" "" "" "$((2 * n))" 1 fail "tmux failed"; return; }
-    shown=""
+    shown=""; ended=""
     while :; do
         now=$(date +%s%N)
         [ $(( (now - start) / 1000000000 )) -ge "$TUI_TIMEOUT" ] && break
         if tmux -L "$tsock" capture-pane -p -t ttfs 2> /dev/null | grep -qE "$ROW_RE"; then
             shown=$now; break
         fi
-        tmux -L "$tsock" has-session -t ttfs 2> /dev/null || break   # it ended
+        tmux -L "$tsock" has-session -t ttfs 2> /dev/null || { ended=1; break; }
         sleep 0.02
     done
     tmux -L "$tsock" send-keys -t ttfs q 2> /dev/null
@@ -194,9 +194,12 @@ tui_first_row() {
     if [ -n "$shown" ]; then
         row "$g" "$n" "natlens tui: first flow row" \
             "$(awk -v d=$((shown - start)) 'BEGIN { printf "%.3f", d / 1e9 }')" "$rss" "$((2 * n))" 1 ok "$note"
+    elif [ -n "$ended" ]; then
+        row "$g" "$n" "natlens tui: first flow row" "" "$rss" "$((2 * n))" 1 fail \
+            "ended before a flow row: $(tr -cd ' -~' < "$run/tui.err" | cut -c1-60)"
     else
         row "$g" "$n" "natlens tui: first flow row" "$TUI_TIMEOUT" "$rss" "$((2 * n))" 1 timeout \
-            "no flow row within $TUI_TIMEOUT s $(tr -cd ' -~' < "$run/tui.err" | cut -c1-60)"
+            "no flow row within $TUI_TIMEOUT s"
     fi
 }
 
