@@ -35,7 +35,7 @@ NFCT_LIBS   := $(shell $(PKG_CONFIG) --libs libnetfilter_conntrack 2>/dev/null |
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(REC_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) -lnettle -lm
+LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) -lnettle -lm -lpthread
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
