@@ -18,7 +18,7 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static void flows_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
+    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings] [--strict]\n"
                "                     [--format NAME] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
                "                     [--likely-server-ports LIST]\n"
                "                     FILE [BPF expression]\n"
@@ -30,6 +30,7 @@ static void flows_usage(FILE *f)
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      with --json/--csv flows stream out as they end (no findings)\n"
                "  --fail-on-findings  exit 1 when a warning or error was found\n"
+               "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
                "  --likely-server-ports LIST  Zeek's likely_server_ports for naming the originator\n"
                "                      when a connection starts without a SYN: 'none', 'default', or\n"
                "                      80/tcp,53/udp,... ('+' first: added to the default)\n"
@@ -240,6 +241,7 @@ int cmd_flows(int argc, char **argv)
         {"fail-on-findings", no_argument, NULL, 'F'},
         {"tunnel-port", required_argument, NULL, 'P'},
         {"tunnel-depth", required_argument, NULL, 'D'},
+        {"strict", no_argument, NULL, 'S'},
         {"format", required_argument, NULL, 'f'},
         {"likely-server-ports", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
@@ -253,7 +255,7 @@ int cmd_flows(int argc, char **argv)
     char perr[160];
     nl_trace *t;
     nl_findings *fs;
-    int fail_on = 0;
+    int fail_on = 0, strict = 0;
     char *bpf;
 
     memset(&o, 0, sizeof o);
@@ -271,6 +273,7 @@ int cmd_flows(int argc, char **argv)
         case 'F': fail_on = 1; break;
         case 'P': cli_tunnel_port(&tconf, optarg); break;
         case 'D': cli_tunnel_depth(&tconf, optarg); break;
+        case 'S': strict = 1; break;
         case 'f': o.format = optarg; break;
         case 'L':
             if (server_ports_parse(&sports, optarg, perr, sizeof perr) < 0) {
@@ -325,6 +328,8 @@ int cmd_flows(int argc, char **argv)
     }
     if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
         rc = 1;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     diagnose_free(fs);
     trace_free(t);
     return rc;
