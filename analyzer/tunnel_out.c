@@ -145,3 +145,34 @@ void tunnel_out_text_stats(FILE *out, const nl_tunnel_table *tt)
                 "(fragments lost, or dropped by a capture filter on ports)\n",
                 (unsigned long long)st.frag_incomplete);
 }
+
+int tunnel_out_carrier(const nl_tunnel_table *tt, const nl_flow *f)
+{
+    const nl_tunnel_link *l = tunnel_table_link(tt, f);
+    return l ? l->carrier : NL_TUN_NONE;
+}
+
+char *tunnel_out_path(const nl_tunnel_table *tt, const nl_flow *f, char *buf, size_t len,
+                      int utf8)
+{
+    const nl_tunnel_link *l = tunnel_table_link(tt, f);
+    const nl_tunnel *t;
+    char a[64], b[64];
+    int n;
+    if (!len)
+        return buf;
+    buf[0] = '\0';
+    if (!l || !l->nparents || !(t = tunnel_table_get(tt, l->parents[0])))
+        return buf;
+    nl_addr_str(&t->src, a, sizeof a);
+    nl_addr_str(&t->dst, b, sizeof b);
+    n = snprintf(buf, len, "%s %s %s %s", decode_tun_name(t->kind), a, utf8 ? "\xe2\x86\x92" : "->", b);
+    if (n > 0 && (size_t)n < len && t->dport)
+        n += snprintf(buf + n, len - (size_t)n, ":%u", t->dport);
+    if (n > 0 && (size_t)n < len && l->has_vni)
+        n += snprintf(buf + n, len - (size_t)n, " %s %u",
+                      t->kind == NL_TUN_GTPU ? "TEID" : t->kind == NL_TUN_GRE ? "key" : "VNI", l->vni);
+    if (n > 0 && (size_t)n < len && t->parent)
+        snprintf(buf + n, len - (size_t)n, " (%u deep)", t->depth);
+    return buf;
+}

@@ -26,4 +26,15 @@ void tunnel_out_json_stats(nl_json *j, const char *key, const nl_tunnel_table *t
 /* The same as summary lines for text output ("  tunnels: ..."). */
 void tunnel_out_text_stats(FILE *out, const nl_tunnel_table *tt);
 
+/* For presenters. The kind of tunnel the UDP flow f carries (NL_TUN_*),
+ * NL_TUN_NONE for a flow that carries none: its addresses are the
+ * underlay's path, not a translation of anything. */
+int tunnel_out_carrier(const nl_tunnel_table *tt, const nl_flow *f);
+/* How f was carried, for a "path via" line: "vxlan 192.0.2.1 → 192.0.2.2:4789
+ * VNI 42" (the tunnel its first packet came in; " (2 deep)" when nested),
+ * "" when f never came in a tunnel. Arrow "->" unless utf8. buf >= 128.
+ * Addresses only: nothing from packet payloads. Returns buf. */
+char *tunnel_out_path(const nl_tunnel_table *tt, const nl_flow *f, char *buf, size_t len,
+                      int utf8);
+
 #endif

@@ -13,6 +13,7 @@
 #include "natlens/decode.h"
 #include "natlens/flow_table.h"
 #include "natlens/tunnel.h"
+#include "natlens/tunnel_out.h"
 #include "unit.h"
 
 typedef struct { uint8_t b[4096]; size_t n; } buf;
@@ -143,6 +144,14 @@ static void test_vxlan_outer_and_inner(void)
         CHECK(t && t->outer_flow == outer->id && t->kind == NL_TUN_VXLAN && t->depth == 1);
         CHECK(t && t->dport == 4789 && nl_addr_cmp(&t->src, &outer->orig_ip) == 0);
         CHECK_EQ(strcmp(inner->history, "S"), 0);
+        {
+            char path[128];
+            CHECK_EQ(strcmp(tunnel_out_path(tt, inner, path, sizeof path, 0),
+                            "vxlan 192.0.2.1 -> 192.0.2.2:4789 VNI 42"), 0);
+            CHECK_EQ(tunnel_out_path(tt, outer, path, sizeof path, 0)[0], '\0');
+            CHECK_EQ(tunnel_out_carrier(tt, outer), NL_TUN_VXLAN);
+            CHECK_EQ(tunnel_out_carrier(tt, inner), NL_TUN_NONE);
+        }
     }
     tunnel_table_stats(tt, &st);
     CHECK_EQ(st.frames, 1);
