@@ -152,6 +152,8 @@ static int tf_open_udp(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p,
         return 0;
     if (depth >= tt->conf.max_depth) {
         tt->st.too_deep++;
+        if (tt->conf.max_depth)
+            *bad = 1;                   /* nested past the bound: a loop or hostile */
         if (!l->x_added && tt->conf.max_depth) {
             tf_hist_insert_x(f, f->hist_len);   /* after this packet's letters */
             l->x_added = 1;
@@ -191,6 +193,8 @@ static int tf_open_ip(nl_tunnel_table *tt, const nl_packet *p, const uint8_t *b,
         return 0;
     if (depth >= tt->conf.max_depth) {
         tt->st.too_deep++;
+        if (tt->conf.max_depth)
+            *bad = 1;                   /* nested past the bound: a loop or hostile */
         return 0;
     }
     return tf_inner(q, p, e, b, verify_csum, bad);

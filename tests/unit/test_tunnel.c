@@ -211,6 +211,7 @@ static void test_depth_bound(void)
     tunnel_table_stats(tt, &st);
     CHECK_EQ(st.opened[NL_TUN_VXLAN], 4);
     CHECK_EQ(st.too_deep, 1);
+    CHECK_EQ(bad, 1);                  /* counted as malformed */
     all = flow_table_all(ft, &n);
     CHECK_EQ(n, 5);                    /* five UDP carriers, the TCP never reached */
     for (size_t i = 0; i < n; i++)
@@ -242,6 +243,7 @@ static void test_gre_loop(void)
     tunnel_table_stats(tt, &st);
     CHECK_EQ(st.opened[NL_TUN_GRE], 4);
     CHECK_EQ(st.too_deep, 1);
+    CHECK_EQ(st.malformed, 1);
     flow_table_all(ft, &n);
     CHECK_EQ(n, 1);
     CHECK(find(ft, 47, 0) != NULL);
