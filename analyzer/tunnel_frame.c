@@ -144,17 +144,16 @@ static int tf_open_udp(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p,
         return 0;                       /* Zeek stops at a bad checksum */
     if (!(kind = tf_udp_kind(tt, f, p, b, &guessed)))
         return 0;
-    if (!(l = tunnel_table_link_of(tt, f))) {
+    /* a full table only loses the flow's memory (violations, 'X' once) */
+    if (!(l = tunnel_table_link_of(tt, f)))
         tt->st.untracked++;
-        return 0;
-    }
-    if (l->violated & (1u << kind))
+    if (l && (l->violated & (1u << kind)))
         return 0;
     if (depth >= tt->conf.max_depth) {
         tt->st.too_deep++;
         if (tt->conf.max_depth)
             *bad = 1;                   /* nested past the bound: a loop or hostile */
-        if (!l->x_added && tt->conf.max_depth) {
+        if (l && !l->x_added && tt->conf.max_depth) {
             tf_hist_insert_x(f, f->hist_len);   /* after this packet's letters */
             l->x_added = 1;
             l->hist_len = f->hist_len;
@@ -170,14 +169,16 @@ static int tf_open_udp(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p,
          * looked like Teredo or AYIYA was something else */
         if (!guessed)
             *bad = 1;
-        if (kind != NL_TUN_GTPU)        /* Zeek's GTP analyzer keeps trying */
+        if (l && kind != NL_TUN_GTPU)   /* Zeek's GTP analyzer keeps trying */
             l->violated |= (uint8_t)(1u << kind);
         return 0;
     }
     if (rc != NL_ENCAP_OK)
         return 0;
-    l->carrier = (uint8_t)kind;
-    l->carried++;
+    if (l) {
+        l->carrier = (uint8_t)kind;
+        l->carried++;
+    }
     return 1;
 }
 
@@ -237,11 +238,12 @@ nl_flow *tunnel_frame_add(nl_tunnel_table *tt, nl_flow_table *ft, const nl_packe
             }
         }
         /* opened: GRE-in-UDP is an IP tunnel between the hosts (Zeek) */
-        stack = tunnel_table_intern(tt, stack, e.kind,
-                                    kind_ip || e.kind == NL_TUN_GRE ? NULL : f, p);
-        if (!stack && !lost) {
+        if (!lost)
+            stack = tunnel_table_intern(tt, stack, e.kind,
+                                        kind_ip || e.kind == NL_TUN_GRE ? NULL : f, p);
+        if (!lost && !stack) {
             tt->st.untracked++;
-            lost = 1;                   /* table full: stop the bookkeeping */
+            lost = 1;                   /* table full: no bookkeeping below */
         }
         tt->st.opened[e.kind]++;
         last = e;

@@ -467,6 +467,29 @@ static void test_fragments(void)
     flow_table_free(ft);
 }
 
+/* A full table (max_entries) stops the bookkeeping, not the accounting. */
+static void test_table_cap(void)
+{
+    nl_flow_table *ft = flow_table_new(NULL);
+    nl_tunnel_table *tt = tunnel_table_new(NULL, 2);
+    nl_tunnel_stats st;
+    buf x;
+    int bad = 0;
+    size_t n;
+    for (int i = 0; i < 4; i++) {
+        frame_vxlan(&x, U1, U2, (uint16_t)(30000 + i), 42, 0x08, NL_TH_SYN);
+        x.b[14 + 20 + 8 + 8 + 14 + 20 + 1] = (uint8_t)(i + 1);   /* another inner port */
+        account(tt, ft, &x, (uint32_t)x.n, (uint64_t)i + 1, &bad);
+    }
+    flow_table_all(ft, &n);
+    CHECK_EQ(n, 8);                    /* every carrier and every inner flow */
+    tunnel_table_stats(tt, &st);
+    CHECK_EQ(st.opened[NL_TUN_VXLAN], 4);
+    CHECK(st.tunnels <= 2 && st.links <= 2 && st.untracked > 0);
+    tunnel_table_free(tt);
+    flow_table_free(ft);
+}
+
 static void test_conf(void)
 {
     nl_tunnel_conf c;
@@ -527,6 +550,7 @@ int main(void)
     test_gtp_teredo_ayiya();
     test_ip_tunnels();
     test_fragments();
+    test_table_cap();
     test_conf();
     test_every_cut();
     return UNIT_END();
