@@ -182,6 +182,17 @@ static int tf_open_udp(nl_tunnel_table *tt, nl_flow *f, const nl_packet *p,
     return 1;
 }
 
+/* Zeek's UDP analyzer: on a VXLAN port a datagram that looks like VXLAN
+ * and carries checksum 0 (allowed over IPv6 for tunnels, RFC 6935) is not
+ * judged by its checksum. */
+static int tf_vxlan_zero_csum(const nl_tunnel_table *tt, const nl_packet *p, const uint8_t *b)
+{
+    return p->proto == TF_UDP && (p->flags & NL_PKT_BAD_CSUM) && p->l4_off + 8u <= p->caplen &&
+           b[p->l4_off + 6] == 0 && b[p->l4_off + 7] == 0 &&
+           tunnel_conf_kind(&tt->conf, p->dport) == NL_TUN_VXLAN &&
+           p->payload_caplen > 8 + 14 && (b[p->payload_off] & 0x08);
+}
+
 /* Open an IP tunnel (IP-in-IP, GRE) around p into q: 1 when an IP packet
  * was found inside. */
 static int tf_open_ip(nl_tunnel_table *tt, const nl_packet *p, const uint8_t *b, int depth,
@@ -204,7 +215,7 @@ static int tf_open_ip(nl_tunnel_table *tt, const nl_packet *p, const uint8_t *b,
 nl_flow *tunnel_frame_add(nl_tunnel_table *tt, nl_flow_table *ft, const nl_packet *pkt,
                           const uint8_t *b, int verify_csum, int *malformed)
 {
-    nl_packet buf[2], whole;
+    nl_packet buf[2], whole, fixed;
     const nl_packet *p = pkt;
     nl_encap e, last;
     uint32_t stack = 0;
@@ -225,6 +236,11 @@ nl_flow *tunnel_frame_add(nl_tunnel_table *tt, nl_flow_table *ft, const nl_packe
         int kind_ip = p->proto == 4 || p->proto == 41 || p->proto == 47;
         if (!(kind_ip && tf_open_ip(tt, p, b, depth, &e, q, verify_csum, &bad))) {
             /* a flow: account it, then maybe open its UDP payload */
+            if (tf_vxlan_zero_csum(tt, p, b)) {
+                fixed = *p;
+                fixed.flags &= ~(uint32_t)NL_PKT_BAD_CSUM;
+                p = &fixed;
+            }
             f = flow_table_add(ft, p, b);
             if (!lost)
                 tf_track(tt, f, p, stack, &last);

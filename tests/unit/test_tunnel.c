@@ -467,6 +467,36 @@ static void test_fragments(void)
     flow_table_free(ft);
 }
 
+/* VXLAN over IPv6 with UDP checksum 0 is opened with checksums verified
+ * (Zeek's UDP analyzer accepts it on a VXLAN port); elsewhere 0 is bad. */
+static void test_vxlan6_zero_csum(void)
+{
+    static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+    static const uint8_t b6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+    for (int port = 0; port < 2; port++) {
+        nl_flow_table *ft = flow_table_new(NULL);
+        nl_tunnel_table *tt = tunnel_table_new(NULL, 0);
+        buf x;
+        nl_packet p;
+        int bad = 0;
+        tcp(&x, 40000, 80, NL_TH_SYN, 1);
+        ip4(&x, HA, HB, IPPROTO_TCP, 0);
+        eth(&x, 0x0800);
+        vxlan(&x, 42, 0x08);
+        udp(&x, 39999, port ? 4789 : 4790);
+        ip6(&x, a6, b6, IPPROTO_UDP);
+        eth(&x, 0x86dd);
+        memset(&p, 0, sizeof p);
+        p.frame = 1;
+        decode_packet(&p, x.b, (uint32_t)x.n, (uint32_t)x.n, DLT_EN10MB, 1);
+        CHECK(p.flags & NL_PKT_BAD_CSUM);
+        tunnel_frame_add(tt, ft, &p, x.b, 1, &bad);
+        CHECK_EQ(find(ft, IPPROTO_TCP, 80) != NULL, port);
+        tunnel_table_free(tt);
+        flow_table_free(ft);
+    }
+}
+
 /* A full table (max_entries) stops the bookkeeping, not the accounting. */
 static void test_table_cap(void)
 {
@@ -551,6 +581,7 @@ int main(void)
     test_ip_tunnels();
     test_fragments();
     test_table_cap();
+    test_vxlan6_zero_csum();
     test_conf();
     test_every_cut();
     return UNIT_END();
