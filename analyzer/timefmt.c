@@ -78,8 +78,15 @@ char *timefmt_span(const nl_timefmt *tf, uint64_t first_ns, uint64_t last_ns, co
                    char *buf, size_t len)
 {
     char a[40], b[40], d[32];
+    nl_timefmt end = *tf;
+    struct tm ta, tb;
+    /* the end's date only when it is another day */
+    timefmt_tm(tf->local, (int64_t)(first_ns / NS_PER_S), &ta);
+    timefmt_tm(tf->local, (int64_t)(last_ns / NS_PER_S), &tb);
+    if (timefmt_same_day(&ta, &tb))
+        end.date = 0;
     timefmt_time(tf, first_ns, 0, a, sizeof a);
-    timefmt_time(tf, last_ns, 0, b, sizeof b);
+    timefmt_time(&end, last_ns, 0, b, sizeof b);
     timefmt_duration(last_ns > first_ns ? last_ns - first_ns : 0, d, sizeof d);
     snprintf(buf, len, "%s%s%s %s (%s)", a, arrow, b, tf->zone, d);
     return buf;

@@ -33,8 +33,9 @@ char *timefmt_time(const nl_timefmt *tf, uint64_t ns, int decimals, char *buf, s
  * units. buf >= 32. Returns buf. */
 char *timefmt_duration(uint64_t ns, char *buf, size_t len);
 
-/* "12:12:06 → 20:25:57 UTC (8h 13m 51s)", the dates in front when tf
- * says so; arrow is the separator (" → " or " -> "). buf >= 96. */
+/* "12:12:06 → 20:25:57 UTC (8h 13m 51s)", the date in front when tf
+ * says so (the end's only when it is another day); arrow is the
+ * separator (" → " or " -> "). buf >= 96. */
 char *timefmt_span(const nl_timefmt *tf, uint64_t first_ns, uint64_t last_ns, const char *arrow,
                    char *buf, size_t len);
 

@@ -43,9 +43,11 @@ static void test_utc(void)
     /* today, but across midnight UTC: the date */
     timefmt_init(&tf, 0, 1799971200ull * S - S, 1799971200ull * S + S, 1799971300);
     CHECK(tf.date == 1);
-    /* another day, a short capture: the date */
+    /* another day, a short capture: the date, once */
     timefmt_init(&tf, 0, 1800000000ull * S, 1800000001ull * S, 1800000000 + 2 * 86400);
     CHECK(tf.date == 1);
+    CHECK(streq(timefmt_span(&tf, 1800000000ull * S, 1800000061ull * S, " -> ", b, sizeof b),
+                "2027-01-15 08:00:00 -> 08:01:01 UTC (1m 01s)"));
 }
 
 static void test_local(void)
