@@ -6,7 +6,7 @@
 #
 # usage: samples/lab/lab.sh OUTDIR [scenario...]     (root; default: all)
 #
-# Rules kept here (see ../shared/LAB-NOTES.md for why): every address and
+# Rules kept here (why: "Traps met" in samples/lab/README.md): every address and
 # veth end lives in a namespace this script creates (nothing in the root
 # namespace); traffic goes only between those namespaces; every process is
 # wrapped in `timeout`; the EXIT trap kills only PIDs started here and
