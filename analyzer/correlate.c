@@ -148,8 +148,11 @@ nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
             off->from = (int)i;
             off->to = (int)i + 1;
             off->same_capture = 1;
-        } else if (corr_pair_run(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
-                                 &o, &v, off) < 0) {
+        } else if ((corr_input_has_records(&caps[i]) || corr_input_has_records(&caps[i + 1])
+                    ? corr_pair_records(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                        &o, &v, off)
+                    : corr_pair_run(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                    &o, &v, off)) < 0) {
             free(v.m);
             goto oom;
         }
@@ -161,7 +164,7 @@ nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
         qsort(c->matches, c->nmatches, sizeof *c->matches, match_cmp);
     if (build_index(c, cc) < 0 || pos_index_build(c) < 0 ||
         corr_chains_build(c) < 0 || corr_unmatched_build(c) < 0 ||
-        egress_build(c) < 0 || egress_changes_build(c) < 0)
+        egress_build(c) < 0)
         goto oom;
     for (size_t i = 0; i < ncaps; i++)
         corr_conns_free(&cc[i]);
@@ -229,6 +232,9 @@ void correlate_free(nl_correlation *c)
     free(c->unmatched);
     free(c->egress);
     free(c->ip_changes);
+    free(c->egress_addrs);
+    free(c->egress_pools);
+    free(c->egress_switches);
     free(c->offsets);
     free(c->caps);
     free(c);
@@ -373,7 +379,7 @@ const char *correlate_reason_name(uint8_t r)
 const char *correlate_evidence_name(uint32_t bit)
 {
     static const char *const names[NL_EV_COUNT] = {
-        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time"
+        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time", "record"
     };
     for (int i = 0; i < NL_EV_COUNT; i++)
         if (bit == (1u << i))

@@ -165,6 +165,17 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
                   const corr_conns *ncc, const corr_conns *fcc,
                   const nl_correlate_opts *o, corr_vec *out,
                   nl_clock_offset *off);
+int corr_vec_push(corr_vec *v, const nl_match *m);
+
+/* ---- records as a capture point (correlate_records.c) ------------------ */
+
+/* The same as corr_pair_run when near or far holds records (record.h):
+ * exact tuples inside the records' time windows. */
+int corr_pair_records(const nl_corr_input *near, const nl_corr_input *far, int ni,
+                      const corr_conns *ncc, const corr_conns *fcc,
+                      const nl_correlate_opts *o, corr_vec *out, nl_clock_offset *off);
+/* 1 when the input's capture point holds records. */
+int corr_input_has_records(const nl_corr_input *in);
 
 /* ---- chains and unmatched (correlate_chain.c) ------------------------- */
 
@@ -173,8 +184,27 @@ int corr_unmatched_build(nl_correlation *c);
 
 /* ---- egress (egress.c, egress_changes.c) ------------------------------ */
 
+/* One followed connection as egress sees it (egress.c builds them from
+ * the chains; egress_groups.c and egress_changes.c read them). */
+typedef struct egress_obs {
+    nl_addr  inner, dest, egress;
+    uint16_t dport;
+    uint8_t  proto;
+    uint8_t  confident;
+    int      seen_at;
+    uint32_t group;          /* the inner host's stretch (egress_groups.c) */
+    uint64_t start, last;    /* capture 0 clock */
+    const nl_flow *f;        /* at capture 0 */
+} egress_obs;
+
+/* Egress rows, the answer, pools, switches and source changes, from the
+ * chains. -1 on out of memory. */
 int egress_build(nl_correlation *c);
-int egress_changes_build(nl_correlation *c);
+/* Stretches of each inner host (sets o->group; obs sorted by seen_at,
+ * inner, start on return), pools and switches into c. */
+int egress_groups_build(nl_correlation *c, egress_obs *o, size_t n);
+/* Source changes across stretches into c->ip_changes. */
+int egress_changes_build(nl_correlation *c, egress_obs *o, size_t n);
 
 /* The capture-0 endpoint of a chain as (inner, dest) and the farthest
  * capture's source address: 0 if the chain cannot say. */

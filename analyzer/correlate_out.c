@@ -46,7 +46,8 @@ static void correlate_json_offsets(nl_json *j, const nl_correlation *c)
         if (o->two_way)
             json_double(j, "latency_s", o->latency_s, 9);
         json_str(j, "basis", o->basis == NL_CLOCK_STRONG ? "strong_keys" :
-                             o->basis == NL_CLOCK_CONSENSUS ? "consensus" : "none");
+                             o->basis == NL_CLOCK_CONSENSUS ? "consensus" :
+                             o->basis == NL_CLOCK_RECORDS ? "records" : "none");
         json_uint(j, "anchors", o->anchors);
         json_bool(j, "same_capture", o->same_capture);
         json_double(j, "overlap_s", (double)o->overlap_ns / 1e9, 6);

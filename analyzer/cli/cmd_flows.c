@@ -10,6 +10,8 @@
 #include "natlens/json.h"
 #include "natlens/diagnose.h"
 #include "natlens/plural.h"
+#include "natlens/record.h"
+#include "natlens/record_out.h"
 #include "natlens/timefmt.h"
 #include "natlens/trace_out.h"
 #include "natlens/zeek_log.h"
@@ -20,13 +22,17 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_ZEEK, FMT_ZEEK_JSON };
 static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv|--zeek|--zeek-json] [--verify-checksums] [--max-flows N]\n"
-               "                     [--fail-on-findings] [--community-id-seed N] [--localtime] [-n]\n"
-               "                     [-f EXPR] {FILE | -r FILE} [BPF expression] [-- BPF expression]\n"
-               "  FILE is a pcap or pcapng file, or - for standard input.\n"
+               "                     [--fail-on-findings] [--format NAME] [--community-id-seed N]\n"
+               "                     [--localtime] [-n] [-f EXPR] {FILE | -r FILE} [BPF expression]\n"
+               "                     [-- BPF expression]\n"
+               "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
+               "  Zeek conn.log: detected from its content), or - for standard input.\n"
                "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
                "  --csv               a header row and one row per flow\n"
                "  --zeek              Zeek's conn.log (TSV with #fields/#types; zeek-cut reads it)\n"
                "  --zeek-json         Zeek's conn.log as Zeek's JSON logs, one object per line\n"
+               "  --format NAME       read FILE with this record reader (conntrack, gcp_nat,\n"
+               "                      gcp_flow, aws_flow, azure_flow, zeek_conn)\n"
                "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      other than text, flows stream out as they end (no findings)\n"
@@ -139,6 +145,8 @@ static void flows_json(nl_trace *t, const nl_findings *fs, uint16_t cid_seed)
     json_arr_end(&j);
     diagnose_json(&j, "findings", fs);
     trace_out_json_probes(&j, "probes", &t, 1);
+    if (record_count(t))
+        record_out_json(&j, "records", t);
     json_obj_end(&j);
     json_finish(&j);
 }
@@ -188,10 +196,19 @@ static void flows_text_summary(nl_trace *t, const nl_timefmt *tf)
     nl_flow_table_stats st;
     char np[40], nf[40];
     flow_table_stats(t->flows, &st);
+    char span[128];
     plural_count(t->packets, "packet", "packets", np, sizeof np);
     plural_count(st.flows_total, "flow", "flows", nf, sizeof nf);
-    if (t->packets) {
-        char span[128];
+    if (t->is_record) {
+        char rs[200];
+        printf("%s: %s", t->name, record_out_summary(t, rs, sizeof rs));
+        if (t->last_ns)
+            printf(", %s", timefmt_span(tf, t->first_ns, t->last_ns, " \xe2\x86\x92 ", span, sizeof span));
+        printf("\n");
+        if (t->bad_records)
+            printf("  %llu %s skipped (see the warnings)\n", (unsigned long long)t->bad_records,
+                   plural_word(t->bad_records, "line", "lines"));
+    } else if (t->packets) {
         printf("%s: %s, %s, %s, %s, %s\n", t->name, t->is_pcapng ? "pcapng" : "pcap",
                t->linktype_name, np, nf,
                timefmt_span(tf, t->first_ns, t->last_ns, " \xe2\x86\x92 ", span, sizeof span));
@@ -256,6 +273,7 @@ static void flows_text(nl_trace *t, int localtime)
     for (size_t i = 0; i < n; i++)
         flows_text_row(fl[i], (int)w, color, &tf);
     trace_out_text_probes(stdout, &t, 1);
+    record_out_text(stdout, t, 1);
 }
 
 int cmd_flows(int argc, char **argv)
@@ -270,6 +288,7 @@ int cmd_flows(int argc, char **argv)
         {"fail-on-findings", no_argument, NULL, 'F'},
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
+        {"format", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -299,6 +318,7 @@ int cmd_flows(int argc, char **argv)
         case 'F': fail_on = 1; break;
         case 'S': seed = cli_parse_seed(optarg); break;
         case 'L': localtime = 1; break;
+        case 'I': o.format = optarg; break;
         case 'r': path = optarg; break;
         case 'n': break;            /* tcpdump's "no name lookups": natlens does none */
         case 'f': filter_f = optarg; break;
@@ -350,7 +370,8 @@ int cmd_flows(int argc, char **argv)
     if (!t)
         return CLI_USAGE;
     fs = diagnose_new();
-    if (fs && !o.flow_done && diagnose_trace(fs, t, 0) < 0)
+    if (fs && !o.flow_done &&
+        (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
         fprintf(stderr, "natlens flows: warning: findings incomplete (out of memory)\n");
     if (o.flow_done)
         flows_stream_end(&stream, t);

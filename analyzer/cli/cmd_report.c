@@ -36,6 +36,7 @@ static void report_usage(FILE *f)
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
+               "  --input-format NAME read record files (not captures) with this record reader\n"
                "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
                "  -r CAPTURE    a capture (as tcpdump; may repeat), before the others\n"
                "  -f EXPR       BPF filter for every capture; so are the words after --\n"
@@ -113,12 +114,13 @@ int cmd_report(int argc, char **argv)
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
         {"fail-on-findings", no_argument, NULL, 'X'},
+        {"input-format", required_argument, NULL, 'I'},
         {"community-id-seed", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nl_report_opts ro;
-    const char *outpath = NULL, *fmtname = NULL;
+    const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
     int c, fail_on = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
@@ -149,6 +151,7 @@ int cmd_report(int argc, char **argv)
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
         case 'X': fail_on = 1; break;
+        case 'I': rec_format = optarg; break;
         case 'h': report_usage(stdout); rc = CLI_OK; goto out;
         default: report_usage(stderr); goto out;
         }
@@ -187,6 +190,7 @@ int cmd_report(int argc, char **argv)
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
         o.bpf = bpf;
+        o.format = rec_format;   /* --format is the report's own: --input-format here */
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
             goto out;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <curses.h>
+#include "natlens/reader.h"
 #include "natlens/source.h"
 #include "../cli/cli.h"
 #include "tui.h"
@@ -38,7 +39,9 @@ const tui_panel *tui_panel_get(int p)
 
 static void tui_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens tui [-n] [-f EXPR] [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
+    fprintf(f, "usage: natlens tui [--format NAME] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
+               "                   [-- BPF expression]\n"
+               "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
                "  Interactive viewer. Captures in path order, client side first.\n"
                "  -r CAPTURE a capture (as tcpdump; may repeat); -f EXPR or the words after --:\n"
                "  a BPF filter for every capture; -n accepted (natlens never resolves names).\n"
@@ -46,7 +49,7 @@ static void tui_usage(FILE *f)
                "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n");
 }
 
-static int tui_preflight(char **paths, size_t n, const char *bpf)
+static int tui_preflight(char **paths, size_t n, const char *bpf, const char *format)
 {
     char err[512];
     for (size_t i = 0; i < n; i++) {
@@ -58,6 +61,14 @@ static int tui_preflight(char **paths, size_t n, const char *bpf)
         }
         s = source_open(paths[i], bpf, err);    /* a bad filter fails here too */
         if (!s) {
+            /* a record file (conntrack, cloud logs, conn.log) is no pcap */
+            char head[NL_READER_HEAD];
+            FILE *f = fopen(paths[i], "rb");
+            size_t hn = f ? fread(head, 1, sizeof head, f) : 0;
+            if (f)
+                fclose(f);
+            if (hn && (format || reader_sniff(head, hn)))
+                continue;
             fprintf(stderr, "natlens: %s\n", err);
             return -1;
         }
@@ -85,8 +96,9 @@ static void tui_signals(void)
 }
 
 /* Everything after the options: check the files, read them in the
- * background, run the viewer. paths[n] and bpf stay the caller's. */
-static int tui_run(char **paths, size_t n, const char *bpf)
+ * background, run the viewer. paths[n], bpf and format (a record reader's
+ * name or NULL) stay the caller's. */
+static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
 {
     tui_loader ld;
     tui_ui ui;
@@ -94,7 +106,8 @@ static int tui_run(char **paths, size_t n, const char *bpf)
     int rc = CLI_OK, done = 0, dirty = 1;
     uint64_t t_first = 0;
 
-    if (tui_preflight(paths, n, bpf) < 0)
+    tui_load_set_format(format);
+    if (tui_preflight(paths, n, bpf, format) < 0)
         return CLI_USAGE;
 
     memset(&ui, 0, sizeof ui);
@@ -197,6 +210,7 @@ int cmd_tui(int argc, char **argv)
 {
     cli_common cc = {NULL, 0, NULL, 0};
     char **paths = NULL, *filter, *bpf = NULL;
+    const char *format = NULL;
     size_t n;
     int first, rc = CLI_USAGE, oom = 0;
 
@@ -208,6 +222,14 @@ int cmd_tui(int argc, char **argv)
             tui_usage(stdout);
             rc = CLI_OK;
             goto out;
+        }
+        if (!strcmp(argv[first], "--format") && first + 1 < argc) {
+            format = argv[++first];
+            continue;
+        }
+        if (!strncmp(argv[first], "--format=", 9)) {
+            format = argv[first] + 9;
+            continue;
         }
         fprintf(stderr, "natlens tui: unknown option '%s'\n", argv[first]);
         tui_usage(stderr);
@@ -227,7 +249,7 @@ int cmd_tui(int argc, char **argv)
     /* -r captures first, in their order */
     for (size_t i = 0; i < n; i++)
         paths[i] = i < (size_t)cc.nfiles ? (char *)cc.files[i] : argv[first + (int)i - cc.nfiles];
-    rc = tui_run(paths, n, bpf);
+    rc = tui_run(paths, n, bpf, format);
 out:
     free(paths);
     free(bpf);

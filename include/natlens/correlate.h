@@ -61,9 +61,11 @@ enum {
     NL_EV_ICMP_ID = 1u << 4, /* ICMP echo identifier */
     NL_EV_PORTS   = 1u << 5, /* ports left untouched */
     NL_EV_SIZE    = 1u << 6, /* packet counts, segment sizes, MSS */
-    NL_EV_TIME    = 1u << 7  /* start time agrees with the clock offset */
+    NL_EV_TIME    = 1u << 7, /* start time agrees with the clock offset */
+    NL_EV_RECORD  = 1u << 8  /* a record (conntrack, NAT or flow log) of this
+                                exact 5-tuple covers the flow's time */
 };
-#define NL_EV_COUNT 8
+#define NL_EV_COUNT 9
 #define NL_EV_STRONG (NL_EV_ISN | NL_EV_TSVAL | NL_EV_DATA)
 
 /* nl_match.level: how a pair is known, for people ("exact", ...). Only
@@ -87,8 +89,11 @@ enum {
 enum {
     NL_CLOCK_NONE = 0,        /* nothing agreed: no pairs at all */
     NL_CLOCK_STRONG,          /* pairs on unique strong keys (SYN ISN, TSval) */
-    NL_CLOCK_CONSENSUS        /* no strong key: many weak pairs (payloads)
+    NL_CLOCK_CONSENSUS,       /* no strong key: many weak pairs (payloads)
                                  agreed on one offset */
+    NL_CLOCK_RECORDS          /* records too coarse to time a clock: paired on
+                                 exact tuples inside their time windows, the
+                                 clocks assumed to agree */
 };
 
 /* Clock relation between capture `from` and capture `to` (adjacent), and
@@ -185,16 +190,61 @@ typedef struct nl_egress {
     uint16_t dest_port;       /* 0 for ICMP */
     uint8_t  proto;
     nl_addr  egress_ip;
-    int      seen_at;         /* capture index where egress_ip was seen */
+    int      seen_at;         /* capture index where egress_ip was seen:
+                                 rows of different capture points are apart */
     uint64_t first_ns;        /* earliest start of such a flow */
     uint64_t last_ns;         /* latest last packet of such a flow */
     uint32_t flows;
+    uint32_t confident;       /* of them, followed by confident pairs only
+                                 (level exact, strong or recorded): only
+                                 these make allow-list lines */
 } nl_egress;
 
+/* The answer of one capture point: an address its destinations saw,
+ * summed over every inner host (what an allow list needs). Sorted by
+ * seen_at, then flows (most first). Only confident flows count. */
+typedef struct nl_egress_addr {
+    int      seen_at;
+    nl_addr  ip;
+    uint32_t flows;
+    uint32_t hosts;           /* inner hosts seen with it */
+    uint32_t pool_hosts;      /* ... that used it interleaved with another
+                                 address: a pool */
+    uint64_t first_ns, last_ns;   /* first and last flow start (capture 0 clock) */
+} nl_egress_addr;
+
+/* How the addresses of one capture point were used over time, per inner
+ * host, summed. An inner host's flows in start order form stretches: a
+ * stretch ends where every address used so far is never used again (a
+ * switch: a rule changed, a NIC failed over); inside a stretch, two or more
+ * addresses interleave (a pool: each new flow takes one of them). */
+typedef struct nl_egress_pool {
+    int      seen_at;
+    uint32_t hosts;           /* inner hosts with a stretch of >= 2 addresses */
+    uint32_t flows;           /* their flows in such stretches */
+    uint32_t naddrs;          /* addresses taking part (egress_addrs with
+                                 pool_hosts > 0 at seen_at) */
+} nl_egress_pool;
+
+/* A switch: inner hosts whose new flows left as to_ip where they had left
+ * as from_ip (one per seen_at, from_ip, to_ip), the hosts summed. */
+typedef struct nl_egress_switch {
+    int      seen_at;
+    nl_addr  from_ip, to_ip;
+    uint32_t hosts;           /* inner hosts that switched this way */
+    uint64_t first_ns, last_ns;   /* earliest and latest switch (start of the
+                                     first flow on to_ip), capture 0 clock */
+    const nl_flow *first_new; /* the earliest such flow (capture 0) */
+    nl_addr  first_inner;     /* its inner host */
+} nl_egress_switch;
+
 /* The egress address changed between two consecutive flows (ordered by
- * start) of one inner host to one destination. has_port = 0: the change is
- * per destination address across all ports and protocols. */
+ * start) of one inner host to one destination, seen at one capture point,
+ * across a switch (nl_egress_switch): addresses that alternate inside a
+ * pool are not changes. has_port = 0: the change is per destination
+ * address across all ports and protocols. */
 typedef struct nl_ip_change {
+    int      seen_at;         /* capture index the addresses were seen at */
     nl_addr  inner_ip;
     nl_addr  dest_ip;
     int      has_port;
@@ -240,6 +290,12 @@ typedef struct nl_correlation {
     size_t          negress;
     nl_ip_change   *ip_changes;   /* by inner, dest, at_ns */
     size_t          nip_changes;
+    nl_egress_addr *egress_addrs; /* the answer per capture point */
+    size_t          negress_addrs;
+    nl_egress_pool *egress_pools; /* per capture point with a pool */
+    size_t          negress_pools;
+    nl_egress_switch *egress_switches; /* by seen_at, first_ns */
+    size_t          negress_switches;
     /* private: per capture, per flow position: match index toward the far
      * side and toward the near side (-1 none). Use correlate_match_for(). */
     int32_t       **fwd_idx, **back_idx;

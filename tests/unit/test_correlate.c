@@ -508,8 +508,14 @@ static void test_three_captures(void)
     CHECK_EQ(cut->nhops, 2);
     CHECK(cut->hops[1].present == 0);
     CHECK(fabs(correlate_offset_s(r, 0, 2) - 3.0) < 1e-3);   /* model: fw->server latency one-way only */
-    CHECK_EQ(r->negress, 1);
-    CHECK_EQ(r->egress[0].flows, 2);    /* the cut chain says it from the fw */
+    /* each row names the point it was seen at: the cut chain's egress is
+     * what the firewall's outside saw, never mixed with the server's */
+    CHECK_EQ(r->negress, 2);
+    for (size_t i = 0; i < r->negress && i < 2; i++) {
+        CHECK_EQ(r->egress[i].flows, 1);
+        CHECK(addr_is(&r->egress[i].egress_ip, "203.0.113.2"));
+    }
+    CHECK(r->negress == 2 && r->egress[0].seen_at != r->egress[1].seen_at);
     correlate_free(r);
     side_free(&a);
     side_free(&b);
