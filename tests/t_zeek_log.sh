@@ -63,7 +63,28 @@ want=$(grep -v '^#' "$C/zeek/handshake-reorder.scripts.policy.protocols.conn.com
        | awk -F'\t' '{print $1, $2, $3, $4, $7}')
 grep -qxF "$want" "$T/cid" && ok "community_id as Zeek's baseline" || bad "community_id: want '$want' got $(cat "$T/cid")"
 
-# 5. the checker can fail: a natlens whose conn.log lacks the last column
+# 5. natlens reads its own conn.log back as records (reader_zeek_conn):
+#    the same TCP/UDP flows, states, histories, packets and IP bytes
+for cap in "$W" "$C/zeek/modbus-rst.pcap" "$C/zeek/ftp-ipv6.pcap"; do
+  for mode in --zeek --zeek-json; do
+    "$N" flows $mode "$cap" > "$T/rt.log"
+    "$N" flows --json "$cap" > "$T/rt-a.json"
+    if "$N" flows --json "$T/rt.log" > "$T/rt-b.json" 2>"$T/err"; then
+      python3 - "$T/rt-a.json" "$T/rt-b.json" <<'PY' && ok "read back as records: $(basename "$cap") $mode"         || bad "records from $mode of $(basename "$cap") differ"
+import json, sys
+keys = ("proto", "orig_ip", "orig_port", "resp_ip", "resp_port", "conn_state", "history",
+        "orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "community_id")
+pick = lambda d: sorted(tuple(f[k] for k in keys) for f in d["flows"] if f["proto"] in ("tcp", "udp"))
+a, b = (pick(json.load(open(p))) for p in sys.argv[1:3])
+assert a and a == b, [x for x in a if x not in b][:3]
+PY
+    else
+      bad "natlens cannot read its own $mode: $(head -c 300 "$T/err")"
+    fi
+  done
+done
+
+# 6. the checker can fail: a natlens whose conn.log lacks the last column
 cat > "$T/short.sh" <<SH
 #!/bin/sh
 "$N" "\$@" | awk 'BEGIN{FS=OFS="\t"} /^#close/{print; next} {NF=NF-1; print}'
