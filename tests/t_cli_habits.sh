@@ -35,7 +35,7 @@ pkts() { python3 -c "import json,sys; print(' '.join(str(c['packets']) for c in 
 "$N" correlate --json "$A" "$B" -- udp > "$T/c-udp.json" || bad "correlate -- udp"
 "$N" correlate --json -n -f udp -r "$A" -r "$B" > "$T/c-udp2.json" || bad "correlate -n -f -r"
 all=$(pkts "$T/c-all.json"); udp=$(pkts "$T/c-udp.json")
-[ "$udp" = "$(pkts "$T/c-udp2.json")" ] && ok "correlate -r/-f = files and -- ($udp packets)" || bad "correlate -r/-f differ"
+[ -n "$udp" ] && [ "$udp" = "$(pkts "$T/c-udp2.json")" ] && ok "correlate -r/-f = files and -- ($udp packets)" || bad "correlate -r/-f differ"
 want=$(for f in "$A" "$B"; do tcpdump -r "$f" udp 2>/dev/null | wc -l; done | tr '\n' ' ' | sed 's/ $//')
 if command -v tcpdump >/dev/null 2>&1; then
     [ "$udp" = "$want" ] && [ "$udp" != "$all" ] && ok "correlate -- udp: tcpdump counts $want" \

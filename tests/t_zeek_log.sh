@@ -25,26 +25,26 @@ W=$C/zeek/wikipedia.pcap
 # 2. reruns: the same bytes with SOURCE_DATE_EPOCH (it replaces the #open/#close clock)
 SOURCE_DATE_EPOCH=1700000000 TZ=UTC "$N" flows --zeek "$W" > "$T/a.log"
 SOURCE_DATE_EPOCH=1700000000 TZ=UTC "$N" flows --zeek "$W" > "$T/b.log"
-cmp -s "$T/a.log" "$T/b.log" && grep -q '^#open	2023-11-14-22-13-20$' "$T/a.log" \
+[ "$(grep -vc '^#' "$T/a.log")" -gt 20 ] && cmp -s "$T/a.log" "$T/b.log" && grep -q '^#open	2023-11-14-22-13-20$' "$T/a.log" \
   && ok "reruns identical" || bad "reruns differ or #open not from SOURCE_DATE_EPOCH"
 mkdir "$T/d" && cp "$W" "$T/d/wikipedia.pcap"
 "$N" flows --zeek "$T/d/wikipedia.pcap" | grep -v '^#' | cut -f2 > "$T/uid-copy"
 grep -v '^#' "$T/a.log" | cut -f2 > "$T/uid-a"
-cmp -s "$T/uid-a" "$T/uid-copy" && ok "uid stays with the capture's name" \
+[ -s "$T/uid-a" ] && cmp -s "$T/uid-a" "$T/uid-copy" && ok "uid stays with the capture's name" \
   || bad "same capture name, different uids"
 mv "$T/d/wikipedia.pcap" "$T/other.pcap"
 "$N" flows --zeek "$T/other.pcap" | grep -v '^#' | cut -f2 > "$T/uid-other"
-[ -z "$(sort "$T/uid-a" "$T/uid-other" | uniq -d)" ] && ok "another capture name, other uids" \
+[ -s "$T/uid-other" ] && [ -z "$(sort "$T/uid-a" "$T/uid-other" | uniq -d)" ] && ok "another capture name, other uids" \
   || bad "uids repeat across captures"
 
 # 3. --max-flows streams the same rows (a large cap evicts nothing) and a
 #    small cap still writes a whole log
 "$N" flows --zeek --max-flows 100000 "$W" | grep -v '^#' | sort > "$T/s.rows"
 grep -v '^#' "$T/a.log" | sort > "$T/a.rows"
-cmp -s "$T/s.rows" "$T/a.rows" && ok "--max-flows streams the same rows" || bad "streamed rows differ"
+[ -s "$T/a.rows" ] && cmp -s "$T/s.rows" "$T/a.rows" && ok "--max-flows streams the same rows" || bad "streamed rows differ"
 "$N" flows --zeek-json --max-flows 100000 "$W" | sort > "$T/sj.rows"
 "$N" flows --zeek-json "$W" | sort > "$T/j.rows"
-cmp -s "$T/sj.rows" "$T/j.rows" && ok "--max-flows streams the same JSON" || bad "streamed JSON differs"
+[ -s "$T/j.rows" ] && cmp -s "$T/sj.rows" "$T/j.rows" && ok "--max-flows streams the same JSON" || bad "streamed JSON differs"
 "$N" flows --zeek --max-flows 2 "$W" > "$T/m2.log" 2>/dev/null
 python3 - "$T/m2.log" "$HERE" <<'PY' && ok "--max-flows 2 writes a whole log" || bad "--max-flows 2 log"
 import sys
