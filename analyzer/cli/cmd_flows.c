@@ -22,7 +22,7 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_ZEEK, FMT_ZEEK_JSON };
 static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv|--zeek|--zeek-json] [--verify-checksums] [--max-flows N]\n"
-               "                     [--fail-on-findings] [--format NAME] [--community-id-seed N]\n"
+               "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
                "                     [--localtime] [-n] [-f EXPR] {FILE | -r FILE} [BPF expression]\n"
                "                     [-- BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
@@ -37,6 +37,7 @@ static void flows_usage(FILE *f)
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      other than text, flows stream out as they end (no findings)\n"
                "  --fail-on-findings  exit 1 when a warning or error was found\n"
+               "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
                "  --community-id-seed N  Community ID seed, 0..65535 (default 0)\n"
                "  --localtime         text times in local time (TZ) instead of UTC\n"
                "  -r FILE, -n, -f EXPR    as tcpdump: read FILE, no name lookups (natlens never\n"
@@ -286,6 +287,7 @@ int cmd_flows(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, 'V'},
         {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'F'},
+        {"strict", no_argument, NULL, 'T'},
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
@@ -297,7 +299,7 @@ int cmd_flows(int argc, char **argv)
     nl_trace_opts o;
     nl_trace *t;
     nl_findings *fs;
-    int fail_on = 0, localtime = 0;
+    int fail_on = 0, strict = 0, localtime = 0;
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
     char *after_dashes, *words, *bpf;
@@ -316,6 +318,7 @@ int cmd_flows(int argc, char **argv)
         case 'V': o.verify_checksums = 1; break;
         case 'm': o.max_flows = (uint32_t)cli_parse_count("--max-flows", optarg); break;
         case 'F': fail_on = 1; break;
+        case 'T': strict = 1; break;
         case 'S': seed = cli_parse_seed(optarg); break;
         case 'L': localtime = 1; break;
         case 'I': o.format = optarg; break;
@@ -388,6 +391,8 @@ int cmd_flows(int argc, char **argv)
     }
     if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
         rc = 1;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     diagnose_free(fs);
     trace_free(t);
     return rc;

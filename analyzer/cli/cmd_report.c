@@ -26,7 +26,7 @@
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
-               "                      [--redact] [--all] [--top N] [--fail-on-findings]\n"
+               "                      [--redact] [--all] [--top N] [--fail-on-findings] [--strict]\n"
                "                      [--community-id-seed N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
                "                      [-- BPF expression]\n"
                "  Captures in path order, client side first. The format follows the extension\n"
@@ -36,6 +36,7 @@ static void report_usage(FILE *f)
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
+               "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
                "  --input-format NAME read record files (not captures) with this record reader\n"
                "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
                "  -r CAPTURE    a capture (as tcpdump; may repeat), before the others\n"
@@ -114,6 +115,7 @@ int cmd_report(int argc, char **argv)
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
         {"fail-on-findings", no_argument, NULL, 'X'},
+        {"strict", no_argument, NULL, 'Y'},
         {"input-format", required_argument, NULL, 'I'},
         {"community-id-seed", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
@@ -121,7 +123,7 @@ int cmd_report(int argc, char **argv)
     };
     nl_report_opts ro;
     const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
-    int c, fail_on = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
+    int c, fail_on = 0, strict = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
     nl_correlation *corr = NULL;
@@ -151,6 +153,7 @@ int cmd_report(int argc, char **argv)
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
         case 'X': fail_on = 1; break;
+        case 'Y': strict = 1; break;
         case 'I': rec_format = optarg; break;
         case 'h': report_usage(stdout); rc = CLI_OK; goto out;
         default: report_usage(stderr); goto out;
@@ -257,6 +260,8 @@ int cmd_report(int argc, char **argv)
         }
     }
     rc = fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING) > 0 ? CLI_FINDINGS : CLI_OK;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     goto out;
 oom:
     fprintf(stderr, "natlens report: out of memory\n");
