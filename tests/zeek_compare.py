@@ -3,6 +3,8 @@
 
 Usage: zeek_compare.py NATLENS CORPUS_DIR
        zeek_compare.py --synthetic NATLENS [CORPUS_DIR]
+       zeek_compare.py --zeek-parents NATLENS CORPUS_DIR
+           (`flows --zeek`: tunnel_parents name the carrying flows' uids)
            (Zeek rules no corpus baseline covers; with the corpus also
            captures derived from it for other Zeek baselines)
 
@@ -416,7 +418,59 @@ def run_synthetic(natlens, corpus=None):
     return bad
 
 
+def check_zeek_parents(natlens, corpus):
+    """`flows --zeek` of every capture with tunnel rows: each row's
+    tunnel_parents must hold the uid the log gives the carrying UDP flow
+    (the one the JSON names), and as many uids as the JSON has parents.
+    Returns the number of rows that disagree."""
+    caps = set()
+    zdir = os.path.join(corpus, "zeek")
+    for name in sorted(os.listdir(zdir)):
+        if re.match(r"expected_conn.*\.csv$", name):
+            with open(os.path.join(zdir, name), newline="") as fh:
+                caps |= {r["pcap"] for r in csv.DictReader(fh)
+                         if r.get("tunnel_parents", "") not in ("", "-")}
+    caps |= {"zeek/teredo.pcap", "zeek/gre.pcap"}
+    bad = rows = 0
+    for cap in sorted(caps):
+        path = os.path.join(corpus, cap)
+        flows, err = run_natlens(natlens, path, False, {})
+        out = subprocess.run([natlens, "flows", "--zeek", path], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, timeout=120, check=False)
+        log = out.stdout.decode("utf-8", "replace").splitlines()
+        fields = next((l.split("\t")[1:] for l in log if l.startswith("#fields")), None)
+        if flows is None or not fields:
+            print("DIFF             %s: no JSON or no conn.log (%s)" % (cap, err))
+            bad += 1
+            continue
+        recs = [dict(zip(fields, l.split("\t"))) for l in log if l and not l.startswith("#")]
+        tup = lambda p, a, ap, b, bp: (p, canon_ip(a), str(ap), canon_ip(b), str(bp))
+        uid_of = {tup(r["proto"], r["id.orig_h"], r["id.orig_p"], r["id.resp_h"], r["id.resp_p"]): r["uid"]
+                  for r in recs if r["proto"] in ("tcp", "udp")}
+        by_id = {f.get("id"): f for f in flows}
+        for f in flows:
+            par = (f.get("tunnel") or {}).get("parents", [])
+            if not par or f.get("proto") not in ("tcp", "udp"):
+                continue
+            rows += 1
+            r = next((r for r in recs if tup(r["proto"], r["id.orig_h"], r["id.orig_p"], r["id.resp_h"],
+                                             r["id.resp_p"]) == tup(f["proto"], f["orig_ip"], f["orig_port"],
+                                                                    f["resp_ip"], f["resp_port"])), None)
+            got = set() if not r or r["tunnel_parents"] == "-" else set(r["tunnel_parents"].split(","))
+            want = {uid_of.get(tup(o["proto"], o["orig_ip"], o["orig_port"], o["resp_ip"], o["resp_port"]))
+                    for o in (by_id.get(p["flow"]) for p in par if "flow" in p) if o}
+            ok = len(got) == len(par) and want <= got
+            bad += not ok
+            print("%-16s conn.log tunnel_parents %s %s:%s>%s:%s%s" % (
+                "ok" if ok else "DIFF", cap, f["orig_ip"], f["orig_port"], f["resp_ip"], f["resp_port"],
+                "" if ok else "  [log %s, carriers %s, %d parents]" % (sorted(got), sorted(want), len(par))))
+    print("conn.log rows with tunnel parents: %d, disagreeing: %d" % (rows, bad))
+    return bad if rows else 1
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--zeek-parents":
+        return 1 if check_zeek_parents(sys.argv[2], sys.argv[3]) else 0
     if len(sys.argv) in (3, 4) and sys.argv[1] == "--synthetic":
         return 1 if run_synthetic(sys.argv[2], sys.argv[3] if len(sys.argv) == 4 else None) else 0
     if len(sys.argv) != 3:

@@ -41,10 +41,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: natlens correlate [--json] [--fail-on-findings] [--strict] [--all] [--top N]\n"
-        "                         [--max-flows N] [--format NAME]\n"
+        "                         [--max-flows N] [--format NAME] [--community-id-seed N]\n"
         "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
-        "                         FILE_NEAR FILE_FAR [FILE...]\n"
-        "       natlens correlate [options] DIR\n"
+        "                         [-n] [-f EXPR] [-r FILE]...\n"
+        "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
+        "       natlens correlate [options] DIR [-- BPF expression]\n"
         "Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
         "file in it, ordered by the role recorded by natlens-capture, else by name:\n"
         "client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
@@ -53,6 +54,10 @@ static void usage(FILE *f)
         "Text output shows the 20 busiest egress rows and 40 flows (problems first);\n"
         "--top N changes both, --all shows every row. --strict: exit 3 when an input was\n"
         "damaged, cut or read only in part.\n"
+        "  -r FILE   a capture (as tcpdump; may repeat), before the others\n"
+        "  -f EXPR   BPF filter for every capture; so are the words after --\n"
+        "  -n        accepted (natlens never resolves names)\n"
+        "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
         CLI_TUNNEL_USAGE);
 }
 
@@ -203,11 +208,13 @@ static void findings_json(nl_json *j, const nl_findings *fs)
 /* JSON                                                                */
 
 static void json_report(FILE *out, const nl_correlation *c,
-                        const nl_findings *fs, nl_trace **tr)
+                        const nl_findings *fs, nl_trace **tr, uint16_t cid_seed)
 {
     nl_json j;
     json_init(&j, out, 1);
+    j.community_id_seed = cid_seed;
     json_obj_begin(&j, NULL);
+    json_schema(&j);
     correlate_json(&j, c);
     findings_json(&j, fs);
     trace_out_json_probes(&j, "probes", tr, c->ncaps);
@@ -227,6 +234,9 @@ int cmd_correlate(int argc, char **argv)
     int nfiles = 0;
     char **dir_files = NULL;
     int ndir = 0;
+    cli_common cc = {NULL, 0, NULL, 0};
+    char *after_dashes = cli_take_filter(&argc, argv), *bpf = NULL;
+    int oom;
     nl_tunnel_conf tconf;
 
     tunnel_conf_default(&tconf);
@@ -236,7 +246,11 @@ int cmd_correlate(int argc, char **argv)
         return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--json") == 0) {
+        if (cli_common_arg(&cc, argc, argv, &i)) {
+            /* -r -n -f --community-id-seed, shared with report and tui */
+        } else if (cli_tunnel_arg(&tconf, argc, argv, &i)) {
+            continue;
+        } else if (strcmp(a, "--json") == 0) {
             as_json = 1;
         } else if (strcmp(a, "--fail-on-findings") == 0) {
             fail_on = 1;
@@ -255,8 +269,6 @@ int cmd_correlate(int argc, char **argv)
             max_flows = cli_parse_count("--max-flows", val);
             if (max_flows > UINT32_MAX)
                 max_flows = UINT32_MAX;
-        } else if (cli_tunnel_arg(&tconf, argc, argv, &i)) {
-            continue;
         } else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
             rec_format = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
             if (!rec_format) {
@@ -267,9 +279,6 @@ int cmd_correlate(int argc, char **argv)
             usage(stdout);
             rc = 0;
             goto out;
-        } else if (strcmp(a, "--") == 0) {
-            while (++i < argc)
-                files[nfiles++] = argv[i];
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "natlens correlate: unknown option %s\n", a);
             usage(stderr);
@@ -277,6 +286,15 @@ int cmd_correlate(int argc, char **argv)
         } else {
             files[nfiles++] = a;
         }
+    }
+    bpf = cli_filter_and(cc.filter_f, after_dashes, &oom);
+    if (oom)
+        goto out;
+    if (cc.nfiles) {
+        /* -r files come first, in their order */
+        memmove(files + cc.nfiles, files, (size_t)nfiles * sizeof *files);
+        memcpy(files, cc.files, (size_t)cc.nfiles * sizeof *files);
+        nfiles += cc.nfiles;
     }
     if (nfiles == 1 && is_dir(files[0])) {
         ndir = list_dir(files[0], &dir_files);
@@ -306,8 +324,9 @@ int cmd_correlate(int argc, char **argv)
     memset(&topt, 0, sizeof topt);
     topt.keep_packets = 1;
     topt.max_flows = (uint32_t)max_flows;
-    topt.tunnels = &tconf;
+    topt.bpf = bpf;
     topt.format = rec_format;   /* record files only; captures stay captures */
+    topt.tunnels = &tconf;
     int loaded = 1;
     for (int i = 0; i < nfiles; i++)
         if (is_dir(files[i])) {
@@ -330,7 +349,7 @@ int cmd_correlate(int argc, char **argv)
             nl_findings *fs = findings_make(c);
             cli_stage(NULL);
             if (as_json) {
-                json_report(stdout, c, fs, tr);
+                json_report(stdout, c, fs, tr, cc.cid_seed);
             } else {
                 cli_correlate_view v = { stdout, cli_use_color(stdout), env_utf8(), all,
                                          top ? top : 20, top ? top : 40, c, fs };
@@ -354,5 +373,8 @@ out:
         free(dir_files[i]);
     free(dir_files);
     free(files);
+    free(cc.files);
+    free(bpf);
+    free(after_dashes);
     return rc;
 }

@@ -46,14 +46,22 @@ void tui_load_set_format(const char *name)
     tui_format = name;
 }
 
+static const nl_tunnel_conf *tui_tunnels; /* set once before the threads start */
+
+void tui_load_set_tunnels(const nl_tunnel_conf *c)
+{
+    tui_tunnels = c;
+}
+
 static void *tui_load_one(void *arg)
 {
     tui_cap_job *j = arg;
     nl_trace_opts o;
     memset(&o, 0, sizeof o);
     o.keep_packets = 1;
-    o.tunnels = j->ld->tunnels;
+    o.bpf = j->ld->bpf;
     o.format = tui_format;
+    o.tunnels = tui_tunnels;
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);
@@ -160,8 +168,7 @@ out:
     return NULL;
 }
 
-int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8,
-                   const nl_tunnel_conf *tunnels, char *err)
+int tui_load_start(tui_loader *ld, char **paths, size_t n, const char *bpf, int utf8, char *err)
 {
     sigset_t all, old;
     int rc;
@@ -169,8 +176,8 @@ int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8,
     pthread_mutex_init(&ld->mu, NULL);
     ld->paths = paths;
     ld->npaths = n;
+    ld->bpf = bpf;
     ld->utf8 = utf8;
-    ld->tunnels = tunnels;
     ld->stage = TUI_LD_READING;
     ld->start_ns = tui_now_ns();
     ld->prog = calloc(n, sizeof *ld->prog);
