@@ -26,11 +26,13 @@ CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw)
 NET_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnet 2>/dev/null)
 NET_LIBS    := $(shell $(PKG_CONFIG) --libs libnet 2>/dev/null || echo -lnet)
+JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+JSONC_LIBS  := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(JSONC_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) -lnettle -lm
+LDLIBS  += $(PCAP_LIBS) $(JSONC_LIBS) -lnettle -lm
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
@@ -80,8 +82,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 units: $(UNIT_BIN)
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
-BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev
-TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
+BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev libjson-c-dev
+TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 \
+              clickhouse-server clickhouse-client
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)
 deps-test:

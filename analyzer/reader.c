@@ -6,8 +6,10 @@
  */
 #include <string.h>
 #include "natlens/reader.h"
+#include "natlens/reader_ndjson.h"
 
 static const nl_reader *const reader_table[] = {
+    &reader_ndjson,
     NULL /* keeps the table non-empty; readers go above this line */
 };
 

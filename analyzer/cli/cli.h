@@ -12,6 +12,12 @@ int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 
+/* `flows --ndjson OUT`: stream the flow records of `path` to OUT ("-":
+ * stdout) with capture-point name `point` (NULL: default). o carries the
+ * BPF filter and --max-flows. Returns an exit status (cmd_flows_ndjson.c). */
+int flows_ndjson_run(const char *path, const char *out, const char *point,
+                     nl_trace_opts *o);
+
 /* Exit statuses of the contract. */
 enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_USAGE = 2 };
 

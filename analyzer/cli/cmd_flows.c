@@ -17,11 +17,16 @@ static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
                "                     FILE [BPF expression]\n"
+               "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, or - for standard input.\n"
                "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      with --json/--csv flows stream out as they end (no findings)\n"
-               "  --fail-on-findings  exit 1 when a warning or error was found\n");
+               "  --fail-on-findings  exit 1 when a warning or error was found\n"
+               "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
+               "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
+               "  --point NAME        capture-point name in the records (default: the recorded role,\n"
+               "                      else the file name without its extension)\n");
 }
 
 /* Streaming output (--max-flows): flows are written as they end, so the
@@ -212,6 +217,8 @@ int cmd_flows(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, 'V'},
         {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'F'},
+        {"ndjson", required_argument, NULL, 'n'},
+        {"point", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -221,6 +228,7 @@ int cmd_flows(int argc, char **argv)
     nl_trace *t;
     nl_findings *fs;
     int fail_on = 0;
+    const char *ndjson = NULL, *point = NULL;
     char *bpf;
 
     memset(&o, 0, sizeof o);
@@ -234,6 +242,8 @@ int cmd_flows(int argc, char **argv)
         case 'V': o.verify_checksums = 1; break;
         case 'm': o.max_flows = (uint32_t)cli_parse_count("--max-flows", optarg); break;
         case 'F': fail_on = 1; break;
+        case 'n': ndjson = optarg; break;
+        case 'P': point = optarg; break;
         case 'h': flows_usage(stdout); return CLI_OK;
         default: flows_usage(stderr); return CLI_USAGE;
         }
@@ -244,6 +254,13 @@ int cmd_flows(int argc, char **argv)
     }
     bpf = cli_join_args(argc, argv, optind + 1);
     o.bpf = bpf;
+    if (ndjson || point) {
+        rc = ndjson ? flows_ndjson_run(argv[optind], ndjson, point, &o) : CLI_USAGE;
+        if (!ndjson)
+            fprintf(stderr, "natlens flows: --point goes with --ndjson\n");
+        free(bpf);
+        return rc;
+    }
     memset(&stream, 0, sizeof stream);
     stream.fmt = fmt;
     stream.color = cli_use_color(stdout);
