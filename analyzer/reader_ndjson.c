@@ -166,6 +166,23 @@ static int ndj_printable(const char *s)
 
 /* ---- the capture's lines ---- */
 
+/* Findings and texts name a capture point by its file: the records stand
+ * for the capture they were made from, so they take its name (printable
+ * ASCII only; else the records file keeps its own). */
+static void ndj_name(nl_trace *t, const char *file)
+{
+    const char *b;
+    char *n;
+    if (!file || !ndj_printable(file))
+        return;
+    b = strrchr(file, '/');
+    b = b && b[1] ? b + 1 : file;
+    if (!*b || !(n = strdup(b)))
+        return;
+    free(t->name);
+    t->name = n;
+}
+
 /* The first line. -1 (fatal, errbuf filled) for another schema or format. */
 static int ndj_capture(ndj_load *L, json_object *o, char *errbuf, char *why)
 {
@@ -196,6 +213,7 @@ static int ndj_capture(ndj_load *L, json_object *o, char *errbuf, char *why)
         snprintf(t->linktype_name, sizeof t->linktype_name, "%s", lt);
     if (hm && hostmeta_json_valid(hm, strlen(hm)))
         t->hostmeta = strdup(hm);
+    ndj_name(t, ndj_str(o, "file", 4096));
     return 0;
 }
 
