@@ -41,7 +41,7 @@ CAP_SRC := $(sort $(wildcard capture/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/fleet_sql.o
 TUI_OBJ := $(TUI_SRC:%.c=$(BUILD)/%.o)
 CAP_OBJ := $(CAP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -58,6 +58,17 @@ $(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyz
 
 $(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
 $(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS)
+
+# `natlens fleet` carries its ClickHouse SQL inside the binary: the files
+# in analyzer/sql/clickhouse/ become C strings fleet_sql_<name>.
+FLEET_SQL := analyzer/sql/clickhouse/schema.sql analyzer/sql/clickhouse/pair.sql \
+             analyzer/sql/clickhouse/egress.sql
+$(BUILD)/gen/fleet_sql.c: $(FLEET_SQL)
+	@mkdir -p $(dir $@)
+	@{ for f in $(FLEET_SQL); do echo "const char fleet_sql_$$(basename $$f .sql)[] ="; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; echo "    ;"; done; } >$@
+$(BUILD)/gen/fleet_sql.o: $(BUILD)/gen/fleet_sql.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

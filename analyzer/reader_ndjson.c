@@ -471,3 +471,48 @@ static int ndj_load_file(nl_trace *t, FILE *in, const nl_trace_opts *o, char *er
 const nl_reader reader_ndjson = {
     "ndjson", "natlens NDJSON flow records", ndj_sniff, ndj_load_file,
 };
+
+int reader_ndjson_identity(const char *path, char capture_id[65],
+                           char point[NL_NDJSON_POINT_MAX + 1], char *errbuf)
+{
+    FILE *in = fopen(path, "rb");
+    char *buf = NULL, why[128] = "";
+    size_t cap = 0, len = 0;
+    json_tokener *tok = json_tokener_new_ex(NDJ_DEPTH);
+    json_object *o = NULL;
+    const char *type, *id, *pt, *fmt;
+    int bad = 0, rc = -1;
+    if (!in || !tok) {
+        snprintf(errbuf, 512, "%s: cannot open", path);
+        goto out;
+    }
+    if (ndj_getline(in, &buf, &cap, &len) != 1 || !(o = ndj_parse_line(tok, buf, len, why))) {
+        snprintf(errbuf, 512, "%s:1: not natlens flow records %s", path, why);
+        goto out;
+    }
+    type = ndj_str(o, "type", 32);
+    id = ndj_str(o, "capture_id", 64);
+    pt = ndj_str(o, "point", NL_NDJSON_POINT_MAX);
+    fmt = ndj_str(o, "format", 64);
+    if (!type || strcmp(type, "capture") || !fmt || strcmp(fmt, NL_NDJSON_FORMAT) ||
+        ndj_u(o, "schema", UINT32_MAX, &bad) != NL_NDJSON_SCHEMA || bad) {
+        snprintf(errbuf, 512, "%s:1: not a capture line of natlens flow records, schema %d",
+                 path, NL_NDJSON_SCHEMA);
+        goto out;
+    }
+    if (!ndj_hex64(id) || !pt || !flow_ndjson_point_ok(pt)) {
+        snprintf(errbuf, 512, "%s:1: bad capture_id or point", path);
+        goto out;
+    }
+    memcpy(capture_id, id, 65);
+    snprintf(point, NL_NDJSON_POINT_MAX + 1, "%s", pt);
+    rc = 0;
+out:
+    json_object_put(o);
+    if (tok)
+        json_tokener_free(tok);
+    free(buf);
+    if (in)
+        fclose(in);
+    return rc;
+}

@@ -11,6 +11,7 @@ int cmd_flows(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 /* `flows --ndjson OUT`: stream the flow records of `path` to OUT ("-":
  * stdout) with capture-point name `point` (NULL: default). o carries the

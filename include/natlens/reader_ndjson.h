@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "natlens/flow.h"
+#include "natlens/flow_ndjson.h"
 #include "natlens/reader.h"
 
 extern const nl_reader reader_ndjson;
@@ -21,5 +22,12 @@ extern const nl_reader reader_ndjson;
  * Returns 0, or -1 with a reason for people in why (>= 128 bytes). */
 int reader_ndjson_parse_flow(const char *line, size_t len, nl_flow *f,
                              nl_pkt_rec *recs, uint16_t *nrecs, char *why);
+
+/* The capture id (64 hex digits) and capture-point name on the first
+ * line of the records file `path`, which must be a capture line of the
+ * schema this natlens reads. Reads one bounded line. Returns 0, or -1
+ * with errbuf (>= 512) naming the file and the reason. */
+int reader_ndjson_identity(const char *path, char capture_id[65],
+                           char point[NL_NDJSON_POINT_MAX + 1], char *errbuf);
 
 #endif

@@ -11,9 +11,9 @@
 -- correlator is the reference this is tested against):
 --   1. exact keys: a key (SYN ISN, first TSval, first payload, ICMP id)
 --      that one flow holds on each side pairs them; a key held by several
---      flows counts only together with the destination port. Each flow
---      takes its best partner, and a pair stands when the choice is
---      mutual.
+--      flows counts only together with the destination port; the opener's
+--      SYN ISN counts double. Each flow takes its best partner, and a pair
+--      stands when the choice is mutual.
 --   2. clock: the median of (far start - near start) over the exact pairs
 --      of each pair of captures, so a far clock minutes off does not hide
 --      twins.
@@ -69,11 +69,15 @@ GROUP BY near_cap, far_cap, kind, value, near_rport;
 DROP TABLE IF EXISTS natlens.w_exact_cand;
 CREATE TABLE natlens.w_exact_cand ENGINE = Memory AS
 SELECT near_cap, far_cap, near_id, far_id,
-       sum(exact) AS score, count() AS nkeys,
+       -- the opener's SYN names the connection (correlate_score.c): when a
+       -- DNAT path leaks the SYN-ACK, the near side holds two flows for one
+       -- far flow, and the SYN's flow is its twin
+       sum(exact) + 2 * max(kind = 1 AND near_dir = 0 AND far_dir = 0) AS score,
+       count() AS nkeys,
        sum(if(near_dir != far_dir, 1, -1)) AS flip_votes,
        any(abs(toInt64(far_first) - toInt64(near_first))) AS adt
 FROM (
-    SELECT near_cap, far_cap, near_id, far_id, near_dir, far_dir, near_first, far_first,
+    SELECT near_cap, far_cap, near_id, far_id, kind, near_dir, far_dir, near_first, far_first,
            if(nn = 1 AND nf = 1, 1, if(nnp = 1 AND nfp = 1, 1, 0)) AS exact
     FROM (
         SELECT * FROM natlens.w_cand
