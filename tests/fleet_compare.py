@@ -73,7 +73,7 @@ def corr_sets(d):
 def fleet_sets(doc, path, caps):
     idx = {c["id"]: i for i, c in enumerate(caps)}
     m = {(idx[x["near_capture_id"]], x["near_id"], idx[x["far_capture_id"]], x["far_id"])
-         for x in doc["matches"] if x["near_capture_id"] in idx}
+         for x in doc["matches"] if x["path"] == path}
     e = {(x["inner_ip"], x["dest_ip"], port_of(x["proto"], x["dest_port"]), x["proto"],
           x["egress_ip"], x["flows"], ts(x["first_ns"]), ts(x["last_ns"]))
          for x in doc["egress"] if x["path"] == path}
@@ -166,8 +166,8 @@ def main():
         ms = bad["matches"]
         for i in range(len(ms)):
             for k in range(i + 1, len(ms)):
-                if (ms[i]["near_capture_id"], ms[i]["far_capture_id"]) == \
-                        (ms[k]["near_capture_id"], ms[k]["far_capture_id"]):
+                if (ms[i]["path"], ms[i]["near_capture_id"], ms[i]["far_capture_id"]) == \
+                        (ms[k]["path"], ms[k]["near_capture_id"], ms[k]["far_capture_id"]):
                     ms[i]["far_id"], ms[k]["far_id"] = ms[k]["far_id"], ms[i]["far_id"]
                     break
             else:

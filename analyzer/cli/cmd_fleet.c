@@ -45,7 +45,9 @@ typedef struct fleet_file {
     char  point[NL_NDJSON_POINT_MAX + 1];
     int   rank;
     int   hop;
-    int   skip;
+    int   skip;                 /* unusable: neither loaded nor placed */
+    int   loaded;               /* its records are in the tables already */
+    int   placed;               /* its (capture, path) placement too */
 } fleet_file;
 
 typedef struct fleet_set {
@@ -207,7 +209,9 @@ static int fleet_file_cmp(const void *a, const void *b)
     return strcmp(x->file, y->file);
 }
 
-/* Hops along each path in order; the same capture twice is loaded once. */
+/* Hops along each path in order. A capture may sit on several paths (one
+ * server seen by many clients): its records are loaded once, placed on
+ * each path; twice on one path it is placed once. */
 static void fleet_order(fleet_set *s)
 {
     int hop = 0;
@@ -216,8 +220,11 @@ static void fleet_order(fleet_set *s)
         fleet_file *x = &s->v[i];
         if (x->skip)
             continue;
-        for (size_t k = 0; k < i; k++)
-            if (!s->v[k].skip && !strcmp(s->v[k].id, x->id)) {
+        for (size_t k = 0; k < i; k++) {
+            if (s->v[k].skip || strcmp(s->v[k].id, x->id))
+                continue;
+            x->loaded = 1;
+            if (!strcmp(s->v[k].path, x->path)) {
                 fprintf(stderr, "natlens fleet: skipped ");
                 fleet_escaped(stderr, x->file);
                 fprintf(stderr, ": the same capture as ");
@@ -226,6 +233,7 @@ static void fleet_order(fleet_set *s)
                 x->skip = 1;
                 break;
             }
+        }
         if (x->skip)
             continue;
         if (i == 0 || strcmp(s->v[i - 1].path, x->path))
@@ -236,12 +244,29 @@ static void fleet_order(fleet_set *s)
 
 /* ---- talking to ClickHouse ---- */
 
-/* Capture ids already in the fleet tables: skip those files. */
+/* Split one TSV line into at most max fields (in place). */
+static size_t fleet_fields(char *line, char **f, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        f[n++] = p;
+        if (!(p = strchr(p, '\t')))
+            break;
+        *p++ = '\0';
+    }
+    return n;
+}
+
+
+/* What the fleet tables hold already: records of a capture, placements of
+ * a capture on a path. A second run adds only what is new. */
 static void fleet_skip_loaded(const fleet_ch *c, fleet_set *s)
 {
-    static const char *const q[] = {
-        "--query", "SELECT DISTINCT capture_id FROM natlens.captures FORMAT TabSeparated", NULL };
-    char *buf = NULL, *line, *save;
+    static const char *const q[] = { "--query",
+        "SELECT 'c', capture_id, '' FROM natlens.captures UNION ALL "
+        "SELECT 'p', capture_id, path FROM natlens.placements FORMAT TabSeparated", NULL };
+    char *buf = NULL, *line, *save, *f[4];
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     if (!out)
@@ -252,10 +277,19 @@ static void fleet_skip_loaded(const fleet_ch *c, fleet_set *s)
         return;
     }
     fclose(out);
-    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-        for (size_t i = 0; i < s->n; i++)
-            if (!s->v[i].skip && !strcmp(s->v[i].id, line))
-                s->v[i].skip = 2;           /* loaded before: not an error */
+    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (fleet_fields(line, f, 4) != 3)
+            continue;
+        for (size_t i = 0; i < s->n; i++) {
+            fleet_file *x = &s->v[i];
+            if (x->skip || strcmp(x->id, f[1]))
+                continue;
+            if (f[0][0] == 'c')
+                x->loaded = 1;
+            else if (!strcmp(x->path, f[2]))
+                x->placed = 1;
+        }
+    }
     free(buf);
 }
 
@@ -269,7 +303,7 @@ static int fleet_load(const fleet_ch *c, fleet_set *s, size_t *loaded)
         "--query", "INSERT INTO natlens.placements FORMAT JSONEachRow", NULL };
     const char **paths = calloc(s->n ? s->n : 1, sizeof *paths);
     char *pl = NULL;
-    size_t pll = 0, n = 0;
+    size_t pll = 0, n = 0, np = 0;
     FILE *pf = open_memstream(&pl, &pll);
     int rc = -1;
     if (!paths || !pf)
@@ -278,19 +312,19 @@ static int fleet_load(const fleet_ch *c, fleet_set *s, size_t *loaded)
         const fleet_file *x = &s->v[i];
         if (x->skip)
             continue;
-        paths[n++] = x->file;
+        if (!x->loaded)
+            paths[n++] = x->file;
+        if (x->placed)
+            continue;
         /* every word was checked: id hex, path [A-Za-z0-9._/@+-] */
         fprintf(pf, "{\"capture_id\":\"%s\",\"path\":\"%s\",\"hop\":%d}\n", x->id, x->path, x->hop);
+        np++;
     }
     fclose(pf);
     pf = NULL;
     *loaded = n;
-    if (n == 0) {
-        rc = 0;
-        goto out;
-    }
-    if (fleet_ch_run(c, ins, NULL, paths, n, NULL) != 0 ||
-        fleet_ch_run(c, place, pl, NULL, 0, NULL) != 0) {
+    if ((n && fleet_ch_run(c, ins, NULL, paths, n, NULL) != 0) ||
+        (np && fleet_ch_run(c, place, pl, NULL, 0, NULL) != 0)) {
         fprintf(stderr, "natlens fleet: loading into %s:%s failed\n", c->host, c->port);
         goto out;
     }
@@ -342,22 +376,8 @@ static char *fleet_select(const fleet_ch *c, const char *query)
     "prev_ns FROM natlens.w_changes ORDER BY path, inner_ip, dest_ip, at_ns, has_port, " \
     "dest_port FORMAT TabSeparated"
 #define FLEET_MATCHES_Q \
-    "SELECT near_cap, near_id, far_cap, far_id, how, flip FROM natlens.w_matches " \
-    "ORDER BY near_cap, near_id, far_cap FORMAT TabSeparated"
-
-/* Split one TSV line into at most max fields (in place). */
-static size_t fleet_fields(char *line, char **f, size_t max)
-{
-    size_t n = 0;
-    char *p = line;
-    while (n < max) {
-        f[n++] = p;
-        if (!(p = strchr(p, '\t')))
-            break;
-        *p++ = '\0';
-    }
-    return n;
-}
+    "SELECT path, near_hop, near_cap, near_id, far_cap, far_id, how, flip FROM natlens.w_matches " \
+    "ORDER BY path, near_hop, near_id FORMAT TabSeparated"
 
 static const char *fleet_proto(const char *num, char *buf, size_t len)
 {
@@ -397,14 +417,14 @@ static void fleet_print_json(char *eg, char *ch, char *m)
         "egress_ip", "first_ns", "last_ns", "flows", "seen_at" };
     static const char *const chn[] = { "path", "inner_ip", "dest_ip", "has_port", "dest_port",
         "proto", "from_ip", "to_ip", "at_ns", "prev_ns" };
-    static const char *const mn[] = { "near_capture_id", "near_id", "far_capture_id", "far_id",
-        "how", "flipped" };
+    static const char *const mn[] = { "path", "near_hop", "near_capture_id", "near_id",
+        "far_capture_id", "far_id", "how", "flipped" };
     nl_json j;
     json_init(&j, stdout, 1);
     json_obj_begin(&j, NULL);
     fleet_json_rows(&j, "egress", eg, egn, 10);
     fleet_json_rows(&j, "ip_changes", ch, chn, 10);
-    fleet_json_rows(&j, "matches", m, mn, 6);
+    fleet_json_rows(&j, "matches", m, mn, 8);
     json_obj_end(&j);
     json_finish(&j);
 }

@@ -16,8 +16,7 @@ DROP TABLE IF EXISTS natlens.w_chain;
 CREATE TABLE natlens.w_chain ENGINE = Memory AS
 SELECT path, near_cap AS cap0, near_id AS id0, far_cap AS cur_cap, far_id AS cur_id,
        flip, toUInt16(1) AS seen_at
-FROM natlens.w_matches
-ALL INNER JOIN (SELECT path, near_cap FROM natlens.w_cap_pairs WHERE near_hop = 0) USING near_cap;
+FROM natlens.w_matches WHERE near_hop = 0;
 
 -- one step further along the path, four times (hops 2..5)
 DROP TABLE IF EXISTS natlens.w_chain_next;
@@ -28,8 +27,9 @@ FROM (
     SELECT path, cap0, id0, if(nid = 0, cur_cap, ncap) AS c, if(nid = 0, cur_id, nid) AS i,
            bitXor(flip, if(nid = 0, 0, nflip)) AS fl, seen_at + if(nid = 0, 0, 1) AS s
     FROM natlens.w_chain
-    ANY LEFT JOIN (SELECT near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap, far_id AS nid,
-                          flip AS nflip FROM natlens.w_matches) USING (cur_cap, cur_id)
+    ANY LEFT JOIN (SELECT path, near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap,
+                          far_id AS nid, flip AS nflip FROM natlens.w_matches)
+    USING (path, cur_cap, cur_id)
 );
 DROP TABLE natlens.w_chain;
 RENAME TABLE natlens.w_chain_next TO natlens.w_chain;
@@ -41,8 +41,9 @@ FROM (
     SELECT path, cap0, id0, if(nid = 0, cur_cap, ncap) AS c, if(nid = 0, cur_id, nid) AS i,
            bitXor(flip, if(nid = 0, 0, nflip)) AS fl, seen_at + if(nid = 0, 0, 1) AS s
     FROM natlens.w_chain
-    ANY LEFT JOIN (SELECT near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap, far_id AS nid,
-                          flip AS nflip FROM natlens.w_matches) USING (cur_cap, cur_id)
+    ANY LEFT JOIN (SELECT path, near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap,
+                          far_id AS nid, flip AS nflip FROM natlens.w_matches)
+    USING (path, cur_cap, cur_id)
 );
 DROP TABLE natlens.w_chain;
 RENAME TABLE natlens.w_chain_next TO natlens.w_chain;
@@ -54,8 +55,9 @@ FROM (
     SELECT path, cap0, id0, if(nid = 0, cur_cap, ncap) AS c, if(nid = 0, cur_id, nid) AS i,
            bitXor(flip, if(nid = 0, 0, nflip)) AS fl, seen_at + if(nid = 0, 0, 1) AS s
     FROM natlens.w_chain
-    ANY LEFT JOIN (SELECT near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap, far_id AS nid,
-                          flip AS nflip FROM natlens.w_matches) USING (cur_cap, cur_id)
+    ANY LEFT JOIN (SELECT path, near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap,
+                          far_id AS nid, flip AS nflip FROM natlens.w_matches)
+    USING (path, cur_cap, cur_id)
 );
 DROP TABLE natlens.w_chain;
 RENAME TABLE natlens.w_chain_next TO natlens.w_chain;
@@ -67,8 +69,9 @@ FROM (
     SELECT path, cap0, id0, if(nid = 0, cur_cap, ncap) AS c, if(nid = 0, cur_id, nid) AS i,
            bitXor(flip, if(nid = 0, 0, nflip)) AS fl, seen_at + if(nid = 0, 0, 1) AS s
     FROM natlens.w_chain
-    ANY LEFT JOIN (SELECT near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap, far_id AS nid,
-                          flip AS nflip FROM natlens.w_matches) USING (cur_cap, cur_id)
+    ANY LEFT JOIN (SELECT path, near_cap AS cur_cap, near_id AS cur_id, far_cap AS ncap,
+                          far_id AS nid, flip AS nflip FROM natlens.w_matches)
+    USING (path, cur_cap, cur_id)
 );
 DROP TABLE natlens.w_chain;
 RENAME TABLE natlens.w_chain_next TO natlens.w_chain;

@@ -5,8 +5,8 @@
 --
 --   clickhouse-client --multiquery < analyzer/sql/clickhouse/pair.sql
 --
--- Results: natlens.w_matches (near_cap, near_id, far_cap, far_id, how,
--- flip), natlens.w_egress, natlens.w_changes (see egress.sql for the
+-- Results: natlens.w_matches (path, near_hop, near_cap, near_id, far_cap,
+-- far_id, how, flip), natlens.w_egress, natlens.w_changes (see egress.sql for the
 -- printed forms). The steps, as natlens correlate does them (natlens's own
 -- correlator is the reference this is tested against):
 --   1. exact keys: a key (SYN ISN, first TSval, first payload, ICMP id)
@@ -41,7 +41,8 @@ FROM (
     SELECT near_cap, far_cap, kind, value, proto, id AS near_id, dir AS near_dir,
            resp_port AS near_rport, first_ns AS near_first
     FROM natlens.keys
-    GLOBAL ALL INNER JOIN (SELECT near_cap AS capture_id, near_cap, far_cap FROM natlens.w_cap_pairs)
+    GLOBAL ALL INNER JOIN (SELECT DISTINCT near_cap AS capture_id, near_cap, far_cap
+                           FROM natlens.w_cap_pairs)
     USING capture_id
 )
 ALL INNER JOIN (
@@ -128,7 +129,8 @@ SELECT near_cap, far_cap, id AS near_id, proto, resp_port, first_ns,
 FROM (
     SELECT near_cap, far_cap, id, proto, resp_port, first_ns
     FROM natlens.flows
-    GLOBAL ALL INNER JOIN (SELECT near_cap AS capture_id, near_cap, far_cap FROM natlens.w_cap_pairs)
+    GLOBAL ALL INNER JOIN (SELECT DISTINCT near_cap AS capture_id, near_cap, far_cap
+                           FROM natlens.w_cap_pairs)
     USING capture_id
 )
 ANY LEFT JOIN natlens.w_offset USING (near_cap, far_cap)
@@ -138,7 +140,8 @@ DROP TABLE IF EXISTS natlens.w_far_left;
 CREATE TABLE natlens.w_far_left ENGINE = Memory AS
 SELECT near_cap, far_cap, id AS far_id, proto, resp_port, first_ns
 FROM natlens.flows
-GLOBAL ALL INNER JOIN (SELECT far_cap AS capture_id, near_cap, far_cap FROM natlens.w_cap_pairs)
+GLOBAL ALL INNER JOIN (SELECT DISTINCT far_cap AS capture_id, near_cap, far_cap
+                       FROM natlens.w_cap_pairs)
 USING capture_id
 WHERE (near_cap, far_cap, far_id) GLOBAL NOT IN (SELECT near_cap, far_cap, far_id FROM natlens.w_exact);
 
@@ -192,11 +195,18 @@ CREATE TABLE natlens.w_pairs ENGINE = Memory AS
 SELECT near_cap, far_cap, near_id, far_id, 'exact' AS how FROM natlens.w_exact;
 INSERT INTO natlens.w_pairs SELECT near_cap, far_cap, near_id, far_id, 'window' FROM natlens.w_window;
 
+-- on every path the two captures are adjacent on (a capture may sit on
+-- several paths: one server seen by many clients)
 DROP TABLE IF EXISTS natlens.w_matches;
 CREATE TABLE natlens.w_matches ENGINE = Memory AS
-SELECT near_cap, far_cap, near_id, far_id, how, toUInt8(votes > 0) AS flip
-FROM natlens.w_pairs
-ANY LEFT JOIN (
-    SELECT near_cap, far_cap, near_id, far_id, sum(if(near_dir != far_dir, 1, -1)) AS votes
-    FROM natlens.w_cand GROUP BY near_cap, far_cap, near_id, far_id
-) USING (near_cap, far_cap, near_id, far_id);
+SELECT path, near_hop, near_cap, far_cap, near_id, far_id, how, flip
+FROM (
+    SELECT near_cap, far_cap, near_id, far_id, how, toUInt8(votes > 0) AS flip
+    FROM natlens.w_pairs
+    ANY LEFT JOIN (
+        SELECT near_cap, far_cap, near_id, far_id, sum(if(near_dir != far_dir, 1, -1)) AS votes
+        FROM natlens.w_cand GROUP BY near_cap, far_cap, near_id, far_id
+    ) USING (near_cap, far_cap, near_id, far_id)
+)
+ALL INNER JOIN (SELECT path, near_hop, near_cap, far_cap FROM natlens.w_cap_pairs)
+USING (near_cap, far_cap);
