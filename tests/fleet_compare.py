@@ -95,7 +95,7 @@ def truth_check(folder, caps, fleet_m):
     near, far = caps[0]["flows"], caps[1]["flows"]
     pairs = {(n, f) for (a, n, b, f) in fleet_m if (a, b) == (0, 1)}
     bad, n = [], 0
-    for t in truth["nat"]:
+    for t in truth.get("nat", []):
         if t["proto"] not in ("tcp", "udp"):
             continue
         pnum = 6 if t["proto"] == "tcp" else 17
