@@ -459,6 +459,10 @@ static int ndj_load_file(nl_trace *t, FILE *in, const nl_trace_opts *o, char *er
         ndj_warn(&L);
         if (!L.have_end)
             t->packets = L.flow_lines;
+        /* these flows are a capture's, packet records and counts included:
+         * the pipeline takes them as a capture (the handshake rules run),
+         * not as records without packets; t->format still says "ndjson" */
+        t->is_record = 0;
     }
     free(buf);
     free(L.items);

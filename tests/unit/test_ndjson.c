@@ -123,7 +123,7 @@ static void round_trip(const char *pcap)
         CHECK((r->warning == NULL) == (t->warning == NULL));
         CHECK((r->hostmeta == NULL) == (t->hostmeta == NULL));
         CHECK_EQ(r->bad_records, 0);
-        CHECK(r->is_record && !strcmp(r->format, "ndjson"));
+        CHECK(!r->is_record && !strcmp(r->format, "ndjson"));
         trace_free(r);
     }
     unlink(tmp);

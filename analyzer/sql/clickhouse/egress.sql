@@ -101,14 +101,15 @@ ANY LEFT JOIN (SELECT capture_id AS cur_cap, id AS cur_id, orig_ip AS l_orig, re
 USING (cur_cap, cur_id)
 WHERE refused = 0;
 
--- the egress table: per path (one site's capture points), inner host,
--- destination, port and protocol, each source address seen
+-- the egress table: per path (one site's capture points) and the capture
+-- point the chains reached (seen_at: hop), inner host, destination, port
+-- and protocol, each source address seen
 DROP TABLE IF EXISTS natlens.w_egress;
 CREATE TABLE natlens.w_egress ENGINE = Memory AS
 SELECT path, inner_ip, dest_ip, dest_port, proto, egress_ip,
-       min(first_ns) AS first_ns, max(last_ns) AS last_ns, count() AS flows, max(seen_at) AS seen_at
+       min(first_ns) AS first_ns, max(last_ns) AS last_ns, count() AS flows, seen_at
 FROM natlens.w_obs
-GROUP BY path, inner_ip, dest_ip, dest_port, proto, egress_ip;
+GROUP BY path, seen_at, inner_ip, dest_ip, dest_port, proto, egress_ip;
 
 -- source changes: flows of one inner host to one destination in the order
 -- they started; a change is a flow whose egress differs from the one

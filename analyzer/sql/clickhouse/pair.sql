@@ -32,6 +32,65 @@ FROM (SELECT path, capture_id AS near_cap, hop AS near_hop, toUInt16(hop + 1) AS
 ALL INNER JOIN (SELECT path, capture_id AS far_cap, hop AS next_hop FROM natlens.placements)
 USING (path, next_hop);
 
+-- Connections, not Zeek's pieces (correlate_conn.c): within one capture a
+-- 5-tuple reused after a RST whose SYN carries an ISN seen before in that
+-- tuple (a SYN retry), or a piece without SYN within 300 s of the one
+-- before, continues the first piece's connection; and a flow that holds
+-- only the responder's SYN-ACK acknowledging (ack = ISN + 1) a SYN the same
+-- client endpoint sent to another address 1 s before to 120 s after is
+-- the stray answer of that SYN's connection. Only first pieces are paired.
+DROP TABLE IF EXISTS natlens.w_caps;
+CREATE TABLE natlens.w_caps ENGINE = Memory AS
+SELECT DISTINCT capture_id FROM (
+    SELECT near_cap AS capture_id FROM natlens.w_cap_pairs
+    UNION ALL SELECT far_cap AS capture_id FROM natlens.w_cap_pairs);
+
+DROP TABLE IF EXISTS natlens.w_nonheads;
+CREATE TABLE natlens.w_nonheads ENGINE = Memory AS
+SELECT capture_id, tupleElement(v[k], 2) AS id
+FROM (
+    SELECT capture_id, arraySort(groupArray((first_ns, id, has_syn, isn1, isn2, last_ns))) AS v
+    FROM (
+        SELECT capture_id, toInt64(first_ns) AS first_ns, id, toInt64(last_ns) AS last_ns,
+               orig_has_syn = 1 OR resp_has_syn = 1 AS has_syn,
+               if(orig_has_syn = 1, toInt64(orig_syn_isn), -1) AS isn1,
+               if(resp_has_syn = 1, toInt64(resp_syn_isn), -2) AS isn2,
+               if(orig_ip < resp_ip OR (orig_ip = resp_ip AND orig_port <= resp_port),
+                  concat(orig_ip, '|', toString(orig_port), '|', resp_ip, '|', toString(resp_port)),
+                  concat(resp_ip, '|', toString(resp_port), '|', orig_ip, '|', toString(orig_port))) AS tk
+        FROM natlens.flows
+        WHERE proto = 6 AND capture_id GLOBAL IN (SELECT capture_id FROM natlens.w_caps)
+    )
+    GROUP BY capture_id, tk HAVING count() > 1
+)
+ARRAY JOIN arrayFilter(k -> k > 1 AND if(tupleElement(v[k], 3),
+        arrayExists(j -> j < k AND (
+            tupleElement(v[j], 4) = tupleElement(v[k], 4) OR tupleElement(v[j], 4) = tupleElement(v[k], 5) OR
+            tupleElement(v[j], 5) = tupleElement(v[k], 4) OR tupleElement(v[j], 5) = tupleElement(v[k], 5)),
+            arrayEnumerate(v)),
+        tupleElement(v[k], 1) - tupleElement(v[k - 1], 6) <= 300000000000),
+    arrayEnumerate(v)) AS k;
+
+INSERT INTO natlens.w_nonheads
+SELECT capture_id, id
+FROM (
+    SELECT capture_id, id, orig_ip, orig_port, resp_ip, resp_port, first_ns, synack_ack AS want
+    FROM natlens.flows
+    WHERE proto = 6 AND orig_has_syn = 0 AND resp_has_syn = 1 AND has_synack = 1
+      AND capture_id GLOBAL IN (SELECT capture_id FROM natlens.w_caps)
+      AND (capture_id, id) GLOBAL NOT IN (SELECT capture_id, id FROM natlens.w_nonheads)
+)
+ALL INNER JOIN (
+    SELECT capture_id, orig_ip, orig_port, toUInt32(orig_syn_isn + 1) AS want,
+           resp_ip AS a_ip, resp_port AS a_port, first_ns AS a_first
+    FROM natlens.flows
+    WHERE proto = 6 AND orig_has_syn = 1
+      AND capture_id GLOBAL IN (SELECT capture_id FROM natlens.w_caps)
+      AND (capture_id, id) GLOBAL NOT IN (SELECT capture_id, id FROM natlens.w_nonheads)
+) USING (capture_id, orig_ip, orig_port, want)
+WHERE (a_ip != resp_ip OR a_port != resp_port)
+  AND first_ns + 1000000000 >= a_first AND first_ns <= a_first + 120000000000;
+
 -- every key of a near capture beside every equal key of its far capture
 DROP TABLE IF EXISTS natlens.w_cand;
 CREATE TABLE natlens.w_cand ENGINE = Memory AS
@@ -50,7 +109,9 @@ ALL INNER JOIN (
            resp_port AS far_rport, first_ns AS far_first
     FROM natlens.keys
     WHERE capture_id GLOBAL IN (SELECT far_cap FROM natlens.w_cap_pairs)
-) USING (far_cap, kind, value, proto);
+) USING (far_cap, kind, value, proto)
+WHERE (near_cap, near_id) NOT IN (SELECT capture_id, id FROM natlens.w_nonheads)
+  AND (far_cap, far_id) NOT IN (SELECT capture_id, id FROM natlens.w_nonheads);
 
 -- how many flows hold each key on each side, alone and with the port
 DROP TABLE IF EXISTS natlens.w_kstat;
@@ -134,7 +195,8 @@ FROM (
     USING capture_id
 )
 ANY LEFT JOIN natlens.w_offset USING (near_cap, far_cap)
-WHERE (near_cap, far_cap, near_id) NOT IN (SELECT near_cap, far_cap, near_id FROM natlens.w_exact);
+WHERE (near_cap, far_cap, near_id) NOT IN (SELECT near_cap, far_cap, near_id FROM natlens.w_exact)
+  AND (near_cap, near_id) NOT IN (SELECT capture_id, id FROM natlens.w_nonheads);
 
 DROP TABLE IF EXISTS natlens.w_far_left;
 CREATE TABLE natlens.w_far_left ENGINE = Memory AS
@@ -143,7 +205,8 @@ FROM natlens.flows
 GLOBAL ALL INNER JOIN (SELECT DISTINCT far_cap AS capture_id, near_cap, far_cap
                        FROM natlens.w_cap_pairs)
 USING capture_id
-WHERE (near_cap, far_cap, far_id) GLOBAL NOT IN (SELECT near_cap, far_cap, far_id FROM natlens.w_exact);
+WHERE (near_cap, far_cap, far_id) GLOBAL NOT IN (SELECT near_cap, far_cap, far_id FROM natlens.w_exact)
+  AND (capture_id, far_id) GLOBAL NOT IN (SELECT capture_id, id FROM natlens.w_nonheads);
 
 -- candidates: same protocol and destination port, 5 s time buckets (the
 -- near flow looks in its expected bucket and both neighbours)

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS natlens.ingest (
     orig_first_ipid UInt32, resp_first_ipid UInt32,
     orig_data_hash0 UInt32, resp_data_hash0 UInt32, orig_data_len0 UInt16, resp_data_len0 UInt16,
     orig_ndata UInt8, resp_ndata UInt8,
-    orig_dir_first_ns UInt64, resp_dir_first_ns UInt64
+    orig_dir_first_ns UInt64, resp_dir_first_ns UInt64,
+    pkt_ack Array(UInt32), pkt_dir Array(UInt8), pkt_tcp_flags Array(UInt8)
 ) ENGINE = Null;
 
 -- One row per flow; read by capture (the pair queries select two captures).
@@ -58,7 +59,10 @@ CREATE TABLE IF NOT EXISTS natlens.flows_local (
     orig_has_syn UInt8, resp_has_syn UInt8, orig_syn_isn UInt32, resp_syn_isn UInt32,
     orig_syn_mss UInt16, resp_syn_mss UInt16,
     orig_first_tsval UInt32, resp_first_tsval UInt32,
-    orig_first_ipid UInt32, resp_first_ipid UInt32
+    orig_first_ipid UInt32, resp_first_ipid UInt32,
+    -- the ack of the responder's first SYN-ACK (kept packets), 0 if none:
+    -- it names the SYN a stray answer belongs to
+    has_synack UInt8, synack_ack UInt32
 ) ENGINE = MergeTree ORDER BY (capture_id, id);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS natlens.flows_mv TO natlens.flows_local AS
@@ -69,7 +73,9 @@ SELECT capture_id, point, id, proto, flipped, icmp_type,
        orig_ttl, resp_ttl, orig_mac, resp_mac,
        orig_has_syn, resp_has_syn, orig_syn_isn, resp_syn_isn,
        orig_syn_mss, resp_syn_mss, orig_first_tsval, resp_first_tsval,
-       orig_first_ipid, resp_first_ipid
+       orig_first_ipid, resp_first_ipid,
+       arrayExists((d, fl) -> d = 1 AND bitAnd(fl, 18) = 18, pkt_dir, pkt_tcp_flags) AS has_synack,
+       arrayFirst((a, d, fl) -> d = 1 AND bitAnd(fl, 18) = 18, pkt_ack, pkt_dir, pkt_tcp_flags) AS synack_ack
 FROM natlens.ingest WHERE type = 'flow';
 
 -- The keys that survive a NAT, one row each, ordered by (kind, value):
