@@ -305,7 +305,8 @@ static int ndj_flow(ndj_load *L, json_object *o, char *why)
         L->recs = nr;
         L->reccap = nc;
     }
-    memcpy(L->recs + L->nrec, recs, nrecs * sizeof *recs);
+    if (nrecs)       /* recs may still be NULL: no pointer arithmetic on it */
+        memcpy(L->recs + L->nrec, recs, nrecs * sizeof *recs);
     it->rec_at = L->nrec;
     it->f.nrecs = nrecs;
     it->line = L->line;
