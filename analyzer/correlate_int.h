@@ -206,6 +206,10 @@ int egress_groups_build(nl_correlation *c, egress_obs *o, size_t n);
 /* Source changes across stretches into c->ip_changes. */
 int egress_changes_build(nl_correlation *c, egress_obs *o, size_t n);
 
+/* 1 when flow f's other leg in capture cap (correlate_twin_of) runs the
+ * other way round. */
+int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f);
+
 /* The capture-0 endpoint of a chain as (inner, dest) and the farthest
  * capture's source address: 0 if the chain cannot say. */
 int egress_chain_view(const nl_correlation *c, const nl_chain *ch,

@@ -39,7 +39,6 @@ int egress_chain_view(const nl_correlation *c, const nl_chain *ch,
                       nl_addr *inner, nl_addr *dest, uint16_t *dport,
                       uint8_t *proto, nl_addr *egress_ip, int *seen_at)
 {
-    (void)c;
     const nl_flow *f0 = ch->flows[0];
     if (!f0 || ch->last_cap < 1 || egress_refused_reply(f0))
         return 0;
@@ -48,6 +47,13 @@ int egress_chain_view(const nl_correlation *c, const nl_chain *ch,
         if (ch->hops[i].present)
             flip ^= ch->hops[i].match->flip;
     const nl_flow *fl = ch->flows[ch->last_cap];
+    /* the last point saw both legs of a NAT (a balancer's both sides, a
+     * NAT's record): the destination saw the far-facing one */
+    const nl_flow *alt = ch->alt[ch->last_cap];
+    if (alt) {
+        flip ^= corr_twin_flip(c, ch->last_cap, fl);
+        fl = alt;
+    }
     *inner = f0->orig_ip;
     *dest = f0->resp_ip;
     /* ICMP echo: the "port" is the identifier, new for every ping run;

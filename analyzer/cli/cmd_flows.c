@@ -17,7 +17,7 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static void flows_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
+    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings] [--strict]\n"
                "                     [--format NAME] FILE [BPF expression]\n"
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
@@ -28,6 +28,8 @@ static void flows_usage(FILE *f)
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      with --json/--csv flows stream out as they end (no findings)\n"
                "  --fail-on-findings  exit 1 when a warning or error was found\n"
+               "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
+
                "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
                "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
                "  --point NAME        capture-point name in the records (default: the recorded role,\n"
@@ -236,6 +238,7 @@ int cmd_flows(int argc, char **argv)
         {"fail-on-findings", no_argument, NULL, 'F'},
         {"ndjson", required_argument, NULL, 'n'},
         {"point", required_argument, NULL, 'P'},
+        {"strict", no_argument, NULL, 'S'},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -245,7 +248,7 @@ int cmd_flows(int argc, char **argv)
     nl_trace_opts o;
     nl_trace *t;
     nl_findings *fs;
-    int fail_on = 0;
+    int fail_on = 0, strict = 0;
     const char *ndjson = NULL, *point = NULL;
     char *bpf;
 
@@ -262,6 +265,7 @@ int cmd_flows(int argc, char **argv)
         case 'F': fail_on = 1; break;
         case 'n': ndjson = optarg; break;
         case 'P': point = optarg; break;
+        case 'S': strict = 1; break;
         case 'f': o.format = optarg; break;
         case 'h': flows_usage(stdout); return CLI_OK;
         default: flows_usage(stderr); return CLI_USAGE;
@@ -315,6 +319,8 @@ int cmd_flows(int argc, char **argv)
     }
     if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
         rc = 1;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     diagnose_free(fs);
     trace_free(t);
     return rc;
