@@ -29,7 +29,6 @@ static void flows_usage(FILE *f)
                "                      with --json/--csv flows stream out as they end (no findings)\n"
                "  --fail-on-findings  exit 1 when a warning or error was found\n"
                "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
-
                "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
                "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
                "  --point NAME        capture-point name in the records (default: the recorded role,\n"
