@@ -392,11 +392,17 @@ static void fleet_json_rows(nl_json *j, const char *key, char *rows, const char 
     for (line = rows ? strtok_r(rows, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
         if (fleet_fields(line, f, 16) != nf)
             continue;
+        int icmp = 0;
+        for (size_t i = 0; i < nf; i++)
+            if (!strcmp(names[i], "proto") && (!strcmp(f[i], "1") || !strcmp(f[i], "58")))
+                icmp = 1;
         json_obj_begin(j, NULL);
         for (size_t i = 0; i < nf; i++) {
             const char *n = names[i];
             size_t l = strlen(n);
-            if (!strcmp(n, "proto"))
+            if (!strcmp(n, "dest_port") && icmp)
+                json_null(j, n);          /* as correlate: an ICMP id is no port */
+            else if (!strcmp(n, "proto"))
                 json_str(j, n, fleet_proto(f[i], pb, sizeof pb));
             else if (l > 3 && !strcmp(n + l - 3, "_ns"))
                 json_ts(j, n, strtoull(f[i], NULL, 10));
@@ -439,7 +445,10 @@ static void fleet_print_text(char *eg, char *ch)
         char dst[96];
         if (fleet_fields(line, f, 16) != 10)
             continue;
-        snprintf(dst, sizeof dst, "%s:%s", f[2], f[3]);
+        if (!strcmp(f[4], "1") || !strcmp(f[4], "58"))   /* ICMP: the address alone */
+            snprintf(dst, sizeof dst, "%s", f[2]);
+        else
+            snprintf(dst, sizeof dst, "%s:%s", f[2], f[3]);
         printf("  ");
         fleet_escaped(stdout, f[0]);
         printf("%*s %-15s %-21s %-5s %-15s %-15s %-15s %5s\n",
