@@ -14,8 +14,8 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
-cc -O2 -o "$tmp/gen" tests/gen/gen_capture.c -lpcap 2>"$tmp/cc.err" ||
-    { cat "$tmp/cc.err"; echo "cannot build tests/gen/gen_capture.c"; exit 77; }
+cc -O2 -o "$tmp/gen" tests/gen/gen_*.c -lpcap 2>"$tmp/cc.err" ||
+    { cat "$tmp/cc.err"; echo "cannot build tests/gen/gen_*.c"; exit 77; }
 "$tmp/gen" --pair -f 3000 --offset 437.25 -s 7 -o "$tmp/client.pcap" \
     -O "$tmp/server.pcap" -t "$tmp/truth.json" 2>/dev/null || bad "gen_capture --pair"
 

@@ -33,6 +33,24 @@ extern int cli_partial;
  * drawn on stderr when it is a terminal and the file is large. */
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts);
 
+/* The warnings and notes about a loaded trace on stderr (damage, unread
+ * record lines, out of memory, malformed frames); sets cli_partial. */
+void cli_trace_notes(nl_trace *t);
+
+/* Load n captures at once, two at a time (one per core; each file is one
+ * pass on its own), with one progress line for all of them on a terminal.
+ * out[i] gets paths[i]'s trace. On failure every message is printed (the
+ * file and why), the traces loaded so far are freed, out[] cleared and -1
+ * returned (exit 2). Notes about the loaded traces are printed in order. */
+int cli_load_traces(const char *const *paths, size_t n, const nl_trace_opts *opts,
+                    nl_trace **out);
+
+/* What a long command is doing, on stderr when it is a terminal and -q
+ * was not given ("pairing 2 captures"); NULL erases the line. */
+void cli_stage(const char *what);
+/* -q: no progress at all. */
+extern int cli_quiet;
+
 /* Colour on stdout: only on a terminal and never with NO_COLOR set. */
 int cli_use_color(FILE *f);
 

@@ -56,6 +56,12 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
         fprintf(stderr, "natlens: %s\n", err);
         return NULL;
     }
+    cli_trace_notes(t);
+    return t;
+}
+
+void cli_trace_notes(nl_trace *t)
+{
     if (t->warning)
         fprintf(stderr, "natlens: warning: %s\n", t->warning);
     {
@@ -91,7 +97,6 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
         fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "
                         "(counted, decoded as far as they go)\n",
                 t->name, (unsigned long long)t->malformed, (unsigned long long)t->truncated);
-    return t;
 }
 
 int cli_use_color(FILE *f)

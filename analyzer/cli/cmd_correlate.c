@@ -240,6 +240,8 @@ int cmd_correlate(int argc, char **argv)
             all = 1;
         } else if (strcmp(a, "--strict") == 0) {
             strict = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            cli_quiet = 1;
         } else if (strcmp(a, "--top") == 0 || strncmp(a, "--top=", 6) == 0) {
             const char *val = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
             top = cli_parse_count("--top", val);
@@ -299,25 +301,27 @@ int cmd_correlate(int argc, char **argv)
     topt.keep_packets = 1;
     topt.max_flows = (uint32_t)max_flows;
     topt.format = rec_format;   /* record files only; captures stay captures */
-    int loaded = 0;
-    for (int i = 0; i < nfiles; i++) {
+    int loaded = 1;
+    for (int i = 0; i < nfiles; i++)
         if (is_dir(files[i])) {
             fprintf(stderr, "natlens correlate: %s: is a directory (give one "
                     "directory alone, or files)\n", files[i]);
-            break;
+            loaded = 0;
         }
-        tr[i] = cli_load_trace(files[i], &topt);   /* names the file on error */
-        if (!tr[i])
-            break;
-        loaded++;
-    }
-    if (loaded == nfiles) {
+    /* names the file on error */
+    if (loaded && cli_load_traces(files, (size_t)nfiles, &topt, tr) < 0)
+        loaded = 0;
+    if (loaded) {
         char err[256] = "";
+        cli_stage("pairing the captures' connections");
         nl_correlation *c = correlate_traces(tr, (size_t)nfiles, NULL, err);
+        cli_stage(NULL);
         if (!c) {
             fprintf(stderr, "natlens correlate: %s\n", err);
         } else {
+            cli_stage("looking for problems");
             nl_findings *fs = findings_make(c);
+            cli_stage(NULL);
             if (as_json) {
                 json_report(stdout, c, fs, tr);
             } else {
