@@ -316,6 +316,12 @@ const nl_match *correlate_match_for(const nl_correlation *c, int cap,
     return k < 0 ? NULL : &c->matches[k];
 }
 
+int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f)
+{
+    long p = head_pos(c, cap, f);
+    return p >= 0 && c->twin_idx && c->twin_idx[cap][p] >= 0 ? c->twin_idx[cap][p] & 1 : 0;
+}
+
 const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
                                  const nl_flow *f)
 {
@@ -372,6 +378,7 @@ const char *correlate_reason_name(uint8_t r)
     case NL_UNM_NEVER_ARRIVED: return "never_arrived";
     case NL_UNM_FROM_ELSEWHERE: return "from_elsewhere";
     case NL_UNM_OUTSIDE_WINDOW: return "outside_window";
+    case NL_UNM_ANSWERED_ELSEWHERE: return "answered_elsewhere";
     default: return "unknown";
     }
 }

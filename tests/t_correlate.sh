@@ -85,7 +85,9 @@ head -1 "$tmp/out.txt" | grep -q "server.pcap runs 437.250 s ahead of client.pca
     bad "header line: $(head -1 "$tmp/out.txt")"
 order=$(grep -o "^EGRESS\|^SOURCE CHANGES\|^FLOWS\|^FINDINGS" "$tmp/out.txt" | tr '\n' ' ')
 [ "$order" = "EGRESS SOURCE CHANGES FLOWS FINDINGS " ] || bad "section order: $order"
-grep -q "^  allow 203\.0\.113\.[0-9]* .* seen for 10\." "$tmp/out.txt" || bad "allow lines"
+grep -q "^  allow 203\.0\.113\.[0-9]*" "$tmp/out.txt" || bad "allow line"
+grep -q "^  10\.[0-9.]* .* 203\.0\.113\.[0-9]* " "$tmp/out.txt" || bad "egress detail rows"
+[ "$(grep -c '^  allow ' "$tmp/out.txt")" -eq 1 ] || bad "one allow line for one capture point"
 grep -q "never arrived" "$tmp/out.txt" || bad "blocked flows not shown as never arrived"
 if grep -q "$(printf '\033')" "$tmp/out.txt"; then bad "colour escapes off a terminal"; fi
 

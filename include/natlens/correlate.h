@@ -81,8 +81,12 @@ enum {
 enum {
     NL_UNM_NEVER_ARRIVED = 0, /* near flow with no twin further along the path */
     NL_UNM_FROM_ELSEWHERE,    /* far flow with no twin nearer the client */
-    NL_UNM_OUTSIDE_WINDOW     /* the flow lies wholly outside the other
+    NL_UNM_OUTSIDE_WINDOW,    /* the flow lies wholly outside the other
                                  capture's time span (clock-corrected) */
+    NL_UNM_ANSWERED_ELSEWHERE /* near flow the responder answered (a completed
+                                 handshake, a reply): it arrived somewhere,
+                                 only not at the next capture (a load
+                                 balancer sent it to another backend) */
 };
 
 /* nl_clock_offset.basis: what the offset rests on. */
@@ -159,6 +163,9 @@ typedef struct nl_hop {
     uint8_t  via_alt;         /* the match starts at alt[from], not flows[from] */
     uint64_t lost_packets;    /* lost[0] + lost[1] of the match; when absent:
                                  packets `from` sent toward `to` */
+    uint8_t  answered;        /* absent only: the responder answered at `from`
+                                 (the connection went on elsewhere, e.g. a
+                                 balancer's other backend), not lost */
     const nl_match *match;    /* NULL when absent; match->near is flows[from]
                                  or, with via_alt, alt[from] */
 } nl_hop;
@@ -369,7 +376,7 @@ const nl_flow *correlate_conn_head(const nl_correlation *c, int cap,
 size_t correlate_conn_pieces(const nl_correlation *c, int cap, const nl_flow *f,
                              const nl_flow **out, size_t max);
 
-/* "never_arrived", "from_elsewhere", "outside_window". */
+/* "never_arrived", "from_elsewhere", "outside_window", "answered_elsewhere". */
 const char *correlate_reason_name(uint8_t r);
 /* Name of one evidence bit ("isn", "tsval", "data", "ipid", "icmp_id",
  * "ports", "size", "time"); NULL for an unknown bit. */
