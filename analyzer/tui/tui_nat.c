@@ -49,14 +49,18 @@ static int tui_nat_open(tui_ui *ui)
     ports = e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP;
     nl_addr_str(&e->inner_ip, in, sizeof in);
     nl_addr_str(&e->dest_ip, d, sizeof d);
-    /* words of the Flows filter: "inner:" and "dest:port" as the near tuple
-     * writes them (IPv6 in brackets) */
-    if (nl_addr_is_v4(&e->inner_ip))
-        snprintf(ui->filter, sizeof ui->filter, ports ? "%s: %s:%u" : "%s %s", in, d, e->dest_port);
-    else
-        snprintf(ui->filter, sizeof ui->filter, ports ? "[%s]: [%s]:%u" : "%s %s", in, d, e->dest_port);
+    /* the Flows filter for this inner host and destination */
+    {
+        char expr[TUI_FILTER_LEN + 64], pb[8];
+        if (ports)
+            snprintf(expr, sizeof expr, "host %s host %s port %u proto %s", in, d, e->dest_port,
+                     flow_proto_name(e->proto, pb, sizeof pb));
+        else
+            snprintf(expr, sizeof expr, "host %s host %s", in, d);
+        if (tui_flows_set_filter(ui, expr) < 0)
+            return TUI_F_REDRAW;
+    }
     ui->panel = TUI_P_FLOWS;
-    tui_flows_refresh(ui);
     snprintf(ui->status, sizeof ui->status, "%zu flows (Esc clears the filter)", ui->norder);
     return TUI_F_REDRAW;
 }
@@ -65,12 +69,18 @@ static void tui_nat_draw(tui_ui *ui, int y, int h)
 {
     const tui_model *m = ui->m;
     tui_list *l = &ui->list[TUI_P_NAT];
-    char buf[160], t1[32], t2[32];
+    char buf[200], t1[32], t2[32];
     int wi = 16, wd = 24, we = 22, wf = 6, x;
     size_t n = tui_nat_count(ui);
     tui_draw_fill(y, 0, COLS, TUI_A_HEAD);
+    if (m->pairing) {
+        snprintf(buf, sizeof buf, "pairing %zu captures%s (the flows are ready: 1)", m->ncaps,
+                 tui_g.ellipsis);
+        tui_draw_message(ui, y + 1, h - 1, buf);
+        return;
+    }
     if (!m->corr) {
-        tui_draw_message(ui, y + 1, h - 1,
+        tui_draw_message(ui, y + 1, h - 1, m->ncaps >= 2 ? "no pairing: see the note above" :
                          "the NAT map needs two captures: natlens tui CLIENT.pcap SERVER.pcap");
         return;
     }
@@ -78,7 +88,9 @@ static void tui_nat_draw(tui_ui *ui, int y, int h)
         tui_draw_message(ui, y + 1, h - 1, "no connection was seen at both ends: no egress address known");
         return;
     }
-    for (size_t i = 0; i < n; i++) {
+    /* widths from the rows on screen only: a pool can make 100k rows */
+    tui_list_fit(l, n, h - 1);
+    for (size_t i = l->top; i < n && i < l->top + (size_t)(h > 1 ? h - 1 : 1); i++) {
         const nl_egress *e = &m->corr->egress[i];
         int w = tui_text_width(nl_addr_str(&e->inner_ip, buf, sizeof buf)) + 1;
         if (w > wi)
@@ -102,7 +114,6 @@ static void tui_nat_draw(tui_ui *ui, int y, int h)
     x += wf + 1;
     snprintf(buf, sizeof buf, "FIRST %s LAST (%s clock)", tui_g.rarrow, m->traces[0]->name);
     tui_draw_text(y, x, COLS - x, TUI_A_HEAD, buf);
-    tui_list_fit(l, n, h - 1);
     for (int k = 0; k < h - 1 && l->top + (size_t)k < n; k++) {
         size_t i = l->top + (size_t)k;
         const nl_egress *e = &m->corr->egress[i];
@@ -136,5 +147,5 @@ static void tui_nat_draw(tui_ui *ui, int y, int h)
 }
 
 const tui_panel tui_nat_panel = {
-    "NAT", tui_nat_count, tui_nat_draw, tui_nat_open, tui_nat_text, 1
+    "NAT", tui_nat_count, tui_nat_draw, tui_nat_open, tui_nat_text, 1, NULL
 };
