@@ -114,7 +114,6 @@ void tui_text_flow(const nl_flow *f, int swap, tui_tuple *t);
 /* Write a tuple in at most w columns (w <= 0: no limit): addresses are cut
  * in the middle, ports never. Returns buf (len >= 160). */
 char *tui_text_fit(const tui_tuple *t, int w, int utf8, char *buf, size_t len);
-int   tui_text_tuple_width(const tui_tuple *t, int utf8);
 char *tui_text_nat(const tui_model *m, const tui_row *r, char *buf, size_t len);
 char *tui_text_state(const tui_model *m, const tui_row *r, char *buf, size_t len);
 char *tui_text_proto(const tui_row *r, char *buf, size_t len);

@@ -296,7 +296,7 @@ static int tui_term(tui_parser *p)
             }
     }
     if (strlen(t.text) >= sizeof p->f->n[0].word)
-        return tui_fail(p, t.at, "'%s' is too long to search for (47 characters at most)", t.text);
+        return tui_fail(p, t.at, "too long to search for (47 characters at most): '%s'", t.text);
     if ((k = tui_node(p, TUI_FOP_TEXT, -1, -1)) < 0)
         return -1;
     snprintf(p->f->n[k].word, sizeof p->f->n[k].word, "%s", t.text);

@@ -178,7 +178,8 @@ static void *tui_load_main(void *arg)
             return NULL;
         }
         m = tui_model_build(ld->traces, n, ld->corr, NULL, 1, ld->utf8, err);
-        tui_load_publish(ld, m, TUI_LD_DIAGNOSING, m ? NULL : "out of memory after pairing");
+        tui_load_publish(ld, m, m ? TUI_LD_DIAGNOSING : TUI_LD_READY,
+                         m ? NULL : "out of memory after pairing");
         if (!m)
             return NULL;
     }

@@ -244,7 +244,7 @@ int cmd_tui(int argc, char **argv)
                 t_first = tui_now_ns();
             dirty = 0;
         }
-        timeout(done ? 250 : 100);
+        timeout(done ? 250 : 50);   /* a published stage shows within 50 ms */
         ch = getch();
         if (ch == ERR)
             continue;

@@ -92,9 +92,11 @@ static size_t tui_info_counts(const tui_ui *ui, char *buf, size_t len)
                 ADD("%s%zu %s", i ? "  " : " ", v[i],
                     i == 0 && v[i] == 1 && m->ncaps < 2 ? "flow" : name[i]);
     }
-    if (!m->diagnosing || m->nbad)
+    /* before pairing a broken connection may show once per capture: the
+     * counts wait for the pairing */
+    if (!m->pairing && (!m->diagnosing || m->nbad))
         ADD("  %zu broken", m->nbad);
-    if (m->nwarn)
+    if (!m->pairing && m->nwarn)
         ADD("  %zu suspect", m->nwarn);
     if (m->ncaps < 2)
         ADD("  (one capture: no pairing)");

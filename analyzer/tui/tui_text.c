@@ -96,13 +96,6 @@ static int tui_tuple_fixed(const tui_tuple *t, int utf8)
     return w;
 }
 
-int tui_text_tuple_width(const tui_tuple *t, int utf8)
-{
-    if (!t->a[0])
-        return 1;                                       /* "—" */
-    return tui_tuple_fixed(t, utf8) + (int)strlen(t->a) + (int)strlen(t->b);
-}
-
 /* addr cut to w columns, the ellipsis in the middle: the network on the
  * left and the host on the right both stay readable */
 static void tui_cut(const char *addr, int w, int utf8, char *out, size_t len)
