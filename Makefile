@@ -26,11 +26,16 @@ CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw)
 NET_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnet 2>/dev/null)
 NET_LIBS    := $(shell $(PKG_CONFIG) --libs libnet 2>/dev/null || echo -lnet)
+# record readers: JSON through json-c, conntrack's XML through libxml2
+REC_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c libxml-2.0 2>/dev/null)
+REC_LIBS    := $(shell $(PKG_CONFIG) --libs json-c libxml-2.0 2>/dev/null || echo -ljson-c -lxml2)
+NFCT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnetfilter_conntrack 2>/dev/null)
+NFCT_LIBS   := $(shell $(PKG_CONFIG) --libs libnetfilter_conntrack 2>/dev/null || echo -lnetfilter_conntrack)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(REC_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) -lnettle -lm
+LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) -lnettle -lm
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
@@ -55,7 +60,7 @@ $(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyz
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
 $(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
-$(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS)
+$(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS) $(NFCT_CFLAGS)
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -65,7 +70,7 @@ $(BUILD)/natlens: $(CLI_OBJ) $(TUI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) $(CURSES_LIBS) $(LDLIBS)
 
 $(BUILD)/natlens-capture: $(CAP_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CAP_OBJ) $(LIB) $(NET_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CAP_OBJ) $(LIB) $(NET_LIBS) $(NFCT_LIBS) $(LDLIBS)
 
 # Convenience links at the top so `./natlens` works after `make`.
 natlens: $(BUILD)/natlens
@@ -80,7 +85,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 units: $(UNIT_BIN)
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
-BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev
+BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
+              libjson-c-dev libxml2-dev libnetfilter-conntrack-dev
 TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)
