@@ -9,7 +9,8 @@
 # counts and shows errors in place, search works, F3/F4/F6/F10 act; the
 # findings' detail scrolls to the fix at 80x24; a flow seen only at the
 # far capture sits in the FAR column and its ladder on the far side
-# (asym-return); on a generated pair of 100k flows a side the flow rows
+# (dualnic); a connection split into pieces is one row whose ladder pairs
+# every retry (asym-return); on a generated pair of 100k flows a side the flow rows
 # are on screen while the status says "pairing", keys work then, and the
 # summary follows; q exits 0 with the tty modes restored and the
 # alternate screen left; SIGTERM exits 143 cleanly; control bytes in a
@@ -321,25 +322,46 @@ keys 2
 wait_for 'TIME near clock' 30 || fail "key 2 does not open the ladder"
 quit_ok "80x24 run" F10
 
-# ---- 3. asym-return: far-only flow in the FAR column; findings scroll ---------
-START_ARGS="'$R/client.pcap' '$R/server.pcap'"
+# ---- 3. far-only flows in the FAR column; one connection is one row -----------
+# dualnic: the client captured eth0 only; the server saw the flows of both
+# NICs, so the eth1 ones are far-only
+D=$ROOT/samples/dualnic
+START_ARGS="'$D/client-eth0.pcap' '$D/server.pcap'"
 start 132 30
-if wait_for '^ .—  +198\.51\.100\.10:41001 → 192\.168\.0\.250:80 ' 100; then
-    ok "a far-only flow sits in the FAR column"
+if wait_for '^ .—  +203\.0\.113\.20:36952 → 198\.51\.100\.80:80 ' 100; then
+    ok "far-only flows sit in the FAR column"
 else
-    fail "asym-return: the far-only flow is not in the FAR column"
+    fail "dualnic: the far-only flow is not in the FAR column"
 fi
-filter_expect 'far-only' 1
+filter_expect 'far-only' 4
 keys Enter
-if wait_for 'not at client\.pcap' 30 && grep -q 'only at server\.pcap: no twin at client\.pcap' "$TMP/screen" &&
-   grep -Eq 'TIME near clock client\.pcap +transit +server\.pcap' "$TMP/screen" &&
+if wait_for 'not at client-eth0\.pcap' 30 && grep -q 'only at server\.pcap: no twin at client-eth0\.pcap' "$TMP/screen" &&
+   grep -Eq 'TIME near clock client-eth0\.pcap +transit +server\.pcap' "$TMP/screen" &&
    grep -Eq '▶ +SYN seq=' "$TMP/screen" && ! grep -q 'not seen' "$TMP/screen"; then
-    ok "its ladder: near clock client.pcap, the packets on the server.pcap side, nothing 'not seen'"
+    ok "its ladder: near clock client-eth0.pcap, the packets on the server.pcap side, nothing 'not seen'"
 else
     fail "far-only ladder: wrong side or title"
 fi
+quit_ok "dualnic 132x30"
+
+# asym-return: the server's capture splits the retried handshake into
+# pieces (Zeek's rule after a RST); the viewer shows one connection and
+# its ladder pairs every SYN retry with its copy in whichever piece
+START_ARGS="'$R/client.pcap' '$R/server.pcap'"
+start 132 30
+wait_for 'NEAR client\.pcap' 100 || fail "asym-return: no flows"
+filter_expect '41001' 1
+keys Enter
+if wait_for 'SYN seq=1863602837' 30 &&
+   [ "$(grep -c 'SYN seq=1863602837 mss=1460 .*SYN seq=1863602837' "$TMP/screen")" -eq 4 ] &&
+   ! grep -q 'SYN seq=.*not seen' "$TMP/screen"; then
+    ok "41001: all 4 SYN retries paired across the server's pieces, none 'not seen'"
+else
+    fail "41001: a SYN retry the server holds is not paired"
+fi
 keys Escape Escape
-filter_expect 'broken' 4
+filter_expect 'far-only' 0
+filter_expect 'broken' 2
 filter_expect 'state S0' 2
 quit_ok "asym-return 132x30"
 

@@ -144,11 +144,15 @@ typedef struct tui_ladder {
     tui_rung        *r;        /* owned: every kept record of both sides */
     size_t           n, cap;
     size_t           hop, nhops;
+    size_t           npieces[2];  /* pieces of the connection drawn, near and far */
+    int              more_pieces; /* more pieces than the ladder draws */
+    uint64_t         kept[2], pkts[2]; /* records kept and packets, per side */
 } tui_ladder;
 
 /* Lay out the kept packets of a row's hop `hop` (0 = first pair of
- * captures) against the far side. Reads the model only; L->r is reused
- * and grown (free with tui_ladder_free). 0, or -1 out of memory. */
+ * captures), every piece of the connection on each side. Reads the model
+ * only; L->r is reused and grown (free with tui_ladder_free). 0, or -1
+ * out of memory (L then shows no rungs). */
 int  tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L);
 void tui_ladder_free(tui_ladder *L);
 /* Records kept of all packets of f: 0 when none were kept although the

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "natlens/record.h"
 #include "tui.h"
 
 typedef struct tui_cap_job {
@@ -194,7 +195,8 @@ static void *tui_load_main(void *arg)
     /* stage 3: the findings */
     ld->diag = diagnose_new();
     rc = !ld->diag ? -1 : n >= 2 ? diagnose_correlation(ld->diag, ld->corr)
-                                 : diagnose_trace(ld->diag, ld->traces[0], 0);
+         : record_count(ld->traces[0]) ? diagnose_records(ld->diag, ld->traces[0], 0)
+                                       : diagnose_trace(ld->diag, ld->traces[0], 0);
     if (rc < 0) {
         diagnose_free(ld->diag);
         ld->diag = NULL;

@@ -36,7 +36,7 @@ static void tui_row_health(const tui_model *m, tui_row *r)
         r->why = "never arrived at the far capture";
     } else if (r->unm_reason == NL_UNM_FROM_ELSEWHERE + 1) {
         r->health = TUI_H_WARN;
-        r->why = "not seen at the near capture";
+        r->why = "only at the far capture";
     } else if (r->unm_reason == NL_UNM_OUTSIDE_WINDOW + 1) {
         r->why = "outside the other capture's time span";
     }
@@ -97,6 +97,31 @@ static int tui_model_index(tui_model *m)
         }
     }
     return 0;
+}
+
+/* Later pieces of a connection (Zeek splits a 5-tuple reused after a
+ * RST; correlate pairs connections and names their first pieces) belong
+ * to their first piece's row, whose counts take them in. One pass over
+ * the flows, a lookup each. */
+static void tui_model_pieces(tui_model *m)
+{
+    for (size_t c = 0; c < m->ncaps; c++) {
+        const nl_corr_input *in = &m->corr->caps[c];
+        for (size_t i = 0; i < in->nflows; i++) {
+            const nl_flow *f = in->flows[i], *h;
+            long row;
+            if (f->id >= m->row_of_n[c] || m->row_of[c][f->id] >= 0)
+                continue;
+            h = correlate_conn_head(m->corr, (int)c, f);
+            if (h == f || (row = tui_model_row_of(m, (int)c, h)) < 0)
+                continue;
+            m->row_of[c][f->id] = (int32_t)row;
+            if (m->rows[row].near_cap == (int)c) {
+                m->rows[row].pkts += f->pkts[0] + f->pkts[1];
+                m->rows[row].bytes += f->bytes[0] + f->bytes[1];
+            }
+        }
+    }
 }
 
 /* Per capture, flow id -> unmatched reason + 1: one pass over the
@@ -367,6 +392,8 @@ tui_model *tui_model_build(nl_trace *const *traces, size_t ntraces, const nl_cor
         trace_flows(traces[c], &m->nflows[c]);
     if ((corr ? tui_rows_from_chains(m) : tui_rows_from_traces(m)) < 0 || tui_model_index(m) < 0)
         goto oom;
+    if (corr)
+        tui_model_pieces(m);
     for (size_t i = 0; i < m->nrows; i++)
         tui_row_health(m, &m->rows[i]);
     if ((diag && tui_model_findings(m) < 0) || tui_groups_build(m) < 0)

@@ -249,7 +249,7 @@ static void tui_pair_info(tui_ui *ui, int y)
 static const char *tui_pair_no_recs(const tui_model *m, const nl_flow *f, int cap,
                                     char *buf, size_t len)
 {
-    if (!f || f->nrecs || f->pkts[0] + f->pkts[1] == 0)
+    if (!f || f->nrecs || (!m->traces[cap]->is_record && f->pkts[0] + f->pkts[1] == 0))
         return NULL;
     if (m->traces[cap]->is_record)
         snprintf(buf, len, "%s holds %s records, not packets: no ladder for its side",
@@ -283,11 +283,13 @@ static void tui_pair_footer(tui_ui *ui, int y)
     /* where the cursor is, and what was kept of how much */
     ADD("   %zu/%zu", ui->list[TUI_P_PAIR].cur + 1, L->n);
     if (L->nf)
-        ADD("   kept %u of %llu", L->nf->nrecs, (unsigned long long)(L->nf->pkts[0] + L->nf->pkts[1]));
+        ADD("   kept %llu of %llu", (unsigned long long)L->kept[0], (unsigned long long)L->pkts[0]);
     if (L->ff)
-        ADD("%s%u of %llu", L->nf ? " / " : "   kept ", L->ff->nrecs,
-            (unsigned long long)(L->ff->pkts[0] + L->ff->pkts[1]));
+        ADD("%s%llu of %llu", L->nf ? " / " : "   kept ", (unsigned long long)L->kept[1],
+            (unsigned long long)L->pkts[1]);
     ADD(" packets");
+    if (L->npieces[0] > 1 || L->npieces[1] > 1)
+        ADD(" in %zu/%zu pieces%s", L->npieces[0], L->npieces[1], L->more_pieces ? " (more not drawn)" : "");
 #undef ADD
     tui_draw_text(y, 1, COLS - 2, TUI_A_DIM, buf);
 }
