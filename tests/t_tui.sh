@@ -234,6 +234,17 @@ wait_for 'NEAR client\.pcap' 30 || fail "Esc does not close help"
 keys 3
 wait_for 'SEEN AS' 30 || fail "NAT panel"
 grep -Eq '198\.51\.100\.80:80/tcp +203\.0\.113\.2 +2 ' "$TMP/screen" || fail "NAT map row"
+grep -Eq '^ allow 203\.0\.113\.2 +\(8 flows; seen at server\.pcap\)' "$TMP/screen" || fail "NAT map: no allow line first"
+keys / '80/tcp' Enter
+wait_for '^▶ .*198\.51\.100\.80:80/tcp' 30 || fail "NAT map: search does not find the :80/tcp row"
+keys Enter
+if wait_for '^▶ +10\.72\.2\.222:[0-9]+ → 198\.51\.100\.80:80 ' 30 && wait_fixed '2 flows (Esc clears' 30 &&
+   [ "$(flow_rows)" -eq 2 ]; then
+    ok "NAT map: the answer first; Enter filters the flows of a row"
+else
+    fail "NAT map: Enter does not filter the flows to the row"
+fi
+keys Escape 3
 keys 4
 wait_for 'INNER → DESTINATION' 30 || fail "timeline panel"
 grep -q 'A 203\.0\.113\.2' "$TMP/screen" || fail "timeline legend"
