@@ -41,9 +41,12 @@ static void tui_usage(FILE *f)
 {
     fprintf(f, "usage: natlens tui [--format NAME] CAPTURE [CAPTURE...]\n"
                "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
-               "  Interactive viewer. Captures in path order, client side first.\n"
+               "  Interactive viewer. Captures in path order, client side first. The flows\n"
+               "  show as soon as the files are read; pairing and findings follow.\n"
                "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
-               "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n");
+               "  Keys: F1/? help, F3// search, F4/f filter (port 80, host 10.1.2.3,\n"
+               "  state S0, nat snat, proto udp, broken; and, or, not), F6/s sort, F10/q quit.\n"
+               "  NO_COLOR=1 turns colours off.\n");
 }
 
 static int tui_preflight(char **paths, size_t n, const char *format)
