@@ -287,10 +287,13 @@ int cmd_tui(int argc, char **argv)
     if (getenv("NATLENS_TUI_STATS")) {
         /* the figures the benchmark reads: when the first flow row was on
          * screen, and when pairing and findings were done */
-        uint64_t t[4] = {t_first, ui.first_row_ns, done ? ld.paired_ns : 0, done ? ld.ready_ns : 0};
-        const char *name[4] = {"first screen", "first flow row", "paired", "ready"};
+        /* read_ns was written before the first model was handed over
+         * (under the loader's mutex), the others before READY */
+        uint64_t t[5] = {t_first, ui.m ? ld.read_ns : 0, ui.first_row_ns,
+                         done ? ld.paired_ns : 0, done ? ld.ready_ns : 0};
+        const char *name[5] = {"first screen", "read", "first flow row", "paired", "ready"};
         fprintf(stderr, "natlens tui:");
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
             if (t[i])
                 fprintf(stderr, "%s %s %.3f s", i ? "," : "", name[i],
                         (double)(t[i] - ld.start_ns) / 1e9);
