@@ -35,7 +35,7 @@ NFCT_LIBS   := $(shell $(PKG_CONFIG) --libs libnetfilter_conntrack 2>/dev/null |
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(REC_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) -lnettle -lm
+LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) -lnettle -lm -lpthread
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
@@ -109,11 +109,15 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all units
 
-$(BUILD)/gen_capture: tests/gen/gen_capture.c
+GEN_SRCS := $(wildcard tests/gen/gen_*.c)
+$(BUILD)/gen_capture: $(GEN_SRCS) tests/gen/gen.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PCAP_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(GEN_SRCS) $(PCAP_LIBS)
 
+# /usr/bin/time gives the peak RSS; ijson scores multi-GB correlate --json
+BENCH_PKGS := time python3-ijson
 bench: deps-test all $(BUILD)/gen_capture
+	@sh tests/deps.sh $(BENCH_PKGS)
 	@BUILD=$(BUILD) sh tests/bench.sh
 
 fuzz:

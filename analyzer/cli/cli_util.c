@@ -35,6 +35,8 @@ static void cli_progress_cb(void *ctx, int64_t done, int64_t total, uint64_t pac
     p->shown = 1;
 }
 
+int cli_partial;
+
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
 {
     char err[512];
@@ -54,6 +56,12 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
         fprintf(stderr, "natlens: %s\n", err);
         return NULL;
     }
+    cli_trace_notes(t);
+    return t;
+}
+
+void cli_trace_notes(nl_trace *t)
+{
     if (t->warning)
         fprintf(stderr, "natlens: warning: %s\n", t->warning);
     {
@@ -79,11 +87,16 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
             fprintf(stderr, "natlens: warning: %s: %llu more lines skipped\n", t->name,
                     (unsigned long long)(t->bad_records - NL_TRACE_BAD_KEEP));
     }
+    {
+        nl_flow_table_stats st;
+        flow_table_stats(t->flows, &st);
+        if (t->warning || t->bad_records || st.no_memory || t->malformed)
+            cli_partial = 1;
+    }
     if (t->malformed || t->truncated)
         fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "
                         "(counted, decoded as far as they go)\n",
                 t->name, (unsigned long long)t->malformed, (unsigned long long)t->truncated);
-    return t;
 }
 
 int cli_use_color(FILE *f)
