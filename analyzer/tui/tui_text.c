@@ -66,6 +66,12 @@ void tui_text_far(const tui_model *m, const tui_row *r, int brief, tui_tuple *t)
         return;
     }
     tui_text_flow(f, r->far ? r->flip : 0, t);
+    if ((size_t)r->far_cap + 1 < m->ncaps) {
+        /* the connection ends at a middle capture: the FAR column is the
+         * last capture's, so say where this one was seen */
+        snprintf(t->tail, sizeof t->tail, "@%s", m->traces[r->far_cap]->name);
+        return;
+    }
     if (!brief || !r->far)
         return;
     tui_text_flow(r->near, 0, &n);
