@@ -204,6 +204,7 @@ typedef struct tui_loader {
     int               started;
     char            **paths;   /* borrowed from argv */
     size_t            npaths;
+    const char       *bpf;     /* filter for every capture or NULL; borrowed */
     int               utf8;
     /* the worker's, read by the UI only through the models, freed at join */
     nl_trace        **traces;
@@ -223,7 +224,7 @@ typedef struct tui_loader {
 void tui_load_set_format(const char *name);
 /* Start reading in the background (signals blocked in the loader threads
  * so they reach the UI thread). -1 with err filled if no thread. */
-int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err);
+int tui_load_start(tui_loader *ld, char **paths, size_t n, const char *bpf, int utf8, char *err);
 /* Snapshot of the state; *fresh gets a newly published model (the caller
  * owns it) or NULL. note gets why pairing or findings are missing. */
 int tui_load_poll(tui_loader *ld, tui_cap_progress *prog, tui_model **fresh,
