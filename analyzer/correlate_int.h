@@ -7,6 +7,19 @@
 #include <stdint.h>
 #include "natlens/correlate.h"
 
+/* Saturating arithmetic on times: capture timestamps are untrusted, and a
+ * hostile file spans the whole 64-bit range. */
+static inline int64_t corr_sadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+static inline int64_t corr_ssub(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 /* ---- keys (correlate_keys.c) ------------------------------------------ */
 
 /* Key kinds. The kind sits in the top byte of a 64-bit key. Keys do not

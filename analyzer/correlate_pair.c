@@ -231,7 +231,7 @@ static double pair_dt(const pair_run *r, const cand *c, int64_t off_ns)
     for (int dir = 0; dir < 2; dir++) {
         if (!has[dir])
             continue;
-        double x = (double)(d[dir] - off_ns) / NS_PER_S;
+        double x = (double)corr_ssub(d[dir], off_ns) / NS_PER_S;
         if (!any || fabs(x) < fabs(best))
             best = x;
         any = 1;
@@ -271,7 +271,7 @@ static int delta_mode(const pair_run *r, const cand *v, size_t n, int64_t half,
     qsort(d, n, sizeof *d, i64_cmp);
     size_t best = 0, bi = 0, lo = 0;
     for (size_t hi = 0; hi < n; hi++) {
-        while (d[hi] - d[lo] > 2 * half)
+        while (corr_ssub(d[hi], d[lo]) > 2 * half)
             lo++;
         if (hi - lo + 1 > best) {
             best = hi - lo + 1;
@@ -291,8 +291,8 @@ static size_t keep_agreeing(pair_run *r, cand *v, size_t n, int64_t center,
 {
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t dd = pair_delta(r, &v[i]) - center;
-        int64_t a = dd < 0 ? -dd : dd;
+        int64_t dd = corr_ssub(pair_delta(r, &v[i]), center);
+        int64_t a = dd < 0 ? corr_ssub(0, dd) : dd;
         int retried = (v[i].ev & NL_EV_ISN) &&
                       (syn_retried(r->near->flows[v[i].ni]) ||
                        syn_retried(r->far->flows[v[i].fi]));
@@ -389,7 +389,7 @@ static long stage_clock(pair_run *r, nl_clock_offset *off)
         if (k >= CONSENSUS_MIN && k * 2 > n) {
             size_t m = 0;
             for (size_t i = 0; i < n; i++) {
-                int64_t dd = pair_delta(r, &r->weak.c[i]) - center;
+                int64_t dd = corr_ssub(pair_delta(r, &r->weak.c[i]), center);
                 if (dd <= WEAK_HALF_NS && dd >= -WEAK_HALF_NS)
                     r->weak.c[m++] = r->weak.c[i];
                 else
@@ -458,7 +458,7 @@ static int stage_window(pair_run *r, double min_score)
         const nl_flow *n = r->near->flows[ni];
         if (!r->nuse[ni] || r->ntaken[r->ncc->conn[ni]])
             continue;
-        int64_t c = (int64_t)n->first_ns + r->cx.off_ns;
+        int64_t c = corr_sadd((int64_t)n->first_ns, r->cx.off_ns);
         /* a first SYN lost between the points: the far side starts with
          * a retry, up to the near flow's last packet later */
         r->ext_ns = 0;
@@ -466,7 +466,7 @@ static int stage_window(pair_run *r, double min_score)
             uint64_t span = n->last_ns - n->first_ns;
             r->ext_ns = span > (uint64_t)RETRY_MAX_NS ? RETRY_MAX_NS : (int64_t)span;
         }
-        int64_t t0 = c - tol, t1 = c + tol + r->ext_ns;
+        int64_t t0 = corr_ssub(c, tol), t1 = corr_sadd(corr_sadd(c, tol), r->ext_ns);
         uint64_t keys[CK_MAX_PER_FLOW];
         size_t nk = corr_keys_of(n, keys);
         for (size_t j = 0; j < nk; j++) {

@@ -27,6 +27,7 @@ static void flows_usage(FILE *f)
                "                     [--localtime] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
                "                     [--likely-server-ports LIST]\n"
                "                     [-n] [-f EXPR] {FILE | -r FILE} [BPF expression] [-- BPF expression]\n"
+               "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
                "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
@@ -44,6 +45,10 @@ static void flows_usage(FILE *f)
                "  --localtime         text times in local time (TZ) instead of UTC\n"
                "  -r FILE, -n, -f EXPR    as tcpdump: read FILE, no name lookups (natlens never\n"
                "                      does any), BPF filter; words after FILE or after -- too\n"
+               "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
+               "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
+               "  --point NAME        capture-point name in the records (default: the recorded role,\n"
+               "                      else the file name without its extension)\n"
                "  --likely-server-ports LIST  Zeek's likely_server_ports for naming the originator\n"
                "                      when a connection starts without a SYN: 'none', 'default', or\n"
                "                      80/tcp,53/udp,... ('+' first: added to the default)\n"
@@ -301,9 +306,11 @@ int cmd_flows(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
-        {"tunnel-port", required_argument, NULL, 'P'},
+        {"tunnel-port", required_argument, NULL, 'U'},
         {"tunnel-depth", required_argument, NULL, 'D'},
         {"likely-server-ports", required_argument, NULL, 'K'},
+        {"ndjson", required_argument, NULL, 'N'},
+        {"point", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -319,6 +326,7 @@ int cmd_flows(int argc, char **argv)
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
     char *after_dashes, *words, *bpf;
+    const char *ndjson = NULL, *point = NULL;
 
     memset(&o, 0, sizeof o);
     tunnel_conf_default(&tconf);
@@ -340,7 +348,7 @@ int cmd_flows(int argc, char **argv)
         case 'S': seed = cli_parse_seed(optarg); break;
         case 'L': localtime = 1; break;
         case 'I': o.format = optarg; break;
-        case 'P': cli_tunnel_port(&tconf, optarg); break;
+        case 'U': cli_tunnel_port(&tconf, optarg); break;
         case 'D': cli_tunnel_depth(&tconf, optarg); break;
         case 'K':
             if (server_ports_parse(&sports, optarg, perr, sizeof perr) < 0) {
@@ -353,6 +361,8 @@ int cmd_flows(int argc, char **argv)
         case 'r': path = optarg; break;
         case 'n': break;            /* tcpdump's "no name lookups": natlens does none */
         case 'f': filter_f = optarg; break;
+        case 'N': ndjson = optarg; break;
+        case 'P': point = optarg; break;
         case 'h': flows_usage(stdout); free(after_dashes); return CLI_OK;
         default: flows_usage(stderr); free(after_dashes); return CLI_USAGE;
         }
@@ -378,6 +388,13 @@ int cmd_flows(int argc, char **argv)
         return CLI_USAGE;
     }
     o.bpf = bpf;
+    if (ndjson || point) {
+        rc = ndjson ? flows_ndjson_run(path, ndjson, point, &o) : CLI_USAGE;
+        if (!ndjson)
+            fprintf(stderr, "natlens flows: --point goes with --ndjson\n");
+        free(bpf);
+        return rc;
+    }
     memset(&stream, 0, sizeof stream);
     stream.fmt = fmt;
     stream.color = cli_use_color(stdout);
