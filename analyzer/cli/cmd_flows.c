@@ -165,12 +165,16 @@ static void flows_text_summary(nl_trace *t)
         if (t->bad_records)
             printf("  %llu lines skipped (see the warnings)\n", (unsigned long long)t->bad_records);
     } else if (t->packets) {
-        char t0[32], t1[32];
+        char t0[32], t1[32], cs[200];
         flow_out_time(t->first_ns, t0, sizeof t0, 0);
         flow_out_time(t->last_ns, t1, sizeof t1, 0);
+        /* record flows of the capture's conntrack events are counted apart */
         printf("%s: %s, %s, %" PRIu64 " packets, %" PRIu64 " flows, %s \xe2\x86\x92 %s UTC (%.3f s)\n",
                t->name, t->is_pcapng ? "pcapng" : "pcap", t->linktype_name, t->packets,
-               st.flows_total, t0, t1, (double)(t->last_ns - t->first_ns) / 1e9);
+               st.flows_total - (uint64_t)record_count(t), t0, t1,
+               (double)(t->last_ns - t->first_ns) / 1e9);
+        if (record_out_capture_summary(t, cs, sizeof cs)[0])
+            printf("  %s\n", cs);
     } else {
         printf("%s: %s, %s, no packets\n", t->name, t->is_pcapng ? "pcapng" : "pcap", t->linktype_name);
     }
@@ -208,7 +212,10 @@ static void flows_text(nl_trace *t)
 
     flows_text_summary(t);
     for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
+        size_t l;
+        if (!t->is_record && record_info_of(t, fl[i]))
+            continue;   /* a capture's conntrack events: under NAT MAPPINGS */
+        l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
         if (l > w)
             w = l;
     }
@@ -216,7 +223,8 @@ static void flows_text(nl_trace *t)
         w = 90;
     flows_text_header((int)w);
     for (size_t i = 0; i < n; i++)
-        flows_text_row(fl[i], (int)w, color);
+        if (t->is_record || !record_info_of(t, fl[i]))
+            flows_text_row(fl[i], (int)w, color);
     trace_out_text_probes(stdout, &t, 1);
     record_out_text(stdout, t, 1);
 }
