@@ -202,9 +202,9 @@ int record_capture_finish(nl_record_capture *c)
         caprec_warn(c->t, buf);
     }
     if (c->st.losses) {
-        snprintf(buf, sizeof buf, "%s: the kernel dropped conntrack events %llu times while "
+        snprintf(buf, sizeof buf, "%s: the kernel dropped conntrack events %llu time%s while "
                  "capturing (first before byte offset %llu, frame %llu): NAT mappings may be "
-                 "missing", c->t->name, (unsigned long long)c->st.losses,
+                 "missing", c->t->name, (unsigned long long)c->st.losses, c->st.losses > 1 ? "s" : "",
                  (unsigned long long)c->first_loss_off, (unsigned long long)c->first_loss_frame);
         caprec_warn(c->t, buf);
     }
