@@ -109,11 +109,15 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all units
 
-$(BUILD)/gen_capture: tests/gen/gen_capture.c
+GEN_SRCS := $(wildcard tests/gen/gen_*.c)
+$(BUILD)/gen_capture: $(GEN_SRCS) tests/gen/gen.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PCAP_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(GEN_SRCS) $(PCAP_LIBS)
 
+# /usr/bin/time gives the peak RSS; ijson scores multi-GB correlate --json
+BENCH_PKGS := time python3-ijson
 bench: deps-test all $(BUILD)/gen_capture
+	@sh tests/deps.sh $(BENCH_PKGS)
 	@BUILD=$(BUILD) sh tests/bench.sh
 
 fuzz:

@@ -148,8 +148,11 @@ nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
             off->from = (int)i;
             off->to = (int)i + 1;
             off->same_capture = 1;
-        } else if (corr_pair_run(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
-                                 &o, &v, off) < 0) {
+        } else if ((corr_input_has_records(&caps[i]) || corr_input_has_records(&caps[i + 1])
+                    ? corr_pair_records(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                        &o, &v, off)
+                    : corr_pair_run(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                    &o, &v, off)) < 0) {
             free(v.m);
             goto oom;
         }
@@ -313,6 +316,12 @@ const nl_match *correlate_match_for(const nl_correlation *c, int cap,
     return k < 0 ? NULL : &c->matches[k];
 }
 
+int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f)
+{
+    long p = head_pos(c, cap, f);
+    return p >= 0 && c->twin_idx && c->twin_idx[cap][p] >= 0 ? c->twin_idx[cap][p] & 1 : 0;
+}
+
 const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
                                  const nl_flow *f)
 {
@@ -369,6 +378,7 @@ const char *correlate_reason_name(uint8_t r)
     case NL_UNM_NEVER_ARRIVED: return "never_arrived";
     case NL_UNM_FROM_ELSEWHERE: return "from_elsewhere";
     case NL_UNM_OUTSIDE_WINDOW: return "outside_window";
+    case NL_UNM_ANSWERED_ELSEWHERE: return "answered_elsewhere";
     default: return "unknown";
     }
 }
@@ -376,7 +386,7 @@ const char *correlate_reason_name(uint8_t r)
 const char *correlate_evidence_name(uint32_t bit)
 {
     static const char *const names[NL_EV_COUNT] = {
-        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time"
+        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time", "record"
     };
     for (int i = 0; i < NL_EV_COUNT; i++)
         if (bit == (1u << i))

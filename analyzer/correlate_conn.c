@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include "natlens/record.h"
 #include "correlate_int.h"
 
 #define PIECE_GAP_NS   (300ull * 1000000000ull) /* Zeek's tcp_inactivity_timeout */
@@ -310,6 +311,34 @@ done:
     return rc;
 }
 
+static void heads_self(corr_conns *cc)
+{
+    for (size_t i = 0; i < cc->n; i++)
+        cc->head[i] = (int32_t)i;
+}
+
+int corr_input_has_records(const nl_corr_input *in)
+{
+    return in->trace && record_count(in->trace) > 0;
+}
+
+/* A record of a NAT mapping holds its two legs (record.h): they are the
+ * capture point's twins, known, not guessed. Both legs run inner host ->
+ * destination, so they are never flipped. */
+static void twins_of_records(const nl_corr_input *in, int32_t *twin)
+{
+    for (size_t i = 0; i < in->nflows; i++) {
+        const nl_record_info *ri = record_info_of(in->trace, in->flows[i]);
+        uint32_t o = ri ? ri->other_leg : 0;
+        /* flows of a trace are in id order: id k is position k - 1 */
+        if (o >= 1 && o <= in->nflows && in->flows[o - 1]->id == o && twin[i] < 0 &&
+            twin[o - 1] < 0 && o - 1 != i) {
+            twin[i] = (int32_t)((o - 1) * 2);
+            twin[o - 1] = (int32_t)(i * 2);
+        }
+    }
+}
+
 int corr_conns_build(const nl_corr_input *in, const nl_correlate_opts *o,
                      corr_conns *cc)
 {
@@ -320,11 +349,16 @@ int corr_conns_build(const nl_corr_input *in, const nl_correlate_opts *o,
     cc->head = malloc(n * sizeof *cc->head);
     cc->twin = malloc(n * sizeof *cc->twin);
     cc->conn = malloc(n * sizeof *cc->conn);
-    if (!cc->head || !cc->twin || !cc->conn || pieces_build(in, cc->head) < 0 ||
-        strays_build(in, cc->head) < 0 || twins_build(in, cc->head, cc->twin) < 0) {
+    /* records are connections already: one per entry, port reuse apart */
+    int rec = corr_input_has_records(in);
+    if (!cc->head || !cc->twin || !cc->conn ||
+        (rec ? (heads_self(cc), 0) : pieces_build(in, cc->head)) < 0 ||
+        (!rec && strays_build(in, cc->head) < 0) || twins_build(in, cc->head, cc->twin) < 0) {
         corr_conns_free(cc);
         return -1;
     }
+    if (corr_input_has_records(in))
+        twins_of_records(in, cc->twin);
     for (size_t i = 0; i < in->nflows; i++) {
         int32_t h = cc->head[i], t = cc->twin[h];
         cc->conn[i] = t >= 0 && t / 2 < h ? t / 2 : h;

@@ -165,6 +165,17 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
                   const corr_conns *ncc, const corr_conns *fcc,
                   const nl_correlate_opts *o, corr_vec *out,
                   nl_clock_offset *off);
+int corr_vec_push(corr_vec *v, const nl_match *m);
+
+/* ---- records as a capture point (correlate_records.c) ------------------ */
+
+/* The same as corr_pair_run when near or far holds records (record.h):
+ * exact tuples inside the records' time windows. */
+int corr_pair_records(const nl_corr_input *near, const nl_corr_input *far, int ni,
+                      const corr_conns *ncc, const corr_conns *fcc,
+                      const nl_correlate_opts *o, corr_vec *out, nl_clock_offset *off);
+/* 1 when the input's capture point holds records. */
+int corr_input_has_records(const nl_corr_input *in);
 
 /* ---- chains and unmatched (correlate_chain.c) ------------------------- */
 
@@ -194,6 +205,10 @@ int egress_build(nl_correlation *c);
 int egress_groups_build(nl_correlation *c, egress_obs *o, size_t n);
 /* Source changes across stretches into c->ip_changes. */
 int egress_changes_build(nl_correlation *c, egress_obs *o, size_t n);
+
+/* 1 when flow f's other leg in capture cap (correlate_twin_of) runs the
+ * other way round. */
+int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f);
 
 /* The capture-0 endpoint of a chain as (inner, dest) and the farthest
  * capture's source address: 0 if the chain cannot say. */

@@ -477,7 +477,7 @@ static void fill_match(pair_run *r, const cand *c, int ni, nl_match *m)
     corr_classify(m);
 }
 
-static int vec_push(corr_vec *v, const nl_match *m)
+int corr_vec_push(corr_vec *v, const nl_match *m)
 {
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 256;
@@ -607,7 +607,7 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
         nl_match m;
         fill_match(&r, &r.cands.c[i], ni, &m);
         corr_pkts_pair(&m);
-        if (vec_push(out, &m) < 0)
+        if (corr_vec_push(out, &m) < 0)
             goto done;
     }
     rc = 0;

@@ -12,8 +12,14 @@ int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 
-/* Exit statuses of the contract. */
-enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_USAGE = 2 };
+/* Exit statuses of the contract. CLI_PARTIAL: --strict and some input
+ * was damaged, cut, partly read, had unreadable record lines or
+ * malformed frames (the analysis of the rest still ran). */
+enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_USAGE = 2, CLI_PARTIAL = 3 };
+
+/* Set by cli_load_trace() when an input was read only in part (see
+ * CLI_PARTIAL). */
+extern int cli_partial;
 
 /* Load one capture; on failure print "natlens: <message>" and return NULL
  * (the caller exits 2). Damage warnings go to stderr. A progress bar is
@@ -29,5 +35,21 @@ char *cli_join_args(int argc, char **argv, int i);
 
 /* Parse a positive integer option value; exits 2 with a message if bad. */
 unsigned long cli_parse_count(const char *opt, const char *val);
+
+/* `natlens correlate` as text (correlate_text.c). Detail tables show at
+ * most top_egress / top_flows rows unless all != 0. */
+struct nl_correlation;
+struct nl_findings;
+typedef struct cli_correlate_view {
+    FILE *out;
+    int   color;
+    int   utf8;
+    int   all;
+    size_t top_egress, top_flows;
+    const struct nl_correlation *c;
+    const struct nl_findings *fs;   /* NULL: none could be made */
+} cli_correlate_view;
+
+void cli_correlate_text(const cli_correlate_view *v);
 
 #endif

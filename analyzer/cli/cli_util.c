@@ -35,6 +35,8 @@ static void cli_progress_cb(void *ctx, int64_t done, int64_t total, uint64_t pac
     p->shown = 1;
 }
 
+int cli_partial;
+
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
 {
     char err[512];
@@ -78,6 +80,12 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
         if (t->bad_records > NL_TRACE_BAD_KEEP)
             fprintf(stderr, "natlens: warning: %s: %llu more lines skipped\n", t->name,
                     (unsigned long long)(t->bad_records - NL_TRACE_BAD_KEEP));
+    }
+    {
+        nl_flow_table_stats st;
+        flow_table_stats(t->flows, &st);
+        if (t->warning || t->bad_records || st.no_memory || t->malformed)
+            cli_partial = 1;
     }
     if (t->malformed || t->truncated)
         fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "

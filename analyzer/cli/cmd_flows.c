@@ -17,7 +17,7 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 
 static void flows_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
+    fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings] [--strict]\n"
                "                     [--format NAME] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
@@ -26,7 +26,8 @@ static void flows_usage(FILE *f)
                "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      with --json/--csv flows stream out as they end (no findings)\n"
-               "  --fail-on-findings  exit 1 when a warning or error was found\n");
+               "  --fail-on-findings  exit 1 when a warning or error was found\n"
+               "  --strict            exit 3 when the input was damaged, cut or read only in part\n");
 }
 
 /* Streaming output (--max-flows): flows are written as they end, so the
@@ -237,6 +238,7 @@ int cmd_flows(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, 'V'},
         {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'F'},
+        {"strict", no_argument, NULL, 'S'},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -246,7 +248,7 @@ int cmd_flows(int argc, char **argv)
     nl_trace_opts o;
     nl_trace *t;
     nl_findings *fs;
-    int fail_on = 0;
+    int fail_on = 0, strict = 0;
     char *bpf;
 
     memset(&o, 0, sizeof o);
@@ -260,6 +262,7 @@ int cmd_flows(int argc, char **argv)
         case 'V': o.verify_checksums = 1; break;
         case 'm': o.max_flows = (uint32_t)cli_parse_count("--max-flows", optarg); break;
         case 'F': fail_on = 1; break;
+        case 'S': strict = 1; break;
         case 'f': o.format = optarg; break;
         case 'h': flows_usage(stdout); return CLI_OK;
         default: flows_usage(stderr); return CLI_USAGE;
@@ -306,6 +309,8 @@ int cmd_flows(int argc, char **argv)
     }
     if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
         rc = 1;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     diagnose_free(fs);
     trace_free(t);
     return rc;

@@ -26,7 +26,7 @@
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
-               "                      [--redact] [--all] [--top N] [--fail-on-findings] CAPTURE...\n"
+               "                      [--redact] [--all] [--top N] [--fail-on-findings] [--strict] CAPTURE...\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
                "  --title T     title of the report (default: the capture names)\n"
@@ -34,6 +34,7 @@ static void report_usage(FILE *f)
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
+               "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
                "  --input-format NAME read record files (not captures) with this record reader\n");
 }
 
@@ -108,13 +109,14 @@ int cmd_report(int argc, char **argv)
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
         {"fail-on-findings", no_argument, NULL, 'f'},
+        {"strict", no_argument, NULL, 'S'},
         {"input-format", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nl_report_opts ro;
     const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
-    int c, fail_on = 0, rc = CLI_USAGE, ncaps;
+    int c, fail_on = 0, strict = 0, rc = CLI_USAGE, ncaps;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
     nl_correlation *corr = NULL;
@@ -134,6 +136,7 @@ int cmd_report(int argc, char **argv)
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
         case 'f': fail_on = 1; break;
+        case 'S': strict = 1; break;
         case 'I': rec_format = optarg; break;
         case 'h': report_usage(stdout); return CLI_OK;
         default: report_usage(stderr); return CLI_USAGE;
@@ -233,6 +236,8 @@ int cmd_report(int argc, char **argv)
         }
     }
     rc = fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING) > 0 ? CLI_FINDINGS : CLI_OK;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     goto out;
 oom:
     fprintf(stderr, "natlens report: out of memory\n");

@@ -61,9 +61,11 @@ enum {
     NL_EV_ICMP_ID = 1u << 4, /* ICMP echo identifier */
     NL_EV_PORTS   = 1u << 5, /* ports left untouched */
     NL_EV_SIZE    = 1u << 6, /* packet counts, segment sizes, MSS */
-    NL_EV_TIME    = 1u << 7  /* start time agrees with the clock offset */
+    NL_EV_TIME    = 1u << 7, /* start time agrees with the clock offset */
+    NL_EV_RECORD  = 1u << 8  /* a record (conntrack, NAT or flow log) of this
+                                exact 5-tuple covers the flow's time */
 };
-#define NL_EV_COUNT 8
+#define NL_EV_COUNT 9
 #define NL_EV_STRONG (NL_EV_ISN | NL_EV_TSVAL | NL_EV_DATA)
 
 /* nl_match.level: how a pair is known, for people ("exact", ...). Only
@@ -79,16 +81,23 @@ enum {
 enum {
     NL_UNM_NEVER_ARRIVED = 0, /* near flow with no twin further along the path */
     NL_UNM_FROM_ELSEWHERE,    /* far flow with no twin nearer the client */
-    NL_UNM_OUTSIDE_WINDOW     /* the flow lies wholly outside the other
+    NL_UNM_OUTSIDE_WINDOW,    /* the flow lies wholly outside the other
                                  capture's time span (clock-corrected) */
+    NL_UNM_ANSWERED_ELSEWHERE /* near flow the responder answered (a completed
+                                 handshake, a reply): it arrived somewhere,
+                                 only not at the next capture (a load
+                                 balancer sent it to another backend) */
 };
 
 /* nl_clock_offset.basis: what the offset rests on. */
 enum {
     NL_CLOCK_NONE = 0,        /* nothing agreed: no pairs at all */
     NL_CLOCK_STRONG,          /* pairs on unique strong keys (SYN ISN, TSval) */
-    NL_CLOCK_CONSENSUS        /* no strong key: many weak pairs (payloads)
+    NL_CLOCK_CONSENSUS,       /* no strong key: many weak pairs (payloads)
                                  agreed on one offset */
+    NL_CLOCK_RECORDS          /* records too coarse to time a clock: paired on
+                                 exact tuples inside their time windows, the
+                                 clocks assumed to agree */
 };
 
 /* Clock relation between capture `from` and capture `to` (adjacent), and
@@ -154,6 +163,9 @@ typedef struct nl_hop {
     uint8_t  via_alt;         /* the match starts at alt[from], not flows[from] */
     uint64_t lost_packets;    /* lost[0] + lost[1] of the match; when absent:
                                  packets `from` sent toward `to` */
+    uint8_t  answered;        /* absent only: the responder answered at `from`
+                                 (the connection went on elsewhere, e.g. a
+                                 balancer's other backend), not lost */
     const nl_match *match;    /* NULL when absent; match->near is flows[from]
                                  or, with via_alt, alt[from] */
 } nl_hop;
@@ -364,7 +376,7 @@ const nl_flow *correlate_conn_head(const nl_correlation *c, int cap,
 size_t correlate_conn_pieces(const nl_correlation *c, int cap, const nl_flow *f,
                              const nl_flow **out, size_t max);
 
-/* "never_arrived", "from_elsewhere", "outside_window". */
+/* "never_arrived", "from_elsewhere", "outside_window", "answered_elsewhere". */
 const char *correlate_reason_name(uint8_t r);
 /* Name of one evidence bit ("isn", "tsval", "data", "ipid", "icmp_id",
  * "ports", "size", "time"); NULL for an unknown bit. */
