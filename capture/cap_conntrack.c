@@ -36,6 +36,7 @@
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <libnfnetlink/libnfnetlink.h>
+#include <libnetfilter_conntrack/linux_nfnetlink_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include "natlens/ctev.h"
 #include "cap.h"
@@ -223,35 +224,41 @@ static int ct_loss(cap_ct *c, cap_pcapng *w)
 
 /* ---- one event ----------------------------------------------------------- */
 
-static const struct nfattr *ct_attr(const struct nfattr *a, int len, int type)
+/* The payload of the first attribute of `type` among the netlink
+ * attributes p[0..len) (*plen its length), or NULL. Headers are copied
+ * out, every length checked against what is left. */
+static const uint8_t *ct_attr(const uint8_t *p, size_t len, uint16_t type, size_t *plen)
 {
-    for (; NFA_OK(a, len); a = NFA_NEXT(a, len))
-        if (NFA_TYPE(a) == type)
-            return a;
+    size_t off = 0;
+    while (off + NLA_HDRLEN <= len) {
+        struct nlattr a;
+        memcpy(&a, p + off, sizeof a);
+        if (a.nla_len < NLA_HDRLEN || a.nla_len > len - off)
+            return NULL;
+        if ((a.nla_type & NLA_TYPE_MASK) == type) {
+            *plen = a.nla_len - NLA_HDRLEN;
+            return p + off + NLA_HDRLEN;
+        }
+        off += NLA_ALIGN(a.nla_len);
+    }
     return NULL;
 }
 
 /* The reply tuple's ICMP type, code and id, straight from the message
  * (CTA_TUPLE_REPLY > CTA_TUPLE_PROTO > CTA_PROTO_ICMP[V6]_*). */
-static void ct_reply_icmp(const struct nlmsghdr *nlh, nl_ctev_tuple *r, int v6)
+static void ct_reply_icmp(const uint8_t *msg, size_t len, nl_ctev_tuple *r, int v6)
 {
-    const struct nfattr *a = NFM_NFA(NLMSG_DATA(nlh)), *t, *p, *x;
-    int len = (int)nlh->nlmsg_len - (int)NLMSG_SPACE(sizeof(struct nfgenmsg));
-    if (!(t = ct_attr(a, len, CTA_TUPLE_REPLY)) ||
-        !(p = ct_attr(NFA_DATA(t), NFA_PAYLOAD(t), CTA_TUPLE_PROTO)))
+    size_t hdr = NLMSG_SPACE(sizeof(struct nfgenmsg)), tl, pl, xl;
+    const uint8_t *t, *p, *x;
+    if (len <= hdr || !(t = ct_attr(msg + hdr, len - hdr, CTA_TUPLE_REPLY, &tl)) ||
+        !(p = ct_attr(t, tl, CTA_TUPLE_PROTO, &pl)))
         return;
-    if ((x = ct_attr(NFA_DATA(p), NFA_PAYLOAD(p), v6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE)) &&
-        NFA_PAYLOAD(x) >= 1)
-        r->type = *(const uint8_t *)NFA_DATA(x);
-    if ((x = ct_attr(NFA_DATA(p), NFA_PAYLOAD(p), v6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE)) &&
-        NFA_PAYLOAD(x) >= 1)
-        r->code = *(const uint8_t *)NFA_DATA(x);
-    if ((x = ct_attr(NFA_DATA(p), NFA_PAYLOAD(p), v6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID)) &&
-        NFA_PAYLOAD(x) >= 2) {
-        uint16_t id;
-        memcpy(&id, NFA_DATA(x), 2);
-        r->icmp_id = ntohs(id);
-    }
+    if ((x = ct_attr(p, pl, v6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE, &xl)) && xl >= 1)
+        r->type = x[0];
+    if ((x = ct_attr(p, pl, v6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE, &xl)) && xl >= 1)
+        r->code = x[0];
+    if ((x = ct_attr(p, pl, v6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID, &xl)) && xl >= 2)
+        r->icmp_id = (uint16_t)((x[0] << 8) | x[1]);   /* network byte order */
 }
 
 static void ct_addr(const struct nf_conntrack *ct, int v6, int a4, int a6, nl_addr *out)
@@ -274,7 +281,7 @@ static void ct_u32_opt(const struct nf_conntrack *ct, int attr, uint32_t *v, uin
 }
 
 /* The parsed entry into ev (kind EVENT). */
-static void ct_fill(const struct nf_conntrack *ct, const struct nlmsghdr *nlh, uint8_t event,
+static void ct_fill(const struct nf_conntrack *ct, const uint8_t *msg, size_t len, uint8_t event,
                     nl_ctev *ev)
 {
     int v6 = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO) == AF_INET6;
@@ -294,7 +301,7 @@ static void ct_fill(const struct nf_conntrack *ct, const struct nlmsghdr *nlh, u
         ev->orig.type = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
         ev->orig.code = nfct_get_attr_u8(ct, ATTR_ICMP_CODE);
         ev->orig.icmp_id = ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID));
-        ct_reply_icmp(nlh, &ev->reply, v6);
+        ct_reply_icmp(msg, len, &ev->reply, v6);
     } else {
         ev->orig.sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
         ev->orig.dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
@@ -326,11 +333,12 @@ static void ct_fill(const struct nf_conntrack *ct, const struct nlmsghdr *nlh, u
     }
 }
 
-/* One netlink message: NEW (create flags), UPDATE, DESTROY as
- * libnetfilter_conntrack tells them apart. 1 written, 0 not an event, -1
- * write failure. */
-static int ct_message(cap_ct *c, cap_pcapng *w, const struct nlmsghdr *nlh)
+/* One netlink message (msg[0..len), len its nlmsg_len, checked): NEW
+ * (create flags), UPDATE, DESTROY as libnetfilter_conntrack tells them
+ * apart. 1 written, 0 not an event, -1 write failure. */
+static int ct_message(cap_ct *c, cap_pcapng *w, const uint8_t *msg, size_t len)
 {
+    const struct nlmsghdr *nlh = (const struct nlmsghdr *)(const void *)msg;
     uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
     uint8_t event;
     struct nf_conntrack *ct;
@@ -343,7 +351,7 @@ static int ct_message(cap_ct *c, cap_pcapng *w, const struct nlmsghdr *nlh)
         event = NL_CTEV_DESTROY;
     else
         return 0;
-    if (nlh->nlmsg_len < NLMSG_SPACE(sizeof(struct nfgenmsg))) {
+    if (len < NLMSG_SPACE(sizeof(struct nfgenmsg))) {
         c->unparsed++;
         return 0;
     }
@@ -358,7 +366,7 @@ static int ct_message(cap_ct *c, cap_pcapng *w, const struct nlmsghdr *nlh)
         nfct_destroy(ct);
         return 0;
     }
-    ct_fill(ct, nlh, event, &ev);
+    ct_fill(ct, msg, len, event, &ev);
     nfct_destroy(ct);
     if (ct_write(w, &ev) != 0)
         return -1;
@@ -388,14 +396,18 @@ int cap_ct_drain(cap_ct *c, cap_pcapng *w)
             c->failed = 1;
             break;
         }
-        /* a datagram holds whole messages; NLMSG_OK checks every length */
-        int len = (int)n;
-        for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)(void *)c->buf;
-             NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
-            int r = ct_message(c, w, nlh);
-            if (r < 0)
+        /* a datagram holds whole messages, each at a 4-byte aligned
+         * offset of our (malloc-aligned) buffer; every length checked */
+        for (size_t off = 0; off + NLMSG_HDRLEN <= (size_t)n;) {
+            struct nlmsghdr h;
+            int r;
+            memcpy(&h, c->buf + off, sizeof h);
+            if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > (size_t)n - off)
+                break;
+            if ((r = ct_message(c, w, c->buf + off, h.nlmsg_len)) < 0)
                 return -1;
             done += r;
+            off += NLMSG_ALIGN(h.nlmsg_len);
         }
     }
     return done;
