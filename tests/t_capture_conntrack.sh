@@ -154,7 +154,7 @@ ip netns exec "$R" timeout 30 conntrack -E -o timestamp,id > "$T/ct-events.txt" 
 ctpid=$!; pids="$pids $ctpid"
 ip netns exec "$R" timeout 30 tcpdump -i any -B 65536 -U --immediate-mode -Z root -n -w "$T/td.pcap" 2>"$T/td.err" &
 tpid=$!; pids="$pids $tpid"
-ip netns exec "$R" timeout 30 "$CAP" -i any -w "$T/z/router.pcapng" --role router --conntrack -Z nobody \
+ip netns exec "$R" timeout 30 "$CAP" -i any -B 65536 -w "$T/z/router.pcapng" --role router --conntrack -Z nobody \
     2>"$T/cap.err" &
 cpid=$!; pids="$pids $cpid"
 wait_listen "$T/cap.err"; wait_listen "$T/td.err"
