@@ -106,11 +106,13 @@ static int same_capture(const nl_corr_input *a, const nl_corr_input *b)
 static void span_overlap(const nl_corr_input *n, const nl_corr_input *f,
                          nl_clock_offset *off)
 {
-    int64_t o = off->known ? (int64_t)llround(off->offset_s * 1e9) : 0;
-    int64_t a0 = (int64_t)n->first_ns, a1 = (int64_t)n->last_ns;
-    int64_t b0 = (int64_t)f->first_ns - o, b1 = (int64_t)f->last_ns - o;
-    int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-    off->overlap_ns = hi - lo;
+    /* in doubles: hostile timestamps span the whole 64-bit range, and an
+     * overlap of a few ns more or less does not matter */
+    double o = off->known ? off->offset_s * 1e9 : 0;
+    double a0 = (double)n->first_ns, a1 = (double)n->last_ns;
+    double b0 = (double)f->first_ns - o, b1 = (double)f->last_ns - o;
+    double lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1, d = hi - lo;
+    off->overlap_ns = d > 9e18 ? INT64_MAX : d < -9e18 ? -INT64_MAX : (int64_t)d;
 }
 
 nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,

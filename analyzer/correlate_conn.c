@@ -32,21 +32,6 @@
 #define TWIN_MIN_SCORE 60.0
 #define TWIN_TOL_S     0.05
 
-typedef struct piece_ent {
-    uint64_t key, t;
-    uint32_t pos;
-} piece_ent;
-
-static int piece_cmp(const void *a, const void *b)
-{
-    const piece_ent *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
 static int same_tuple(const nl_flow *a, const nl_flow *b)
 {
     if (a->proto != b->proto)
@@ -89,7 +74,7 @@ static int piece_continues(const nl_flow *head, const nl_flow *last,
 static int pieces_build(const nl_corr_input *in, int32_t *head)
 {
     size_t n = in->nflows, m = 0;
-    piece_ent *v = malloc((n ? n : 1) * sizeof *v);
+    corr_key *v = malloc((n ? n : 1) * sizeof *v);
     if (!v)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -98,17 +83,16 @@ static int pieces_build(const nl_corr_input *in, int32_t *head)
             continue;
         v[m].key = corr_key_tuple(in->flows[i]);
         v[m].t = in->flows[i]->first_ns;
-        v[m].pos = (uint32_t)i;
+        v[m].idx = (uint32_t)i;
         m++;
     }
-    if (m > 1)
-        qsort(v, m, sizeof *v, piece_cmp);
+    corr_keys_sort(v, m);         /* (tuple, start) */
     size_t g = 0;                 /* first entry of the current connection */
     for (size_t i = 1; i < m; i++) {
-        const nl_flow *h = in->flows[v[g].pos], *last = in->flows[v[i - 1].pos];
-        const nl_flow *f = in->flows[v[i].pos];
+        const nl_flow *h = in->flows[v[g].idx], *last = in->flows[v[i - 1].idx];
+        const nl_flow *f = in->flows[v[i].idx];
         if (v[i].key == v[g].key && same_tuple(h, f) && piece_continues(h, last, f))
-            head[v[i].pos] = (int32_t)v[g].pos;
+            head[v[i].idx] = (int32_t)v[g].idx;
         else
             g = i;
     }

@@ -7,6 +7,19 @@
 #include <stdint.h>
 #include "natlens/correlate.h"
 
+/* Saturating arithmetic on times: capture timestamps are untrusted, and a
+ * hostile file spans the whole 64-bit range. */
+static inline int64_t corr_sadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+static inline int64_t corr_ssub(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 /* ---- keys (correlate_keys.c) ------------------------------------------ */
 
 /* Key kinds. The kind sits in the top byte of a 64-bit key. Keys do not
@@ -34,8 +47,13 @@ typedef struct corr_index {
 #define CK_SET_STRONG ((1u << CK_ISN) | (1u << CK_TSVAL) | (1u << CK_DATA))
 #define CK_SET_WHERE  ((1u << CK_DST) | (1u << CK_TUPLE) | (1u << CK_ICMP))
 
-/* Keys of one flow into keys[] (CK_MAX_PER_FLOW), every kind. */
+/* Keys of one flow into keys[] (CK_MAX_PER_FLOW), every kind, or only the
+ * kinds in set (bits 1 << CK_*). */
 size_t corr_keys_of(const nl_flow *f, uint64_t *keys);
+size_t corr_keys_of_set(const nl_flow *f, uint64_t *keys, unsigned set);
+/* Sort entries by (key, t, idx): linear (radix) when they come in
+ * (t, idx) order, as a capture's flows do. */
+void corr_keys_sort(corr_key *k, size_t n);
 static inline int corr_key_kind(uint64_t key) { return (int)(key >> 56); }
 /* Index the keys of kinds `set` of the flows whose position has use[pos]
  * != 0 (use NULL: every flow), sorted by (key, t, idx). -1 on out of

@@ -70,7 +70,8 @@ static int rec_covers(const nl_flow *r, const nl_record_info *ri, int64_t t, int
 {
     if (ri && !(ri->pins & NL_REC_PIN_TIMES))
         return 1;
-    int64_t a = (int64_t)r->first_ns - off - tol, b = (int64_t)r->last_ns - off + tol;
+    int64_t a = corr_ssub(corr_ssub((int64_t)r->first_ns, off), tol);
+    int64_t b = corr_sadd(corr_ssub((int64_t)r->last_ns, off), tol);
     return t >= a && t <= b;
 }
 
@@ -137,7 +138,7 @@ static int gen(rec_run *r, int64_t off)
             const nl_flow *cf = r->rec_near ? f : n;          /* the capture's */
             /* everything in the near clock: far times minus the offset */
             int covered = r->rec_near
-                ? rec_covers(rf, ri, (int64_t)cf->first_ns - off, 0, rec_tol(ri))
+                ? rec_covers(rf, ri, corr_ssub((int64_t)cf->first_ns, off), 0, rec_tol(ri))
                 : rec_covers(rf, ri, (int64_t)cf->first_ns, off, rec_tol(ri));
             if (!covered)
                 continue;
@@ -147,7 +148,7 @@ static int gen(rec_run *r, int64_t off)
             c.ni = ni;
             c.fi = fi;
             c.flip = (uint8_t)flip;
-            c.dt = (int64_t)(f->first_ns - n->first_ns) - off;
+            c.dt = corr_ssub((int64_t)(f->first_ns - n->first_ns), off);
             c.ev = NL_EV_PORTS | NL_EV_RECORD;
             if (ri && (ri->pins & NL_REC_PIN_TIMES))
                 c.ev |= NL_EV_TIME;

@@ -9,12 +9,15 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "natlens/source.h"
 #include "pcapng_walk.h"
+
+static pthread_mutex_t source_compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct nl_source {
     pcap_t  *pcap;
@@ -110,7 +113,12 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         return NULL;
     }
     if (bpf && *bpf) {
-        if (pcap_compile(p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        /* captures are read on several threads (cli_load.c); libpcap's
+         * filter compiler is not documented as reentrant */
+        pthread_mutex_lock(&source_compile_lock);
+        int crc = pcap_compile(p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN);
+        pthread_mutex_unlock(&source_compile_lock);
+        if (crc != 0) {
             snprintf(errbuf, 512, "bad filter expression '%s': %s", bpf, pcap_geterr(p));
             pcap_close(p);
             free(s->path);

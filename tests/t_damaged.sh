@@ -10,7 +10,7 @@
 # kept in tests/damaged/. With build-asan/natlens present (make asan) the
 # same set runs again under ASan/UBSan and any report fails the test.
 cd "$(dirname "$0")/.." || exit 2
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 NATLENS=${NATLENS:-$PWD/${BUILD:-build}/natlens}
 if [ ! -x "$NATLENS" ]; then
     echo "natlens binary not built ($NATLENS)"

@@ -41,10 +41,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: natlens correlate [--json] [--fail-on-findings] [--strict] [--all] [--top N]\n"
-        "                         [--max-flows N]\n"
-        "                         [--format NAME]\n"
-        "                         FILE_NEAR FILE_FAR [FILE...]\n"
-        "       natlens correlate [options] DIR\n"
+        "                         [--max-flows N] [--format NAME] [--community-id-seed N]\n"
+        "                         [-n] [-f EXPR] [-r FILE]...\n"
+        "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
+        "       natlens correlate [options] DIR [-- BPF expression]\n"
         "Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
         "file in it, ordered by the role recorded by natlens-capture, else by name:\n"
         "client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
@@ -52,7 +52,11 @@ static void usage(FILE *f)
         "forces the record reader for every file that is not a capture.\n"
         "Text output shows the 20 busiest egress rows and 40 flows (problems first);\n"
         "--top N changes both, --all shows every row. --strict: exit 3 when an input was\n"
-        "damaged, cut or read only in part.\n");
+        "damaged, cut or read only in part.\n"
+        "  -r FILE   a capture (as tcpdump; may repeat), before the others\n"
+        "  -f EXPR   BPF filter for every capture; so are the words after --\n"
+        "  -n        accepted (natlens never resolves names)\n"
+        "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n");
 }
 
 static int has_capture_ext(const char *n)
@@ -202,11 +206,13 @@ static void findings_json(nl_json *j, const nl_findings *fs)
 /* JSON                                                                */
 
 static void json_report(FILE *out, const nl_correlation *c,
-                        const nl_findings *fs, nl_trace **tr)
+                        const nl_findings *fs, nl_trace **tr, uint16_t cid_seed)
 {
     nl_json j;
     json_init(&j, out, 1);
+    j.community_id_seed = cid_seed;
     json_obj_begin(&j, NULL);
+    json_schema(&j);
     correlate_json(&j, c);
     findings_json(&j, fs);
     trace_out_json_probes(&j, "probes", tr, c->ncaps);
@@ -226,13 +232,18 @@ int cmd_correlate(int argc, char **argv)
     int nfiles = 0;
     char **dir_files = NULL;
     int ndir = 0;
+    cli_common cc = {NULL, 0, NULL, 0};
+    char *after_dashes = cli_take_filter(&argc, argv), *bpf = NULL;
+    int oom;
 
     files = calloc((size_t)argc + 1, sizeof *files);
     if (!files)
         return 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--json") == 0) {
+        if (cli_common_arg(&cc, argc, argv, &i)) {
+            /* -r -n -f --community-id-seed, shared with report and tui */
+        } else if (strcmp(a, "--json") == 0) {
             as_json = 1;
         } else if (strcmp(a, "--fail-on-findings") == 0) {
             fail_on = 1;
@@ -240,6 +251,8 @@ int cmd_correlate(int argc, char **argv)
             all = 1;
         } else if (strcmp(a, "--strict") == 0) {
             strict = 1;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            cli_quiet = 1;
         } else if (strcmp(a, "--top") == 0 || strncmp(a, "--top=", 6) == 0) {
             const char *val = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
             top = cli_parse_count("--top", val);
@@ -259,9 +272,6 @@ int cmd_correlate(int argc, char **argv)
             usage(stdout);
             rc = 0;
             goto out;
-        } else if (strcmp(a, "--") == 0) {
-            while (++i < argc)
-                files[nfiles++] = argv[i];
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "natlens correlate: unknown option %s\n", a);
             usage(stderr);
@@ -269,6 +279,15 @@ int cmd_correlate(int argc, char **argv)
         } else {
             files[nfiles++] = a;
         }
+    }
+    bpf = cli_filter_and(cc.filter_f, after_dashes, &oom);
+    if (oom)
+        goto out;
+    if (cc.nfiles) {
+        /* -r files come first, in their order */
+        memmove(files + cc.nfiles, files, (size_t)nfiles * sizeof *files);
+        memcpy(files, cc.files, (size_t)cc.nfiles * sizeof *files);
+        nfiles += cc.nfiles;
     }
     if (nfiles == 1 && is_dir(files[0])) {
         ndir = list_dir(files[0], &dir_files);
@@ -298,28 +317,31 @@ int cmd_correlate(int argc, char **argv)
     memset(&topt, 0, sizeof topt);
     topt.keep_packets = 1;
     topt.max_flows = (uint32_t)max_flows;
+    topt.bpf = bpf;
     topt.format = rec_format;   /* record files only; captures stay captures */
-    int loaded = 0;
-    for (int i = 0; i < nfiles; i++) {
+    int loaded = 1;
+    for (int i = 0; i < nfiles; i++)
         if (is_dir(files[i])) {
             fprintf(stderr, "natlens correlate: %s: is a directory (give one "
                     "directory alone, or files)\n", files[i]);
-            break;
+            loaded = 0;
         }
-        tr[i] = cli_load_trace(files[i], &topt);   /* names the file on error */
-        if (!tr[i])
-            break;
-        loaded++;
-    }
-    if (loaded == nfiles) {
+    /* names the file on error */
+    if (loaded && cli_load_traces(files, (size_t)nfiles, &topt, tr) < 0)
+        loaded = 0;
+    if (loaded) {
         char err[256] = "";
+        cli_stage("pairing the captures' connections");
         nl_correlation *c = correlate_traces(tr, (size_t)nfiles, NULL, err);
+        cli_stage(NULL);
         if (!c) {
             fprintf(stderr, "natlens correlate: %s\n", err);
         } else {
+            cli_stage("looking for problems");
             nl_findings *fs = findings_make(c);
+            cli_stage(NULL);
             if (as_json) {
-                json_report(stdout, c, fs, tr);
+                json_report(stdout, c, fs, tr, cc.cid_seed);
             } else {
                 cli_correlate_view v = { stdout, cli_use_color(stdout), env_utf8(), all,
                                          top ? top : 20, top ? top : 40, c, fs };
@@ -343,5 +365,8 @@ out:
         free(dir_files[i]);
     free(dir_files);
     free(files);
+    free(cc.files);
+    free(bpf);
+    free(after_dashes);
     return rc;
 }

@@ -6,7 +6,7 @@
 #
 # usage: samples/lab/lab.sh OUTDIR [scenario...]     (root; default: all)
 #
-# Rules kept here (see ../shared/LAB-NOTES.md for why): every address and
+# Rules kept here (why: "Traps met" in samples/lab/README.md): every address and
 # veth end lives in a namespace this script creates (nothing in the root
 # namespace); traffic goes only between those namespaces; every process is
 # wrapped in `timeout`; the EXIT trap kills only PIDs started here and
@@ -491,7 +491,7 @@ sc_asym_return() {
     X fw iptables -t nat -A PREROUTING -d 203.0.113.5 -p tcp --dport 80 -j DNAT --to-destination 192.168.0.250:80
     # The server answers each SYN (retries included) and never retransmits
     # a SYN-ACK on its own: a timer retry of phase b's SYN-ACK would leak
-    # out by gateway 2 once phase c lifts the drop (LAB-NOTES: phases blur).
+    # out by gateway 2 once phase c lifts the drop (phases blur).
     X web sysctl -qw net.ipv4.tcp_synack_retries=0
     ip netns exec $P-fw timeout $TMO conntrack -E -o timestamp,id >"$W/ct-fw.txt" 2>/dev/null & CT+=($!); PIDS+=($!)
     ip netns exec $P-cl timeout $TMO tcpdump $TDOPT -i eth0 -w "$D/client.pcap" 2>"$W/cap-client.err" & CAP+=($!); PIDS+=($!)

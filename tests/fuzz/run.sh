@@ -21,7 +21,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 CLANG=${CLANG:-clang}
 OUT=${FUZZ_BUILD:-build-fuzz}
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_RUNS=${FUZZ_RUNS:-}
 
