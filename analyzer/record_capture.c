@@ -7,9 +7,10 @@
  * Each event goes through the same step as a line of `conntrack -E`
  * (rec_ct_add in reader_conntrack.c): events of one entry merge by
  * conntrack id, the original tuple is the inner leg, the reply tuple gives
- * the outer one. An event's time is the kernel's own where it has one (the
- * entry's start for NEW, its stop for DESTROY: nf_conntrack_timestamp),
- * else the time natlens-capture read it; both are the capturing host's
+ * the outer one. An event's time is the time natlens-capture read it, or
+ * the kernel's own stop for a DESTROY that carries one; the kernel's start
+ * (DESTROY events carry it with nf_conntrack_timestamp) starts the entry
+ * exactly, before the NEW event was read. All are the capturing host's
  * clock, the one its packets carry. `line` in the record info is the frame
  * number (Wireshark's) of the entry's first event block.
  *

@@ -22,10 +22,12 @@
  * macros, every length checked).
  *
  * Kernel timestamps (the entry's start and stop, CTA_TIMESTAMP) exist only
- * with net.netfilter.nf_conntrack_timestamp=1 in the namespace: --conntrack
- * turns it on when it is off (it stays on: we cannot switch it back after
- * -Z, and other listeners may rely on it) and says so. Entries created
- * before it was on carry no start time; the receive time is always there. */
+ * with net.netfilter.nf_conntrack_timestamp=1 in the namespace, and the
+ * kernel sends them with DESTROY events only (seen on 6.18): --conntrack
+ * turns the sysctl on when it is off (it stays on: we cannot switch it back
+ * after -Z, and other listeners may rely on it) and says so. Entries
+ * created before it was on carry no start time; the receive time is always
+ * there. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -50,7 +50,9 @@
  *    8 u64 receive time: ns since the epoch (CLOCK_REALTIME, the clock of
  *          the packets) when natlens-capture read the event
  *   16 u64 kernel start: CTA_TIMESTAMP start (ns since the epoch: when the
- *          entry was confirmed), with HAS_START
+ *          entry was confirmed), with HAS_START (the kernel sends its
+ *          timestamps with DESTROY events only, and only with
+ *          nf_conntrack_timestamp=1)
  *   24 u64 kernel stop: CTA_TIMESTAMP stop (when it was destroyed), HAS_STOP
  *   32 u32 conntrack id          36 u32 status (IPS_* bits)
  *   40 u32 mark                  44 u32 timeout (s)
