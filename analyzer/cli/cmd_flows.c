@@ -25,6 +25,7 @@ static void flows_usage(FILE *f)
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
                "                     [--localtime] [-n] [-f EXPR] {FILE | -r FILE} [BPF expression]\n"
                "                     [-- BPF expression]\n"
+               "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
                "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
@@ -41,7 +42,11 @@ static void flows_usage(FILE *f)
                "  --community-id-seed N  Community ID seed, 0..65535 (default 0)\n"
                "  --localtime         text times in local time (TZ) instead of UTC\n"
                "  -r FILE, -n, -f EXPR    as tcpdump: read FILE, no name lookups (natlens never\n"
-               "                      does any), BPF filter; words after FILE or after -- too\n");
+               "                      does any), BPF filter; words after FILE or after -- too\n"
+               "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
+               "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
+               "  --point NAME        capture-point name in the records (default: the recorded role,\n"
+               "                      else the file name without its extension)\n");
 }
 
 /* Streaming output (--max-flows): flows are written as they end, so the
@@ -300,6 +305,8 @@ int cmd_flows(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
+        {"ndjson", required_argument, NULL, 'N'},
+        {"point", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -312,6 +319,7 @@ int cmd_flows(int argc, char **argv)
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
     char *after_dashes, *words, *bpf;
+    const char *ndjson = NULL, *point = NULL;
 
     memset(&o, 0, sizeof o);
     after_dashes = cli_take_filter(&argc, argv);
@@ -334,6 +342,8 @@ int cmd_flows(int argc, char **argv)
         case 'r': path = optarg; break;
         case 'n': break;            /* tcpdump's "no name lookups": natlens does none */
         case 'f': filter_f = optarg; break;
+        case 'N': ndjson = optarg; break;
+        case 'P': point = optarg; break;
         case 'h': flows_usage(stdout); free(after_dashes); return CLI_OK;
         default: flows_usage(stderr); free(after_dashes); return CLI_USAGE;
         }
@@ -359,6 +369,13 @@ int cmd_flows(int argc, char **argv)
         return CLI_USAGE;
     }
     o.bpf = bpf;
+    if (ndjson || point) {
+        rc = ndjson ? flows_ndjson_run(path, ndjson, point, &o) : CLI_USAGE;
+        if (!ndjson)
+            fprintf(stderr, "natlens flows: --point goes with --ndjson\n");
+        free(bpf);
+        return rc;
+    }
     memset(&stream, 0, sizeof stream);
     stream.fmt = fmt;
     stream.color = cli_use_color(stdout);
