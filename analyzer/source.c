@@ -39,6 +39,7 @@ struct nl_source {
     pcapng_walk *walk;     /* regular pcapng files: blocks between packets;
                             * next_off is then where the last packet block
                             * ended */
+    int      tail_done;    /* the blocks after the last packet: walked once */
 };
 
 /* Peek at the magic number: 1 pcapng, 2 classic pcap (16-byte record
@@ -156,8 +157,10 @@ void source_on_custom_block(nl_source *s, nl_source_custom_fn fn, void *ctx)
  * last packet); where their framing broke, when it did. */
 static int source_tail(nl_source *s, uint64_t *bad_off)
 {
-    return s->walk && s->rec_off >= 0 &&
-           pcapng_walk_tail(s->walk, (uint64_t)s->rec_off, s->frame, bad_off);
+    if (!s->walk || s->rec_off < 0 || s->tail_done)
+        return 0;
+    s->tail_done = 1;   /* a caller reading on after the end sees no block twice */
+    return pcapng_walk_tail(s->walk, (uint64_t)s->rec_off, s->frame, bad_off);
 }
 
 int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
