@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "natlens/flow_out.h"
+#include "natlens/record_out.h"
 #include "natlens/trace_out.h"
 #include "natlens/tunnel_out.h"
 
@@ -33,6 +34,7 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
     }
     json_bool(j, "host_context", t->hostmeta != NULL);
     tunnel_out_json_stats(j, "tunnels", t->tunnels);
+    record_out_json_capture(j, "conntrack", t);   /* natlens-capture --conntrack */
     json_obj_end(j);
 }
 
