@@ -181,10 +181,14 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color)
                       4 + 10 + (int)namew + 1 + 7 + 15 + 2, width);
             shown++;
         }
-        if (hidden)
-            fprintf(out, "    %-9s ... %zu more line%s%s (--json lists all)\n", "", hidden,
+        if (hidden) {
+            char more[160];
+            snprintf(more, sizeof more, "... %zu more line%s%s (--json lists all)", hidden,
                      hidden > 1 ? "s" : "",
                      f->connections > 1 ? ", also for the other connections" : "");
+            fprintf(out, "    %-9s ", "");
+            text_wrap(out, more, 14, 18, width);
+        }
         if (f->fix) {
             const char *s = f->fix;
             int first = 1;

@@ -159,7 +159,7 @@ A=samples/asym-return
 grep -q "asymmetric_return .*bypassing the device that translated the request" "$tmp/nowrap.txt" ||
     bad "summary wrapped off a terminal"
 if command -v script >/dev/null 2>&1; then
-    COLUMNS=70 script -qc "$NATLENS correlate $A/client.pcap $A/server.pcap" /dev/null \
+    NO_COLOR=1 COLUMNS=70 script -qc "$NATLENS correlate $A/client.pcap $A/server.pcap" /dev/null \
         | tr -d '\r' >"$tmp/tty.txt" 2>/dev/null
     sed -n '/FINDINGS/,$p' "$tmp/tty.txt" | awk 'length($0) > 70 && !/^ +(ip|iptables) /' |
         grep -q . && bad "a finding's prose wider than the 70-column terminal"
