@@ -167,5 +167,22 @@ if command -v script >/dev/null 2>&1; then
         bad "a command line of the fix was wrapped on a 70-column terminal"
 fi
 
+# 8. --csv: one header, one row per chain (as many as --json's chains) and
+#    per lone flow; every row has the header's column count; the egress
+#    column says what the server saw.
+S=samples/snat-masq
+"$NATLENS" correlate --csv $S/client.pcap $S/server.pcap >"$tmp/c.csv" || bad "--csv exit"
+"$NATLENS" correlate --json $S/client.pcap $S/server.pcap >"$tmp/c.json"
+python3 - "$tmp/c.csv" "$tmp/c.json" <<'PY' || bad "--csv rows"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+d = json.load(open(sys.argv[2]))
+chains = [r for r in rows if r["kind"] == "chain"]
+assert len(chains) == len(d["chains"]), (len(chains), len(d["chains"]))
+assert all(len(r) == len(rows[0]) and None not in r for r in rows), "ragged row"
+assert all(r["egress_ip"] == "203.0.113.2" for r in chains), "egress column"
+assert all(r["c1_orig_ip"] == r["egress_ip"] for r in chains), "far side column"
+PY
+
 [ $fail -eq 0 ] && echo "t_correlate: ok"
 exit $fail

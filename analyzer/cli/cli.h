@@ -125,5 +125,8 @@ typedef struct cli_correlate_view {
 } cli_correlate_view;
 
 void cli_correlate_text(const cli_correlate_view *v);
+/* `natlens correlate --csv` (correlate_csv.c): one row per chain or lone
+ * flow, every row. */
+void cli_correlate_csv(FILE *out, const struct nl_correlation *c);
 
 #endif

@@ -40,7 +40,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: natlens correlate [--json] [--fail-on-findings] [--strict] [--all] [--top N]\n"
+        "usage: natlens correlate [--json|--csv] [--fail-on-findings] [--strict] [--all] [--top N]\n"
         "                         [--max-flows N] [--format NAME] [--community-id-seed N]\n"
         "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
         "                         [-n] [-f EXPR] [-r FILE]...\n"
@@ -226,7 +226,7 @@ static void json_report(FILE *out, const nl_correlation *c,
 
 int cmd_correlate(int argc, char **argv)
 {
-    int as_json = 0, fail_on = 0, rc = 2, all = 0, strict = 0;
+    int as_json = 0, as_csv = 0, fail_on = 0, rc = 2, all = 0, strict = 0;
     unsigned long top = 0;
     unsigned long max_flows = 0;
     const char *rec_format = NULL;
@@ -252,6 +252,8 @@ int cmd_correlate(int argc, char **argv)
             continue;
         } else if (strcmp(a, "--json") == 0) {
             as_json = 1;
+        } else if (strcmp(a, "--csv") == 0) {
+            as_csv = 1;
         } else if (strcmp(a, "--fail-on-findings") == 0) {
             fail_on = 1;
         } else if (strcmp(a, "--all") == 0) {
@@ -348,7 +350,9 @@ int cmd_correlate(int argc, char **argv)
             cli_stage("looking for problems");
             nl_findings *fs = findings_make(c);
             cli_stage(NULL);
-            if (as_json) {
+            if (as_csv) {
+                cli_correlate_csv(stdout, c);
+            } else if (as_json) {
                 json_report(stdout, c, fs, tr, cc.cid_seed);
             } else {
                 cli_correlate_view v = { stdout, cli_use_color(stdout), env_utf8(), all,

@@ -406,6 +406,12 @@ char *correlate_answer_note(const nl_answer *a, char *buf, size_t len);
  * with a confident address, -1 when none. */
 int correlate_answer_point(const nl_correlation *c);
 
+/* The source address the farthest capture of chain ch saw (its egress)
+ * and that capture's index. 0 when the chain says none (it never left
+ * capture 0, or it is a stray answer). */
+int correlate_chain_egress(const nl_correlation *c, const nl_chain *ch, nl_addr *egress,
+                           int *seen_at);
+
 /* IGMP, MLD and IPv6 neighbour discovery: traffic that manages the link
  * itself. It never crosses a router, so it is never paired and never
  * "never arrived": presenters list it apart. */
