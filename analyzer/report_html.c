@@ -101,7 +101,7 @@ static void html_hostmeta(rep_ctx *c, const char *json)
             continue;
         fputs(any ? " \xc2\xb7 " : "", c->out);
         fprintf(c->out, "%s <b>", keys[i]);
-        ht(c, v);
+        ht(c, report_host_value(c, keys[i], v));
         fputs("</b>", c->out);
         any = 1;
     }
@@ -459,7 +459,10 @@ static void html_made(rep_ctx *c)
           "clock offsets estimated from the paired packets (median). Times are UTC. The sha256 sums "
           "above identify the exact files analysed.", f);
     if (c->rd)
-        fputs(" Inner addresses are replaced by stable pseudonyms (inner-N).", f);
+        fputs(" Redacted (--redact): inner addresses, MAC addresses, host names, kernel, session "
+              "labels, interface and cloud resource names and file names are replaced by stable "
+              "placeholders (inner-N, mac-N, host-N, capture-N...); Community IDs and payload "
+              "bytes are left out; public and translated (egress) addresses are kept.", f);
     fputs("</p>\n</section>\n<footer>natlens " NATLENS_VERSION "</footer>\n</body>\n</html>\n", f);
 }
 

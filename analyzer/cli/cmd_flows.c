@@ -12,6 +12,8 @@
 #include "natlens/plural.h"
 #include "natlens/record.h"
 #include "natlens/record_out.h"
+#include "natlens/redact.h"
+#include "natlens/hostmeta.h"
 #include "natlens/timefmt.h"
 #include "natlens/trace_out.h"
 #include "natlens/zeek_log.h"
@@ -40,6 +42,8 @@ static void flows_usage(FILE *f)
                "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
                "  --community-id-seed N  Community ID seed, 0..65535 (default 0)\n"
                "  --localtime         text times in local time (TZ) instead of UTC\n"
+               "  --redact            for sharing (text, JSON, CSV): inner addresses, MACs, host\n"
+               "                      and file names become placeholders; see natlens(1)\n"
                "  -r FILE, -n, -f EXPR    as tcpdump: read FILE, no name lookups (natlens never\n"
                "                      does any), BPF filter; words after FILE or after -- too\n");
 }
@@ -291,6 +295,7 @@ int cmd_flows(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
+        {"redact", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -299,7 +304,9 @@ int cmd_flows(int argc, char **argv)
     nl_trace_opts o;
     nl_trace *t;
     nl_findings *fs;
-    int fail_on = 0, strict = 0, localtime = 0;
+    int fail_on = 0, strict = 0, localtime = 0, redact = 0;
+    nl_redact *rd = NULL;
+    FILE *real_stdout = stdout;
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
     char *after_dashes, *words, *bpf;
@@ -321,6 +328,7 @@ int cmd_flows(int argc, char **argv)
         case 'T': strict = 1; break;
         case 'S': seed = cli_parse_seed(optarg); break;
         case 'L': localtime = 1; break;
+        case 'R': redact = 1; break;
         case 'I': o.format = optarg; break;
         case 'r': path = optarg; break;
         case 'n': break;            /* tcpdump's "no name lookups": natlens does none */
@@ -349,6 +357,32 @@ int cmd_flows(int argc, char **argv)
         fprintf(stderr, "natlens: out of memory\n");
         return CLI_USAGE;
     }
+    if (redact && (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON)) {
+        /* a conn.log's id.orig_h is typed addr: a placeholder there breaks
+         * every program that reads the log (Zeek, RITA, Elastic) */
+        fprintf(stderr, "natlens flows: --redact is for text, --json and --csv output; a Zeek log "
+                        "needs real addresses\n");
+        free(bpf);
+        return CLI_USAGE;
+    }
+    if (redact) {
+        /* stdout becomes a filter that redacts every line it is given, so
+         * each format below, streaming ones too, is covered; names learned
+         * after the load (the usual case) are numbered in sorted order */
+        char herr[512];
+        char *meta = o.max_flows ? hostmeta_read(path, herr) : NULL;
+        rd = redact_new();
+        if (!rd || redact_learn_file(rd, 0, path, 0) < 0 || redact_learn_hostmeta(rd, meta) < 0 ||
+            !(stdout = redact_fopen(rd, real_stdout, fmt == FMT_TEXT ? NL_REDACT_COLUMNS : 0))) {
+            stdout = real_stdout;
+            free(meta);
+            redact_free(rd);
+            free(bpf);
+            fprintf(stderr, "natlens: out of memory\n");
+            return CLI_USAGE;
+        }
+        free(meta);
+    }
     o.bpf = bpf;
     memset(&stream, 0, sizeof stream);
     stream.fmt = fmt;
@@ -370,8 +404,16 @@ int cmd_flows(int argc, char **argv)
     }
     t = cli_load_trace(path, &o);
     free(bpf);
-    if (!t)
+    if (rd && t && redact_learn_trace(rd, t, 0, 0) < 0)
+        fprintf(stderr, "natlens flows: warning: out of memory while redacting\n");
+    if (!t) {
+        if (rd) {
+            fclose(stdout);
+            stdout = real_stdout;
+            redact_free(rd);
+        }
         return CLI_USAGE;
+    }
     fs = diagnose_new();
     if (fs && !o.flow_done &&
         (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
@@ -393,6 +435,12 @@ int cmd_flows(int argc, char **argv)
         rc = 1;
     if (strict && cli_partial)
         rc = CLI_PARTIAL;
+    if (rd) {
+        if (fclose(stdout) != 0)
+            rc = CLI_USAGE;
+        stdout = real_stdout;
+        redact_free(rd);
+    }
     diagnose_free(fs);
     trace_free(t);
     return rc;
