@@ -25,7 +25,7 @@ static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv|--zeek|--zeek-json] [--verify-checksums] [--max-flows N]\n"
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
-               "                     [--localtime] [-n] [-f EXPR] {FILE | -r FILE} [BPF expression]\n"
+               "                     [--localtime] [--redact] [-n] [-f EXPR] {FILE | -r FILE} [BPF expression]\n"
                "                     [-- BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
