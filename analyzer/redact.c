@@ -120,16 +120,50 @@ rd_ent *rd_tab_find(rd_tab *t, const uint8_t *k)
     return NULL;
 }
 
-static rd_ent *tab_append(rd_tab *t, const uint8_t *k, int explicit)
+/* Sort and merge duplicates (a key learned as the client side's stays so). */
+static void tab_dedupe(rd_tab *t)
 {
-    if (t->n == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        rd_ent *nv = realloc(t->v, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        t->v = nv;
-        t->cap = nc;
+    size_t k = 0;
+    if (t->n)
+        qsort_r(t->v, t->n, sizeof *t->v, ent_cmp, &t->ksz);
+    for (size_t i = 0; i < t->n; i++) {
+        if (k && !memcmp(t->v[k - 1].k, t->v[i].k, t->ksz)) {
+            t->v[k - 1].explicit |= t->v[i].explicit;
+            continue;
+        }
+        t->v[k++] = t->v[i];
     }
+    t->n = k;
+}
+
+/* Room for one more entry. Learning meets the same address or MAC once
+ * per flow or packet: a full table is merged before it grows, so memory
+ * follows the distinct keys; it grows unless the merge freed half of it,
+ * so merges stay n log n in all. */
+static int tab_room(rd_tab *t, int sealed)
+{
+    rd_ent *nv;
+    size_t nc;
+    if (t->n < t->cap)
+        return 0;
+    if (!sealed && t->cap >= 4096) {
+        tab_dedupe(t);
+        if (t->n <= t->cap / 2)
+            return 0;
+    }
+    nc = t->cap ? t->cap * 2 : 64;
+    nv = realloc(t->v, nc * sizeof *nv);
+    if (!nv)
+        return -1;
+    t->v = nv;
+    t->cap = nc;
+    return 0;
+}
+
+static rd_ent *tab_append(rd_tab *t, const uint8_t *k, int explicit, int sealed)
+{
+    if (tab_room(t, sealed) < 0)
+        return NULL;
     memset(&t->v[t->n], 0, sizeof t->v[t->n]);
     memcpy(t->v[t->n].k, k, t->ksz);
     t->v[t->n].explicit = (uint8_t)explicit;
@@ -145,7 +179,7 @@ int rd_tab_push(nl_redact *rd, rd_tab *t, const uint8_t *k, int explicit)
 {
     rd_ent *e;
     if (!rd->sealed)
-        return tab_append(t, k, explicit) ? 0 : -1;
+        return tab_append(t, k, explicit, 0) ? 0 : -1;
     /* after the first lookup: named at once, in order of appearance */
     e = rd_tab_find(t, k);
     if (e) {
@@ -154,7 +188,7 @@ int rd_tab_push(nl_redact *rd, rd_tab *t, const uint8_t *k, int explicit)
     }
     if (t == &rd->addrs && !explicit && addr_kept(rd, k))
         return 0;
-    e = tab_append(t, k, explicit);
+    e = tab_append(t, k, explicit, 1);
     if (!e)
         return -1;
     if (t->prefix[0])
@@ -166,19 +200,10 @@ int rd_tab_push(nl_redact *rd, rd_tab *t, const uint8_t *k, int explicit)
 static void tab_seal(nl_redact *rd, rd_tab *t, int is_addrs)
 {
     size_t k = 0;
-    if (t->n)
-        qsort_r(t->v, t->n, sizeof *t->v, ent_cmp, &t->ksz);
-    for (size_t i = 0; i < t->n; i++) {
-        if (k && !memcmp(t->v[k - 1].k, t->v[i].k, t->ksz)) {
-            t->v[k - 1].explicit |= t->v[i].explicit;
-            continue;
-        }
-        t->v[k++] = t->v[i];
-    }
-    t->n = t->nsorted = k;
+    tab_dedupe(t);
+    t->nsorted = t->n;
     if (is_addrs) {
         /* an inner-range address that a NAT translated to is the answer */
-        k = 0;
         for (size_t i = 0; i < t->n; i++)
             if (t->v[i].explicit || !addr_kept(rd, t->v[i].k))
                 t->v[k++] = t->v[i];
@@ -203,7 +228,7 @@ int rd_keep(nl_redact *rd, const nl_addr *a)
 {
     if (rd->sealed && addr_kept(rd, a->b))
         return 0;
-    return tab_append(&rd->keep, a->b, 0) ? 0 : -1;
+    return tab_append(&rd->keep, a->b, 0, rd->sealed) ? 0 : -1;
 }
 
 /* ---- addresses and MACs ------------------------------------------------ */
