@@ -387,8 +387,9 @@ typedef struct rd_sink {
 } rd_sink;
 
 /* Pass on every complete line; of an overlong line all but what a token
- * starting there could still need. */
-static void sink_drain(rd_sink *k, int final)
+ * starting there could still need. -1 when out of memory (nothing is
+ * passed on unredacted). */
+static int sink_drain(rd_sink *k, int final)
 {
     size_t stop = 0, used;
     if (final) {
@@ -402,12 +403,15 @@ static void sink_drain(rd_sink *k, int final)
         if (!stop && k->n > RD_LINE_MAX + k->rd->maxvar + 64)
             stop = k->n - k->rd->maxvar - 64;
     }
-    if (!stop || vars_build(k->rd) < 0)
-        return;
+    if (!stop)
+        return 0;
+    if (vars_build(k->rd) < 0)
+        return -1;
     rd_seal(k->rd);
     used = scan(k->rd, &k->st, k->buf, k->n, stop, k->out);
     memmove(k->buf, k->buf + used, k->n - used);
     k->n -= used;
+    return 0;
 }
 
 static ssize_t sink_write(void *cookie, const char *p, size_t len)
@@ -423,16 +427,17 @@ static ssize_t sink_write(void *cookie, const char *p, size_t len)
     }
     memcpy(k->buf + k->n, p, len);
     k->n += len;
-    sink_drain(k, 0);
-    return ferror(k->out) ? -1 : (ssize_t)len;
+    if (sink_drain(k, 0) < 0 || ferror(k->out))
+        return -1;
+    return (ssize_t)len;
 }
 
 static int sink_close(void *cookie)
 {
     rd_sink *k = cookie;
-    int rc;
-    sink_drain(k, 1);
-    rc = fflush(k->out) != 0 || ferror(k->out) ? -1 : 0;
+    int rc = sink_drain(k, 1);
+    if (fflush(k->out) != 0 || ferror(k->out))
+        rc = -1;
     free(k->buf);
     free(k);
     return rc;
