@@ -12,6 +12,13 @@ int cmd_flows(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
+
+/* `flows --ndjson OUT`: stream the flow records of `path` to OUT ("-":
+ * stdout) with capture-point name `point` (NULL: default). o carries the
+ * BPF filter and --max-flows. Returns an exit status (cmd_flows_ndjson.c). */
+int flows_ndjson_run(const char *path, const char *out, const char *point,
+                     nl_trace_opts *o);
 
 /* Exit statuses of the contract. CLI_PARTIAL: --strict and some input
  * was damaged, cut, partly read, had unreadable record lines or

@@ -27,6 +27,7 @@ static void flows_usage(FILE *f)
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
                "                     [--localtime] [--redact] [-n] [-f EXPR] {FILE | -r FILE} [BPF expression]\n"
                "                     [-- BPF expression]\n"
+               "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
                "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
@@ -45,7 +46,11 @@ static void flows_usage(FILE *f)
                "  --redact            for sharing (text, JSON, CSV): inner addresses, MACs, host\n"
                "                      and file names become placeholders; see natlens(1)\n"
                "  -r FILE, -n, -f EXPR    as tcpdump: read FILE, no name lookups (natlens never\n"
-               "                      does any), BPF filter; words after FILE or after -- too\n");
+               "                      does any), BPF filter; words after FILE or after -- too\n"
+               "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
+               "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
+               "  --point NAME        capture-point name in the records (default: the recorded role,\n"
+               "                      else the file name without its extension)\n");
 }
 
 /* Streaming output (--max-flows): flows are written as they end, so the
@@ -296,6 +301,8 @@ int cmd_flows(int argc, char **argv)
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
         {"redact", no_argument, NULL, 'R'},
+        {"ndjson", required_argument, NULL, 'N'},
+        {"point", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -310,6 +317,7 @@ int cmd_flows(int argc, char **argv)
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
     char *after_dashes, *words, *bpf;
+    const char *ndjson = NULL, *point = NULL;
 
     memset(&o, 0, sizeof o);
     after_dashes = cli_take_filter(&argc, argv);
@@ -333,6 +341,8 @@ int cmd_flows(int argc, char **argv)
         case 'r': path = optarg; break;
         case 'n': break;            /* tcpdump's "no name lookups": natlens does none */
         case 'f': filter_f = optarg; break;
+        case 'N': ndjson = optarg; break;
+        case 'P': point = optarg; break;
         case 'h': flows_usage(stdout); free(after_dashes); return CLI_OK;
         default: flows_usage(stderr); free(after_dashes); return CLI_USAGE;
         }
@@ -357,11 +367,12 @@ int cmd_flows(int argc, char **argv)
         fprintf(stderr, "natlens: out of memory\n");
         return CLI_USAGE;
     }
-    if (redact && (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON)) {
-        /* a conn.log's id.orig_h is typed addr: a placeholder there breaks
-         * every program that reads the log (Zeek, RITA, Elastic) */
-        fprintf(stderr, "natlens flows: --redact is for text, --json and --csv output; a Zeek log "
-                        "needs real addresses\n");
+    if (redact && (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON || ndjson)) {
+        /* a conn.log's id.orig_h is typed addr, NDJSON records are read back
+         * by correlate and ClickHouse to pair them: a placeholder breaks
+         * every program that reads them (Zeek, RITA, Elastic, natlens) */
+        fprintf(stderr, "natlens flows: --redact is for text, --json and --csv output; %s needs "
+                        "real addresses\n", ndjson ? "--ndjson" : "a Zeek log");
         free(bpf);
         return CLI_USAGE;
     }
@@ -384,6 +395,13 @@ int cmd_flows(int argc, char **argv)
         free(meta);
     }
     o.bpf = bpf;
+    if (ndjson || point) {
+        rc = ndjson ? flows_ndjson_run(path, ndjson, point, &o) : CLI_USAGE;
+        if (!ndjson)
+            fprintf(stderr, "natlens flows: --point goes with --ndjson\n");
+        free(bpf);
+        return rc;
+    }
     memset(&stream, 0, sizeof stream);
     stream.fmt = fmt;
     stream.color = cli_use_color(stdout);
