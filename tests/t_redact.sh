@@ -8,7 +8,8 @@
 # alone and the record pairings of t_records_correlate. Each capture also
 # gets a pcapng twin carrying natlens-capture host context (written with
 # editcap: hostname, kernel, session, interfaces with MACs and addresses,
-# a route), and every case runs again with the twins.
+# a route), and every case runs again with the twins; two client sides go
+# through `flows --ndjson` and are read back beside their server.
 #
 # Originals are collected from the unredacted output and the files
 # themselves, not written down here: every inner (private-range) address
@@ -22,7 +23,7 @@
 # answer) must still be there; in the JSON documents every original maps to
 # one placeholder and back (walked side by side with the unredacted ones);
 # the asym-return fix names the server by the placeholder its flows have;
-# flows --zeek --redact is refused.
+# flows --zeek, --zeek-json and --ndjson refuse --redact.
 cd "$(dirname "$0")/.." || exit 2
 NATLENS=${NATLENS:-$PWD/${BUILD:-build}/natlens}
 CAPTURE=${CAPTURE:-$(dirname "$NATLENS")/natlens-capture}
@@ -138,6 +139,13 @@ for i, p in enumerate(pcaps):
 tw = lambda files: [twins.get(f, f) for f in files]
 multi += [tw(c) for c in multi if any(f in twins for f in c)]
 single += [twins[f] for f in single if f in twins]
+# a client side reduced to NDJSON flow records (flows --ndjson), read back
+for d in ("snat-masq", "asym-return"):
+    for src in ("samples/%s/client.pcap" % d, twins["samples/%s/client.pcap" % d]):
+        nd = os.path.join(T, "%s-%s.ndjson" % (d, os.path.basename(src).replace(".", "-")))
+        if run("flows", "--ndjson", nd, src) is not None:
+            multi.append([nd, "samples/%s/server.pcap" % d])
+            single.append(nd)
 
 # ---- what must not appear ------------------------------------------------------
 file_json = {}
@@ -180,6 +188,11 @@ def forbidden(files, unred_texts):
         addrs |= ha
         macs |= hm
         strings |= {f, os.path.abspath(f), os.path.basename(f)}
+        if f.endswith(".ndjson"):   # the capture it was made from
+            for line in open(f, encoding="utf-8"):
+                rec = json.loads(line)
+                if rec.get("type") == "capture" and rec.get("file"):
+                    strings |= {rec["file"], os.path.basename(rec["file"])}
         if os.path.dirname(f):
             strings.add(os.path.dirname(f))
     if len(files) > 1:
@@ -291,10 +304,12 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
     list(ex.map(case_multi, multi))
     list(ex.map(case_single, single))
 
-# a Zeek log needs real addresses: refused, nothing written
-p = subprocess.run([NAT, "flows", "--zeek", "--redact", VM], capture_output=True, text=True)
-if p.returncode != 2 or p.stdout:
-    bad.append("flows --zeek --redact: exit %d, %d bytes out (want 2, nothing)" % (p.returncode, len(p.stdout)))
+# a Zeek log and NDJSON records need real addresses: refused, nothing written
+for opt in (["--zeek"], ["--zeek-json"], ["--ndjson", "-"]):
+    p = subprocess.run([NAT, "flows", *opt, "--redact", VM], capture_output=True, text=True)
+    if p.returncode != 2 or p.stdout:
+        bad.append("flows %s --redact: exit %d, %d bytes out (want 2, nothing)" %
+                   (opt[0], p.returncode, len(p.stdout)))
 
 # the test must have had something to find
 for k, least in (("addrs", 30), ("macs", 20), ("cids", 100), ("strings", 50)):
