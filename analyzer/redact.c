@@ -34,8 +34,46 @@ static void vars_free(nl_redact *rd)
     for (size_t i = 0; i < rd->nvars; i++)
         free(rd->vars[i].s);
     free(rd->vars);
+    free(rd->vx);
+    free(rd->vlens);
     rd->vars = NULL;
     rd->nvars = 0;
+}
+
+/* ---- indexes ------------------------------------------------------------ */
+
+uint64_t rd_hash(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+int rd_index_fit(uint32_t **slot, size_t *cap, size_t items)
+{
+    size_t nc = 64;
+    uint32_t *ns;
+    if (items * 2 <= *cap)
+        return 0;
+    while (nc < items * 4)
+        nc *= 2;
+    ns = calloc(nc, sizeof *ns);
+    if (!ns)
+        return -1;
+    free(*slot);
+    *slot = ns;
+    *cap = nc;
+    return 1;
+}
+
+void rd_index_put(uint32_t *slot, size_t cap, uint64_t h, size_t i)
+{
+    size_t p = (size_t)h & (cap - 1);
+    while (slot[p])
+        p = (p + 1) & (cap - 1);
+    slot[p] = (uint32_t)(i + 1);
 }
 
 void redact_free(nl_redact *rd)
@@ -45,6 +83,10 @@ void redact_free(nl_redact *rd)
     free(rd->addrs.v);
     free(rd->keep.v);
     free(rd->macs.v);
+    free(rd->addrs.hx);
+    free(rd->keep.hx);
+    free(rd->macs.hx);
+    free(rd->lx);
     for (size_t i = 0; i < rd->nlits; i++) {
         free(rd->lits[i].s);
         free(rd->lits[i].name);
@@ -78,12 +120,11 @@ int redact_addr_is_inner(const nl_addr *a)
 
 /* Is the candidate placeholder the text of something learned? Then it
  * would read as that original: skip the number. */
+static rd_lit *lit_find(const nl_redact *rd, const char *s);
+
 static int name_taken(const nl_redact *rd, const char *name)
 {
-    for (size_t i = 0; i < rd->nlits; i++)
-        if (!strcmp(rd->lits[i].s, name))
-            return 1;
-    return 0;
+    return lit_find(rd, name) != NULL;
 }
 
 static void make_name(const nl_redact *rd, const char *prefix, uint32_t *next, const char *ext,
@@ -103,21 +144,28 @@ static int ent_cmp(const void *x, const void *y, void *ksz)
 
 rd_ent *rd_tab_find(rd_tab *t, const uint8_t *k)
 {
-    size_t lo = 0, hi = t->nsorted;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(t->v[mid].k, k, t->ksz);
-        if (!c)
-            return &t->v[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = t->nsorted; i < t->n; i++)
-        if (!memcmp(t->v[i].k, k, t->ksz))
-            return &t->v[i];
+    size_t p;
+    if (!t->hx)
+        return NULL;
+    for (p = (size_t)rd_hash(k, t->ksz) & (t->hcap - 1); t->hx[p]; p = (p + 1) & (t->hcap - 1))
+        if (!memcmp(t->v[t->hx[p] - 1].k, k, t->ksz))
+            return &t->v[t->hx[p] - 1];
     return NULL;
+}
+
+/* Entry i into the index (all of them when it had to grow). */
+static int tab_index(rd_tab *t, size_t i)
+{
+    int r = rd_index_fit(&t->hx, &t->hcap, t->n);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        rd_index_put(t->hx, t->hcap, rd_hash(t->v[i].k, t->ksz), i);
+        return 0;
+    }
+    for (size_t j = 0; j < t->n; j++)
+        rd_index_put(t->hx, t->hcap, rd_hash(t->v[j].k, t->ksz), j);
+    return 0;
 }
 
 /* Sort and merge duplicates (a key learned as the client side's stays so). */
@@ -189,15 +237,15 @@ int rd_tab_push(nl_redact *rd, rd_tab *t, const uint8_t *k, int explicit)
     if (t == &rd->addrs && !explicit && addr_kept(rd, k))
         return 0;
     e = tab_append(t, k, explicit, 1);
-    if (!e)
+    if (!e || tab_index(t, t->n - 1) < 0)
         return -1;
     if (t->prefix[0])
         make_name(rd, t->prefix, &t->next, "", e->name, sizeof e->name);
     return 0;
 }
 
-/* Sort, merge duplicates, drop what is kept, name in order. */
-static void tab_seal(nl_redact *rd, rd_tab *t, int is_addrs)
+/* Sort, merge duplicates, drop what is kept, name in order, index. */
+static int tab_seal(nl_redact *rd, rd_tab *t, int is_addrs)
 {
     size_t k = 0;
     tab_dedupe(t);
@@ -212,23 +260,36 @@ static void tab_seal(nl_redact *rd, rd_tab *t, int is_addrs)
     if (t->prefix[0])
         for (size_t i = 0; i < t->n; i++)
             make_name(rd, t->prefix, &t->next, "", t->v[i].name, sizeof t->v[i].name);
+    free(t->hx);
+    t->hx = NULL;
+    t->hcap = 0;
+    if (rd_index_fit(&t->hx, &t->hcap, t->n ? t->n : 1) < 0)
+        return -1;
+    for (size_t i = 0; i < t->n; i++)
+        rd_index_put(t->hx, t->hcap, rd_hash(t->v[i].k, t->ksz), i);
+    return 0;
 }
 
-void rd_seal(nl_redact *rd)
+int rd_seal(nl_redact *rd)
 {
     if (rd->sealed)
-        return;
-    tab_seal(rd, &rd->keep, 0);
-    tab_seal(rd, &rd->addrs, 1);
-    tab_seal(rd, &rd->macs, 0);
+        return 0;
+    if (tab_seal(rd, &rd->keep, 0) < 0 || tab_seal(rd, &rd->addrs, 1) < 0 ||
+        tab_seal(rd, &rd->macs, 0) < 0)
+        return -1;
     rd->sealed = 1;
+    return 0;
 }
 
 int rd_keep(nl_redact *rd, const nl_addr *a)
 {
-    if (rd->sealed && addr_kept(rd, a->b))
+    if (!rd->sealed)
+        return tab_append(&rd->keep, a->b, 0, 0) ? 0 : -1;
+    if (addr_kept(rd, a->b))
         return 0;
-    return tab_append(&rd->keep, a->b, 0, rd->sealed) ? 0 : -1;
+    if (!tab_append(&rd->keep, a->b, 0, 1))
+        return -1;
+    return tab_index(&rd->keep, rd->keep.n - 1);
 }
 
 /* ---- addresses and MACs ------------------------------------------------ */
@@ -236,9 +297,8 @@ int rd_keep(nl_redact *rd, const nl_addr *a)
 const char *redact_addr_name(nl_redact *rd, const nl_addr *a)
 {
     const rd_ent *e;
-    if (!rd)
+    if (!rd || rd_seal(rd) < 0)
         return NULL;
-    rd_seal(rd);
     e = rd_tab_find(&rd->addrs, a->b);
     if (e)
         return e->name;
@@ -267,9 +327,8 @@ static int mac_kept(const uint8_t m[6])
 const char *rd_mac_name(nl_redact *rd, const uint8_t m[6])
 {
     const rd_ent *e;
-    if (mac_kept(m))
+    if (mac_kept(m) || rd_seal(rd) < 0)
         return NULL;
-    rd_seal(rd);
     e = rd_tab_find(&rd->macs, m);
     if (!e && rd_tab_push(rd, &rd->macs, m, 0) == 0)
         e = rd_tab_find(&rd->macs, m);
@@ -294,9 +353,12 @@ static int own_word(const char *s)
 
 static rd_lit *lit_find(const nl_redact *rd, const char *s)
 {
-    for (size_t i = 0; i < rd->nlits; i++)
-        if (!strcmp(rd->lits[i].s, s))
-            return &rd->lits[i];
+    size_t p;
+    if (!rd->lx)
+        return NULL;
+    for (p = (size_t)rd_hash(s, strlen(s)) & (rd->lcap - 1); rd->lx[p]; p = (p + 1) & (rd->lcap - 1))
+        if (!strcmp(rd->lits[rd->lx[p] - 1].s, s))
+            return &rd->lits[rd->lx[p] - 1];
     return NULL;
 }
 
@@ -325,6 +387,19 @@ static int lit_push(nl_redact *rd, const char *s, const char *name, int kind)
     l->scan = len >= RD_MIN_SCAN && (kind == RD_K_FILE || kind == RD_K_KERNEL || !own_word(s));
     rd->nlits++;
     rd->vars_dirty = 1;
+    switch (rd_index_fit(&rd->lx, &rd->lcap, rd->nlits)) {
+    case -1:
+        rd->nlits--;
+        free(l->s);
+        free(l->name);
+        return -1;
+    case 0:
+        rd_index_put(rd->lx, rd->lcap, rd_hash(l->s, len), rd->nlits - 1);
+        break;
+    default:
+        for (size_t i = 0; i < rd->nlits; i++)
+            rd_index_put(rd->lx, rd->lcap, rd_hash(rd->lits[i].s, rd->lits[i].len), i);
+    }
     return 0;
 }
 

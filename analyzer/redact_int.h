@@ -27,6 +27,8 @@ typedef struct rd_ent {
 typedef struct rd_tab {
     rd_ent *v;
     size_t  n, nsorted, cap;
+    uint32_t *hx;               /* index (rd_index_*) over all entries, from the seal on */
+    size_t  hcap;
     size_t  ksz;
     uint32_t next;              /* next number */
     const char *prefix;         /* "inner", "mac" */
@@ -59,6 +61,8 @@ struct nl_redact {
     int      sealed;            /* tables sorted and named */
     rd_lit  *lits;
     size_t   nlits, litcap;
+    uint32_t *lx;               /* index of lits by string */
+    size_t   lcap;
     uint32_t kind_next[RD_K_COUNT];
     char   **files;             /* placeholder per input index, NULL if none */
     size_t   nfiles;
@@ -67,15 +71,26 @@ struct nl_redact {
     /* the text pass's index, rebuilt when lits or esc changed */
     rd_var  *vars;
     size_t   nvars;
-    size_t   vstart[257];       /* vars with first byte b: [vstart[b], vstart[b+1]) */
+    uint32_t *vx;               /* index of vars by their bytes */
+    size_t   vcap;
+    size_t  *vlens;             /* distinct lengths of the forms starting with byte b, */
+    size_t   vlstart[257];      /* longest first: vlens[vlstart[b] .. vlstart[b+1]) */
     size_t   maxvar;            /* longest form */
     int      vars_dirty;
 };
 
 /* redact.c */
+/* FNV-1a of n bytes. */
+uint64_t rd_hash(const void *p, size_t n);
+/* Open addressing over item indices (slot = index + 1, 0 empty), kept at
+ * most half full: make room for `items`; 1 when the table was replaced
+ * (the caller puts every item again), 0 when it fits, -1 out of memory. */
+int  rd_index_fit(uint32_t **slot, size_t *cap, size_t items);
+void rd_index_put(uint32_t *slot, size_t cap, uint64_t h, size_t i);
 int  rd_tab_push(nl_redact *rd, rd_tab *t, const uint8_t *k, int explicit);
 rd_ent *rd_tab_find(rd_tab *t, const uint8_t *k);
-void rd_seal(nl_redact *rd);
+/* Sort, name and index what was learned (once); -1 out of memory. */
+int  rd_seal(nl_redact *rd);
 /* Learn string s of kind (placeholder made here); 0, or -1 out of memory.
  * Empty, too long and already learned strings are skipped. */
 int  rd_lit_add(nl_redact *rd, const char *s, int kind);

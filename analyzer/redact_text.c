@@ -89,11 +89,6 @@ static void esc_term(FILE *f, const char *s)
 
 static int var_push(nl_redact *rd, size_t *cap, char *s, size_t len, const char *name)
 {
-    for (size_t i = 0; i < rd->nvars; i++)
-        if (rd->vars[i].len == len && !memcmp(rd->vars[i].s, s, len)) {
-            free(s);
-            return 0;
-        }
     if (rd->nvars == *cap) {
         size_t nc = *cap ? *cap * 2 : 32;
         rd_var *nv = realloc(rd->vars, nc * sizeof *nv);
@@ -116,21 +111,16 @@ static int var_cmp(const void *x, const void *y)
     unsigned char ca = (unsigned char)a->s[0], cb = (unsigned char)b->s[0];
     if (ca != cb)
         return ca < cb ? -1 : 1;
-    return a->len > b->len ? -1 : a->len < b->len;   /* longest first */
+    if (a->len != b->len)
+        return a->len > b->len ? -1 : 1;   /* longest first */
+    return memcmp(a->s, b->s, a->len);
 }
 
-/* Every form of every learned string the text may hold. */
-static int vars_build(nl_redact *rd)
+/* One form of every learned string per escaper, and the raw one. */
+static int vars_collect(nl_redact *rd, size_t *cap)
 {
     void (*esc[RD_MAX_ESC + 2])(FILE *, const char *);
-    size_t nesc = 0, cap = 0;
-    if (!rd->vars_dirty)
-        return 0;
-    for (size_t i = 0; i < rd->nvars; i++)
-        free(rd->vars[i].s);
-    free(rd->vars);
-    rd->vars = NULL;
-    rd->nvars = rd->maxvar = 0;
+    size_t nesc = 0;
     esc[nesc++] = esc_json;
     esc[nesc++] = esc_term;
     for (size_t i = 0; i < rd->nesc; i++)
@@ -140,7 +130,7 @@ static int vars_build(nl_redact *rd)
         char *raw;
         if (!l->scan)
             continue;
-        if (!(raw = strdup(l->s)) || var_push(rd, &cap, raw, l->len, l->name) < 0)
+        if (!(raw = strdup(l->s)) || var_push(rd, cap, raw, l->len, l->name) < 0)
             return -1;
         for (size_t e = 0; e < nesc; e++) {
             char *b = NULL;
@@ -157,35 +147,77 @@ static int vars_build(nl_redact *rd)
                 free(b);
                 continue;
             }
-            if (var_push(rd, &cap, b, n, l->name) < 0)
+            if (var_push(rd, cap, b, n, l->name) < 0)
                 return -1;
         }
     }
+    return 0;
+}
+
+/* Every form of every learned string the text may hold, indexed by its
+ * bytes, with the lengths to try per first byte. */
+static int vars_build(nl_redact *rd)
+{
+    size_t cap = 0, k = 0, nl = 0;
+    if (!rd->vars_dirty)
+        return 0;
+    for (size_t i = 0; i < rd->nvars; i++)
+        free(rd->vars[i].s);
+    free(rd->vars);
+    free(rd->vx);
+    free(rd->vlens);
+    rd->vars = NULL;
+    rd->vx = NULL;
+    rd->vlens = NULL;
+    rd->nvars = rd->maxvar = rd->vcap = 0;
+    if (vars_collect(rd, &cap) < 0)
+        return -1;
     if (rd->nvars)
         qsort(rd->vars, rd->nvars, sizeof *rd->vars, var_cmp);
-    for (size_t b = 0, v = 0; b <= 256; b++) {
-        while (v < rd->nvars && (unsigned char)rd->vars[v].s[0] < b)
-            v++;
-        rd->vstart[b] = v;
+    for (size_t i = 0; i < rd->nvars; i++) {     /* one entry per form */
+        if (k && !var_cmp(&rd->vars[k - 1], &rd->vars[i])) {
+            free(rd->vars[i].s);
+            continue;
+        }
+        rd->vars[k++] = rd->vars[i];
     }
+    rd->nvars = k;
+    if (rd_index_fit(&rd->vx, &rd->vcap, rd->nvars ? rd->nvars : 1) < 0 ||
+        !(rd->vlens = malloc((rd->nvars + 1) * sizeof *rd->vlens)))
+        return -1;
+    for (size_t i = 0; i < rd->nvars; i++)
+        rd_index_put(rd->vx, rd->vcap, rd_hash(rd->vars[i].s, rd->vars[i].len), i);
+    for (size_t b = 0, v = 0; b < 256; b++) {
+        rd->vlstart[b] = nl;
+        for (; v < rd->nvars && (unsigned char)rd->vars[v].s[0] == b; v++)
+            if (nl == rd->vlstart[b] || rd->vlens[nl - 1] != rd->vars[v].len)
+                rd->vlens[nl++] = rd->vars[v].len;
+    }
+    rd->vlstart[256] = nl;
     rd->vars_dirty = 0;
     return 0;
 }
 
-/* The learned string at s[i] (longest), or NULL. */
+/* The learned string at s[i] (the longest whose edges are word
+ * boundaries), or NULL: one index lookup per distinct length. */
 static const rd_var *var_at(const nl_redact *rd, const char *s, size_t n, size_t i, int prev)
 {
     unsigned char c = (unsigned char)s[i];
-    for (size_t v = rd->vstart[c]; v < rd->vstart[c + 1]; v++) {
-        const rd_var *x = &rd->vars[v];
-        if (x->len > n - i || memcmp(s + i, x->s, x->len))
+    for (size_t k = rd->vlstart[c]; k < rd->vlstart[c + 1]; k++) {
+        size_t len = rd->vlens[k], p;
+        if (len > n - i)
             continue;
-        if (name_char((unsigned char)x->s[0]) && prev >= 0 && name_char(prev))
-            continue;
-        if (name_char((unsigned char)x->s[x->len - 1]) && i + x->len < n &&
-            name_char((unsigned char)s[i + x->len]))
-            continue;
-        return x;
+        for (p = (size_t)rd_hash(s + i, len) & (rd->vcap - 1); rd->vx[p]; p = (p + 1) & (rd->vcap - 1)) {
+            const rd_var *x = &rd->vars[rd->vx[p] - 1];
+            if (x->len != len || memcmp(s + i, x->s, len))
+                continue;
+            if (name_char((unsigned char)x->s[0]) && prev >= 0 && name_char(prev))
+                break;
+            if (name_char((unsigned char)x->s[len - 1]) && i + len < n &&
+                name_char((unsigned char)s[i + len]))
+                break;
+            return x;
+        }
     }
     return NULL;
 }
@@ -350,9 +382,8 @@ static size_t scan(nl_redact *rd, rd_scan *st, const char *s, size_t n, size_t s
 int redact_write(nl_redact *rd, const char *s, size_t n, FILE *out, int flags)
 {
     rd_scan st = {-1, 0, flags};
-    if (vars_build(rd) < 0)
+    if (vars_build(rd) < 0 || rd_seal(rd) < 0)
         return -1;
-    rd_seal(rd);
     scan(rd, &st, s, n, n, out);
     return ferror(out) ? -1 : 0;
 }
@@ -405,9 +436,8 @@ static int sink_drain(rd_sink *k, int final)
     }
     if (!stop)
         return 0;
-    if (vars_build(k->rd) < 0)
+    if (vars_build(k->rd) < 0 || rd_seal(k->rd) < 0)
         return -1;
-    rd_seal(k->rd);
     used = scan(k->rd, &k->st, k->buf, k->n, stop, k->out);
     memmove(k->buf, k->buf + used, k->n - used);
     k->n -= used;
