@@ -2,10 +2,10 @@
  * strings, the names they get, and the lookups every presenter shares.
  *
  * Memory: one entry per distinct inner address, MAC and learned string of
- * the input (bounded by its flows), never per packet. Lookups are binary
- * searches in the part named before the first lookup, then a linear scan
- * of what was met later (few: text rarely holds an address the analysis
- * did not see). */
+ * the input (bounded by its flows), never per packet: learning merges
+ * duplicates before a table grows. Lookups go through open-addressing
+ * indexes (expected O(1)), built when the tables are sealed and kept up as
+ * text brings addresses the analysis did not hold. */
 #include <stdlib.h>
 #include <string.h>
 #include "redact_int.h"
@@ -249,13 +249,12 @@ static int tab_seal(nl_redact *rd, rd_tab *t, int is_addrs)
 {
     size_t k = 0;
     tab_dedupe(t);
-    t->nsorted = t->n;
     if (is_addrs) {
         /* an inner-range address that a NAT translated to is the answer */
         for (size_t i = 0; i < t->n; i++)
             if (t->v[i].explicit || !addr_kept(rd, t->v[i].k))
                 t->v[k++] = t->v[i];
-        t->n = t->nsorted = k;
+        t->n = k;
     }
     if (t->prefix[0])
         for (size_t i = 0; i < t->n; i++)

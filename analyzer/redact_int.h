@@ -22,11 +22,12 @@ typedef struct rd_ent {
     char    name[RD_NAME_LEN];  /* "" until named */
 } rd_ent;
 
-/* [0, nsorted) sorted by key and named in that order; then appended in
- * order of appearance. */
+/* Before the seal: keys as learned (merged when the table fills). At the
+ * seal: sorted, merged and named in that order; then met keys are
+ * appended and named in order of appearance. */
 typedef struct rd_tab {
     rd_ent *v;
-    size_t  n, nsorted, cap;
+    size_t  n, cap;
     uint32_t *hx;               /* index (rd_index_*) over all entries, from the seal on */
     size_t  hcap;
     size_t  ksz;

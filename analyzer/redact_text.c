@@ -203,6 +203,8 @@ static int vars_build(nl_redact *rd)
 static const rd_var *var_at(const nl_redact *rd, const char *s, size_t n, size_t i, int prev)
 {
     unsigned char c = (unsigned char)s[i];
+    if (name_char(c) && prev >= 0 && name_char(prev))
+        return NULL;            /* inside a name: nothing learned starts here */
     for (size_t k = rd->vlstart[c]; k < rd->vlstart[c + 1]; k++) {
         size_t len = rd->vlens[k], p;
         if (len > n - i)
@@ -211,8 +213,6 @@ static const rd_var *var_at(const nl_redact *rd, const char *s, size_t n, size_t
             const rd_var *x = &rd->vars[rd->vx[p] - 1];
             if (x->len != len || memcmp(s + i, x->s, len))
                 continue;
-            if (name_char((unsigned char)x->s[0]) && prev >= 0 && name_char(prev))
-                break;
             if (name_char((unsigned char)x->s[len - 1]) && i + len < n &&
                 name_char((unsigned char)s[i + len]))
                 break;

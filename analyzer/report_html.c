@@ -451,10 +451,7 @@ static void html_made(rep_ctx *c)
           "clock offsets estimated from the paired packets (median). Times are UTC. The sha256 sums "
           "above identify the exact files analysed.", f);
     if (c->rd)
-        fputs(" Redacted (--redact): inner addresses, MAC addresses, host names, kernel, session "
-              "labels, interface and cloud resource names and file names are replaced by stable "
-              "placeholders (inner-N, mac-N, host-N, capture-N...); Community IDs and payload "
-              "bytes are left out; public and translated (egress) addresses are kept.", f);
+        fputs(REP_REDACT_NOTE, f);
     fputs("</p>\n</section>\n<footer>natlens " NATLENS_VERSION "</footer>\n</body>\n</html>\n", f);
 }
 

@@ -12,7 +12,12 @@
 #include "natlens/report.h"
 
 #define REP_MAX_COLS 8          /* captures drawn side by side in a ladder */
-#define REP_LADDER_ROWS 48      /* rows drawn per ladder (kept packets bound it anyway) */
+#define REP_LADDER_ROWS 48
+/* "How it was made" of a redacted report (HTML and Markdown). */
+#define REP_REDACT_NOTE " Redacted (--redact): inner addresses, MAC addresses, host names, " \
+    "kernel, session labels, interface and cloud resource names and file names are replaced " \
+    "by stable placeholders (inner-N, mac-N, host-N, capture-N...); Community IDs and payload " \
+    "bytes are left out; public and translated (egress) addresses are kept."      /* rows drawn per ladder (kept packets bound it anyway) */
 
 /* One row of a ladder: the same packet at every capture it was seen at. */
 typedef struct rep_lrow {

@@ -26,9 +26,10 @@ static void json_host(rep_ctx *c, nl_json *j, const char *doc)
     json_obj_begin(j, "host");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (hostmeta_get_str(doc, keys[i], v, sizeof v) == 0) {
-            char *t = report_text(c, report_host_value(c, keys[i], v));
+            const char *hv = report_host_value(c, keys[i], v);
+            char *t = report_text(c, hv);
             json_str(j, keys[i], t);
-            report_text_free(report_host_value(c, keys[i], v), t);
+            report_text_free(hv, t);
         }
     json_obj_end(j);
 }

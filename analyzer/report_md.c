@@ -583,10 +583,7 @@ int report_md_write(rep_ctx *c)
           "estimated from the paired packets (median). Times are UTC. The sha256 sums above identify the "
           "exact files analysed.", f);
     if (c->rd)
-        fputs(" Redacted (--redact): inner addresses, MAC addresses, host names, kernel, session "
-              "labels, interface and cloud resource names and file names are replaced by stable "
-              "placeholders (inner-N, mac-N, host-N, capture-N...); Community IDs and payload "
-              "bytes are left out; public and translated (egress) addresses are kept.", f);
+        fputs(REP_REDACT_NOTE, f);
     fputc('\n', f);
     return ferror(f) ? -1 : 0;
 }

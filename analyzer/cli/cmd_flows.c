@@ -390,9 +390,12 @@ int cmd_flows(int argc, char **argv)
          * each format below, streaming ones too, is covered; names learned
          * after the load (the usual case) are numbered in sorted order */
         char herr[512];
+        /* streamed flows go out while the file is read: learn what the
+         * file name and host context give first */
         char *meta = o.max_flows ? hostmeta_read(path, herr) : NULL;
         rd = redact_new();
-        if (!rd || redact_learn_file(rd, 0, path, 0) < 0 || redact_learn_hostmeta(rd, meta) < 0 ||
+        if (!rd || (o.max_flows && redact_learn_file(rd, 0, path, 0) < 0) ||
+            redact_learn_hostmeta(rd, meta) < 0 ||
             !(stdout = redact_fopen(rd, real_stdout, fmt == FMT_TEXT ? NL_REDACT_COLUMNS : 0))) {
             stdout = real_stdout;
             free(meta);
