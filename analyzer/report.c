@@ -55,12 +55,7 @@ char *report_datetime(uint64_t ts_ns, char *buf, size_t len)
 
 const char *report_addr(const rep_ctx *c, const nl_addr *a, char *buf, size_t len)
 {
-    const char *p = c->rd ? report_redact_name(c->rd, a) : NULL;
-    if (p) {
-        snprintf(buf, len, "%s", p);
-        return buf;
-    }
-    return nl_addr_str(a, buf, len);
+    return redact_addr_str(c->rd, a, buf, len);
 }
 
 const char *report_ep(const rep_ctx *c, const nl_addr *a, uint16_t port,
@@ -69,7 +64,7 @@ const char *report_ep(const rep_ctx *c, const nl_addr *a, uint16_t port,
     char s[64];
     int v6 = !nl_addr_is_v4(a);
     report_addr(c, a, s, sizeof s);
-    if (c->rd && report_redact_name(c->rd, a))
+    if (c->rd && redact_addr_name(c->rd, a))
         v6 = 0;                 /* a pseudonym needs no brackets */
     if (proto != 6 && proto != 17 && proto != 132)
         snprintf(buf, len, "%s", s);
@@ -91,32 +86,39 @@ const char *report_tuple(const rep_ctx *c, const nl_flow *f, char *buf, size_t l
 
 const char *report_cap_name(const rep_ctx *c, size_t i)
 {
+    const char *p = redact_file(c->rd, i);
     if (i >= c->in->ncaps || !c->in->caps[i].trace)
         return "?";
+    if (p)
+        return p;
     return c->in->caps[i].trace->name ? c->in->caps[i].trace->name : c->in->caps[i].trace->path;
 }
 
+const char *report_host_value(const rep_ctx *c, const char *key, const char *v)
+{
+    const char *p;
+    /* a role and a filter are the user's words, not the host's names:
+     * only what they hold (addresses) is replaced */
+    if (!c->rd || !strcmp(key, "role") || !strcmp(key, "filter"))
+        return v;
+    p = redact_str(c->rd, v);
+    return p ? p : v;
+}
+
+static char report_text_oom[1];    /* out of memory: nothing unredacted goes out */
+
 char *report_text(const rep_ctx *c, const char *s)
 {
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *m;
+    char *t;
     if (!s || !c->rd)
         return (char *)s;
-    m = open_memstream(&buf, &n);
-    if (!m)
-        return (char *)s;
-    report_redact_stream(c->rd, s, strlen(s), m);
-    if (fclose(m) != 0) {
-        free(buf);
-        return (char *)s;
-    }
-    return buf;
+    t = redact_strdup(c->rd, s);
+    return t ? t : report_text_oom;
 }
 
 void report_text_free(const char *orig, char *t)
 {
-    if (t && t != orig)
+    if (t && t != orig && t != report_text_oom)
         free(t);
 }
 
@@ -319,6 +321,32 @@ char *report_pair_sentence(const rep_ctx *c, const nl_clock_offset *o, char *buf
     return buf;
 }
 
+/* --redact: everything the inputs hold that the report must not give
+ * away (redact.h), found also as this format escapes it. */
+static nl_redact *report_redactor(const nl_report_input *in, int format)
+{
+    nl_redact *rd = redact_new();
+    int rc = 0;
+    if (!rd)
+        return NULL;
+    if (in->corr)
+        rc |= redact_learn_correlation(rd, in->corr);
+    for (size_t i = 0; i < in->ncaps; i++) {
+        if (!in->corr)
+            rc |= redact_learn_trace(rd, in->caps[i].trace, i, 0);
+        rc |= redact_learn_hostmeta(rd, in->caps[i].hostmeta);
+    }
+    if (format == NL_REPORT_HTML)
+        rc |= redact_add_escaper(rd, report_html_esc);
+    else if (format == NL_REPORT_MD)
+        rc |= redact_add_escaper(rd, report_md_esc) | redact_add_escaper(rd, report_fence_esc);
+    if (rc) {
+        redact_free(rd);
+        return NULL;
+    }
+    return rd;
+}
+
 int report_ctx_init(rep_ctx *c, FILE *out, const nl_report_input *in,
                     const nl_report_opts *o)
 {
@@ -328,7 +356,7 @@ int report_ctx_init(rep_ctx *c, FILE *out, const nl_report_input *in,
     c->o = o;
     c->nfnd = in->findings ? diagnose_count(in->findings) : 0;
     if (o->redact) {
-        c->rd = report_redact_new(in);
+        c->rd = report_redactor(in, o->format);
         if (!c->rd)
             return -1;
     }
@@ -346,7 +374,7 @@ void report_ctx_free(rep_ctx *c)
     report_ladders_free(c);
     free(c->rows);
     c->rows = NULL;
-    report_redact_free(c->rd);
+    redact_free(c->rd);
     c->rd = NULL;
 }
 
@@ -392,7 +420,7 @@ int report_write(FILE *out, const nl_report_input *in, const nl_report_opts *o,
     }
     /* the last pass: addresses written by other modules' writers too */
     if (c.rd)
-        report_redact_stream(c.rd, doc, n, out);
+        redact_write(c.rd, doc, n, out, 0);
     else
         fwrite(doc, 1, n, out);
     report_ctx_free(&c);

@@ -101,7 +101,7 @@ static void html_hostmeta(rep_ctx *c, const char *json)
             continue;
         fputs(any ? " \xc2\xb7 " : "", c->out);
         fprintf(c->out, "%s <b>", keys[i]);
-        ht(c, v);
+        ht(c, report_host_value(c, keys[i], v));
         fputs("</b>", c->out);
         any = 1;
     }
@@ -451,7 +451,7 @@ static void html_made(rep_ctx *c)
           "clock offsets estimated from the paired packets (median). Times are UTC. The sha256 sums "
           "above identify the exact files analysed.", f);
     if (c->rd)
-        fputs(" Inner addresses are replaced by stable pseudonyms (inner-N).", f);
+        fputs(REP_REDACT_NOTE, f);
     fputs("</p>\n</section>\n<footer>natlens " NATLENS_VERSION "</footer>\n</body>\n</html>\n", f);
 }
 

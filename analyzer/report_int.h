@@ -8,13 +8,16 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include "natlens/redact.h"
 #include "natlens/report.h"
 
 #define REP_MAX_COLS 8          /* captures drawn side by side in a ladder */
-#define REP_LADDER_ROWS 48      /* rows drawn per ladder (kept packets bound it anyway) */
-
-/* Address -> pseudonym map for --redact. */
-typedef struct rep_redact rep_redact;
+#define REP_LADDER_ROWS 48
+/* "How it was made" of a redacted report (HTML and Markdown). */
+#define REP_REDACT_NOTE " Redacted (--redact): inner addresses, MAC addresses, host names, " \
+    "kernel, session labels, interface and cloud resource names and file names are replaced " \
+    "by stable placeholders (inner-N, mac-N, host-N, capture-N...); Community IDs and payload " \
+    "bytes are left out; public and translated (egress) addresses are kept."      /* rows drawn per ladder (kept packets bound it anyway) */
 
 /* One row of a ladder: the same packet at every capture it was seen at. */
 typedef struct rep_lrow {
@@ -77,7 +80,7 @@ typedef struct rep_ctx {
     FILE                  *out;
     const nl_report_input *in;
     const nl_report_opts  *o;
-    rep_redact            *rd;       /* NULL unless --redact */
+    nl_redact             *rd;       /* NULL unless --redact (redact.h) */
     char                   title[512];
     char                   verdict[1024];
     rep_ladder            *lad;
@@ -104,8 +107,12 @@ const char *report_tuple(const rep_ctx *c, const nl_flow *f, char *buf, size_t l
 size_t report_limit(const rep_ctx *c, size_t n);
 /* Fill the cells of a flow-table row of a correlation. */
 void report_frow_cells(const rep_ctx *c, const rep_frow *r, rep_fcells *out);
-/* Name of capture i (basename of its file). */
+/* Name of capture i (basename of its file; its placeholder with --redact). */
 const char *report_cap_name(const rep_ctx *c, size_t i);
+/* A host context value (key "hostname", "kernel", ...) as the report shows
+ * it: with --redact a learned name's placeholder, else v itself (free text
+ * still goes through report_text). */
+const char *report_host_value(const rep_ctx *c, const char *key, const char *v);
 /* Free text (finding summaries, host names) with addresses redacted;
  * returns s itself or a malloc'd copy the caller frees via report_text_free. */
 char *report_text(const rep_ctx *c, const char *s);
@@ -138,18 +145,6 @@ size_t report_egress_addrs(const rep_ctx *c, nl_addr **out);
  * observation, at least one second wide. */
 void report_timeline_span(const nl_correlation *co, uint64_t *t0, uint64_t *t1);
 
-/* report_redact.c */
-rep_redact *report_redact_new(const nl_report_input *in);
-void report_redact_free(rep_redact *r);
-/* Pseudonym of a, or NULL when a is not redacted. */
-const char *report_redact_name(rep_redact *r, const nl_addr *a);
-/* Copy s[0..n) to out, every redacted address replaced by its pseudonym
- * (unknown inner addresses get new names in order of appearance). */
-void report_redact_stream(rep_redact *r, const char *s, size_t n, FILE *out);
-/* Is the address in a private / inner range (RFC 1918, CGNAT, link-local,
- * loopback, ULA)? */
-int report_addr_is_inner(const nl_addr *a);
-
 /* report_esc.c */
 void report_html_esc(FILE *f, const char *s);
 /* A Markdown table cell: | ` * _ [ ] < > & \ escaped, newlines as spaces. */
@@ -161,8 +156,10 @@ void report_fence_esc(FILE *f, const char *s);
 int  report_ladders_build(rep_ctx *c);
 void report_ladders_free(rep_ctx *c);
 /* Label of one kept packet: "SYN seq=0", "PSH,ACK seq=1 ack=1 len=75 \"GET /\"".
- * Relative sequence numbers against base[2]. buf >= 128. */
-char *report_pkt_label(const nl_pkt_rec *r, const uint32_t base[2], char *buf, size_t len);
+ * Relative sequence numbers against base[2]; the payload's first bytes
+ * only when text is non-zero (--redact drops them: payload can carry
+ * names, paths, credentials). buf >= 128. */
+char *report_pkt_label(const nl_pkt_rec *r, const uint32_t base[2], int text, char *buf, size_t len);
 /* Is this flow a failed TCP handshake (the originator's SYN never led to an
  * established connection)? */
 int report_flow_failed(const nl_flow *f);

@@ -15,7 +15,7 @@
 #include "natlens/trace_out.h"
 #include "report_int.h"
 
-static void json_host(nl_json *j, const char *doc)
+static void json_host(rep_ctx *c, nl_json *j, const char *doc)
 {
     static const char *const keys[] = {"hostname", "role", "session", "kernel", "capture_iface", "filter"};
     char v[1024];
@@ -25,8 +25,12 @@ static void json_host(nl_json *j, const char *doc)
     }
     json_obj_begin(j, "host");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (hostmeta_get_str(doc, keys[i], v, sizeof v) == 0)
-            json_str(j, keys[i], v);
+        if (hostmeta_get_str(doc, keys[i], v, sizeof v) == 0) {
+            const char *hv = report_host_value(c, keys[i], v);
+            char *t = report_text(c, hv);
+            json_str(j, keys[i], t);
+            report_text_free(hv, t);
+        }
     json_obj_end(j);
 }
 
@@ -47,7 +51,7 @@ static void json_summary(rep_ctx *c, nl_json *j)
         const nl_trace *t = rc->trace;
         json_obj_begin(j, NULL);
         json_str(j, "name", report_cap_name(c, i));
-        json_str(j, "path", t->path);
+        json_str(j, "path", c->rd ? report_cap_name(c, i) : t->path);
         if (rc->sha256[0])
             json_str(j, "sha256", rc->sha256);
         else
@@ -65,7 +69,7 @@ static void json_summary(rep_ctx *c, nl_json *j)
             json_null(j, "last_ts");
             json_null(j, "span_s");
         }
-        json_host(j, rc->hostmeta);
+        json_host(c, j, rc->hostmeta);
         json_obj_end(j);
     }
     json_arr_end(j);

@@ -28,7 +28,7 @@ int report_flow_failed(const nl_flow *f)
     return 1;
 }
 
-char *report_pkt_label(const nl_pkt_rec *r, const uint32_t base[2], char *buf, size_t len)
+char *report_pkt_label(const nl_pkt_rec *r, const uint32_t base[2], int text, char *buf, size_t len)
 {
     char fl[48];
     size_t k;
@@ -44,7 +44,7 @@ char *report_pkt_label(const nl_pkt_rec *r, const uint32_t base[2], char *buf, s
     }
     if (k < len && r->payload_len)
         k += (size_t)snprintf(buf + k, len - k, " len=%u", r->payload_len);
-    if (k < len && r->payload_len && r->text[0])
+    if (text && k < len && r->payload_len && r->text[0])
         snprintf(buf + k, len - k, " \"%.*s\"", (int)sizeof r->text, r->text);
     return buf;
 }

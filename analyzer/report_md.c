@@ -81,7 +81,7 @@ static void md_summary(rep_ctx *c)
                 if (hostmeta_get_str(c->in->caps[i].hostmeta, keys[k], v, sizeof v) < 0 || !v[0])
                     continue;
                 fprintf(f, "%s %s **", any ? " \xc2\xb7" : "", keys[k]);
-                mt(c, v);
+                mt(c, report_host_value(c, keys[k], v));
                 fputs("**", f);
                 any = 1;
             }
@@ -367,7 +367,7 @@ void report_ladder_text(rep_ctx *c, const rep_ladder *l, FILE *f)
             } else {
                 const nl_flow *fl = row->stray ? l->stray[k] : l->flow[k];
                 const nl_pkt_rec *rec = &fl->recs[row->idx[k]];
-                report_pkt_label(rec, row->stray ? l->sbase[k] : l->base[k], lbl, sizeof lbl);
+                report_pkt_label(rec, row->stray ? l->sbase[k] : l->base[k], !c->rd, lbl, sizeof lbl);
                 if (row->stray) {
                     /* name the other end: the address the answer bypassed NAT with */
                     int so = rec->dir == NL_ORIG;
@@ -583,7 +583,7 @@ int report_md_write(rep_ctx *c)
           "estimated from the paired packets (median). Times are UTC. The sha256 sums above identify the "
           "exact files analysed.", f);
     if (c->rd)
-        fputs(" Inner addresses are replaced by stable pseudonyms (inner-N).", f);
+        fputs(REP_REDACT_NOTE, f);
     fputc('\n', f);
     return ferror(f) ? -1 : 0;
 }

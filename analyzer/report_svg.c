@@ -341,7 +341,7 @@ void report_svg_ladder(rep_ctx *c, const rep_ladder *l)
             fl = row->stray ? l->stray[k] : l->flow[k];
             rec = &fl->recs[row->idx[k]];
             base = row->stray ? l->sbase[k] : l->base[k];
-            report_pkt_label(rec, base, lbl, sizeof lbl);
+            report_pkt_label(rec, base, !c->rd, lbl, sizeof lbl);
             if (row->stray) {
                 /* name the stray sender: the point of drawing it */
                 char who[96], full[320];

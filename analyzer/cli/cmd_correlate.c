@@ -30,6 +30,7 @@
 #include "natlens/hostmeta.h"
 #include "natlens/flow_out.h"
 #include "natlens/json.h"
+#include "natlens/redact.h"
 #include "natlens/trace.h"
 #include "natlens/trace_out.h"
 #include "cli.h"
@@ -41,7 +42,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: natlens correlate [--json|--csv] [--fail-on-findings] [--strict] [--all] [--top N]\n"
-        "                         [--max-flows N] [--format NAME] [--community-id-seed N]\n"
+        "                         [--max-flows N] [--format NAME] [--community-id-seed N] [--redact]\n"
         "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
         "                         [-n] [-f EXPR] [-r FILE]...\n"
         "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
@@ -57,6 +58,8 @@ static void usage(FILE *f)
         "  -r FILE   a capture (as tcpdump; may repeat), before the others\n"
         "  -f EXPR   BPF filter for every capture; so are the words after --\n"
         "  -n        accepted (natlens never resolves names)\n"
+        "  --redact  for sharing: inner addresses, MACs, host and file names become stable\n"
+        "            placeholders (inner-1, mac-1, capture-1.pcap...); egress addresses stay\n"
         "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
         CLI_TUNNEL_USAGE);
 }
@@ -226,7 +229,7 @@ static void json_report(FILE *out, const nl_correlation *c,
 
 int cmd_correlate(int argc, char **argv)
 {
-    int as_json = 0, as_csv = 0, fail_on = 0, rc = 2, all = 0, strict = 0;
+    int as_json = 0, as_csv = 0, fail_on = 0, rc = 2, all = 0, strict = 0, redact = 0;
     unsigned long top = 0;
     unsigned long max_flows = 0;
     const char *rec_format = NULL;
@@ -260,6 +263,8 @@ int cmd_correlate(int argc, char **argv)
             all = 1;
         } else if (strcmp(a, "--strict") == 0) {
             strict = 1;
+        } else if (strcmp(a, "--redact") == 0) {
+            redact = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cli_quiet = 1;
         } else if (strcmp(a, "--top") == 0 || strncmp(a, "--top=", 6) == 0) {
@@ -350,18 +355,28 @@ int cmd_correlate(int argc, char **argv)
             cli_stage("looking for problems");
             nl_findings *fs = findings_make(c);
             cli_stage(NULL);
-            if (as_csv) {
-                cli_correlate_csv(stdout, c);
+            /* --redact: every presenter writes through the redaction filter */
+            nl_redact *rd = redact ? redact_new() : NULL;
+            FILE *out = stdout;
+            if (redact && (!rd || redact_learn_correlation(rd, c) < 0 ||
+                           !(out = redact_fopen(rd, stdout, as_json || as_csv ? 0 : NL_REDACT_COLUMNS)))) {
+                fprintf(stderr, "natlens correlate: out of memory\n");
+                out = NULL;
+            } else if (as_csv) {
+                cli_correlate_csv(out, c);
             } else if (as_json) {
-                json_report(stdout, c, fs, tr, cc.cid_seed);
+                json_report(out, c, fs, tr, cc.cid_seed);
             } else {
-                cli_correlate_view v = { stdout, cli_use_color(stdout), env_utf8(), all,
+                cli_correlate_view v = { out, cli_use_color(stdout), env_utf8(), all,
                                          top ? top : 20, top ? top : 40, c, fs };
                 cli_correlate_text(&v);
-                trace_out_text_probes(stdout, tr, c->ncaps);
+                trace_out_text_probes(out, tr, c->ncaps);
             }
+            if (out && out != stdout)
+                fclose(out);
+            redact_free(rd);
             fflush(stdout);
-            rc = fail_on && findings_count(fs) > 0 ? CLI_FINDINGS : CLI_OK;
+            rc = !out ? CLI_USAGE : fail_on && findings_count(fs) > 0 ? CLI_FINDINGS : CLI_OK;
             if (strict && cli_partial)
                 rc = CLI_PARTIAL;
             diagnose_free(fs);           /* borrows flows: before the traces */

@@ -12,6 +12,8 @@
 #include "natlens/plural.h"
 #include "natlens/record.h"
 #include "natlens/record_out.h"
+#include "natlens/redact.h"
+#include "natlens/hostmeta.h"
 #include "natlens/timefmt.h"
 #include "natlens/trace_out.h"
 #include "natlens/tunnel_out.h"
@@ -24,7 +26,7 @@ static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv|--zeek|--zeek-json] [--verify-checksums] [--max-flows N]\n"
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
-               "                     [--localtime] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
+               "                     [--localtime] [--redact] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
                "                     [--likely-server-ports LIST]\n"
                "                     [-n] [-f EXPR] {FILE | -r FILE} [BPF expression] [-- BPF expression]\n"
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
@@ -43,6 +45,8 @@ static void flows_usage(FILE *f)
                "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
                "  --community-id-seed N  Community ID seed, 0..65535 (default 0)\n"
                "  --localtime         text times in local time (TZ) instead of UTC\n"
+               "  --redact            for sharing (text, JSON, CSV): inner addresses, MACs, host\n"
+               "                      and file names become placeholders; see natlens(1)\n"
                "  -r FILE, -n, -f EXPR    as tcpdump: read FILE, no name lookups (natlens never\n"
                "                      does any), BPF filter; words after FILE or after -- too\n"
                "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
@@ -315,6 +319,7 @@ int cmd_flows(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
+        {"redact", no_argument, NULL, 'R'},
         {"tunnel-port", required_argument, NULL, 'U'},
         {"tunnel-depth", required_argument, NULL, 'D'},
         {"likely-server-ports", required_argument, NULL, 'K'},
@@ -331,7 +336,9 @@ int cmd_flows(int argc, char **argv)
     char perr[160];
     nl_trace *t;
     nl_findings *fs;
-    int fail_on = 0, strict = 0, localtime = 0;
+    int fail_on = 0, strict = 0, localtime = 0, redact = 0;
+    nl_redact *rd = NULL;
+    FILE *real_stdout = stdout;
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
     char *after_dashes, *words, *bpf;
@@ -356,6 +363,7 @@ int cmd_flows(int argc, char **argv)
         case 'T': strict = 1; break;
         case 'S': seed = cli_parse_seed(optarg); break;
         case 'L': localtime = 1; break;
+        case 'R': redact = 1; break;
         case 'I': o.format = optarg; break;
         case 'U': cli_tunnel_port(&tconf, optarg); break;
         case 'D': cli_tunnel_depth(&tconf, optarg); break;
@@ -396,6 +404,36 @@ int cmd_flows(int argc, char **argv)
         fprintf(stderr, "natlens: out of memory\n");
         return CLI_USAGE;
     }
+    if (redact && (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON || ndjson)) {
+        /* a conn.log's id.orig_h is typed addr, NDJSON records are read back
+         * by correlate and ClickHouse to pair them: a placeholder breaks
+         * every program that reads them (Zeek, RITA, Elastic, natlens) */
+        fprintf(stderr, "natlens flows: --redact is for text, --json and --csv output; %s needs "
+                        "real addresses\n", ndjson ? "--ndjson" : "a Zeek log");
+        free(bpf);
+        return CLI_USAGE;
+    }
+    if (redact) {
+        /* stdout becomes a filter that redacts every line it is given, so
+         * each format below, streaming ones too, is covered; names learned
+         * after the load (the usual case) are numbered in sorted order */
+        char herr[512];
+        /* streamed flows go out while the file is read: learn what the
+         * file name and host context give first */
+        char *meta = o.max_flows ? hostmeta_read(path, herr) : NULL;
+        rd = redact_new();
+        if (!rd || (o.max_flows && redact_learn_file(rd, 0, path, 0) < 0) ||
+            redact_learn_hostmeta(rd, meta) < 0 ||
+            !(stdout = redact_fopen(rd, real_stdout, fmt == FMT_TEXT ? NL_REDACT_COLUMNS : 0))) {
+            stdout = real_stdout;
+            free(meta);
+            redact_free(rd);
+            free(bpf);
+            fprintf(stderr, "natlens: out of memory\n");
+            return CLI_USAGE;
+        }
+        free(meta);
+    }
     o.bpf = bpf;
     if (ndjson || point) {
         rc = ndjson ? flows_ndjson_run(path, ndjson, point, &o) : CLI_USAGE;
@@ -425,8 +463,16 @@ int cmd_flows(int argc, char **argv)
     }
     t = cli_load_trace(path, &o);
     free(bpf);
-    if (!t)
+    if (rd && t && redact_learn_trace(rd, t, 0, 0) < 0)
+        fprintf(stderr, "natlens flows: warning: out of memory while redacting\n");
+    if (!t) {
+        if (rd) {
+            fclose(stdout);
+            stdout = real_stdout;
+            redact_free(rd);
+        }
         return CLI_USAGE;
+    }
     fs = diagnose_new();
     if (fs && !o.flow_done &&
         (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
@@ -448,6 +494,12 @@ int cmd_flows(int argc, char **argv)
         rc = 1;
     if (strict && cli_partial)
         rc = CLI_PARTIAL;
+    if (rd) {
+        if (fclose(stdout) != 0)
+            rc = CLI_USAGE;
+        stdout = real_stdout;
+        redact_free(rd);
+    }
     diagnose_free(fs);
     trace_free(t);
     return rc;

@@ -20,6 +20,7 @@
 #include "natlens/correlate.h"
 #include "natlens/diagnose.h"
 #include "natlens/hostmeta.h"
+#include "natlens/redact.h"
 #include "natlens/report.h"
 #include "cli.h"
 
@@ -33,7 +34,9 @@ static void report_usage(FILE *f)
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
                "  --title T     title of the report (default: the capture names)\n"
-               "  --redact      replace inner addresses by stable pseudonyms (inner-1, ...)\n"
+               "  --redact      for sharing: inner addresses, MACs, host and file names become\n"
+               "                stable placeholders (inner-1, mac-1, host-1, capture-1.pcap...);\n"
+               "                egress (translated) and public addresses stay; see natlens(1)\n"
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
@@ -82,25 +85,37 @@ static void report_cmd_word(char **buf, size_t *len, size_t *cap, const char *w)
     (*buf)[*len] = '\0';
 }
 
-/* The command line as the report shows it: the output file by its base
- * name (where it was written is nobody's business and would make the
- * report differ between two runs on the same input). */
-static char *report_cmdline(int argc, char **argv)
+/* The output file's name as the command line shows it: the base name
+ * (where it was written is nobody's business and would make the report
+ * differ between two runs on the same input); with --redact only
+ * "report" and the extension (the name may say whose incident it is). */
+static const char *report_cmd_out(const char *w, int redact, char *buf, size_t len)
 {
-    char *buf = NULL;
+    const char *s = strrchr(w, '/'), *dot;
+    w = s && s[1] ? s + 1 : w;
+    if (!redact || !strcmp(w, "-"))
+        return w;
+    dot = strrchr(w, '.');
+    snprintf(buf, len, "report%s", dot && strlen(dot) < 10 ? dot : "");
+    return buf;
+}
+
+/* The command line as the report shows it; with --redact (rd) the input
+ * files by their placeholders, as the report names them. */
+static char *report_cmdline(int argc, char **argv, nl_redact *rd)
+{
+    char *buf = NULL, ob[32];
     size_t len = 0, cap = 0;
     report_cmd_word(&buf, &len, &cap, "natlens");
     for (int i = 0; i < argc; i++) {
-        const char *w = argv[i];
+        const char *w = argv[i], *p = rd ? redact_str(rd, w) : NULL;
         if (i > 0 && (!strcmp(argv[i - 1], "-o") || !strcmp(argv[i - 1], "--output"))) {
-            const char *s = strrchr(w, '/');
-            w = s && s[1] ? s + 1 : w;
+            w = report_cmd_out(w, rd != NULL, ob, sizeof ob);
         } else if (!strncmp(w, "--output=", 9) || (!strncmp(w, "-o", 2) && w[2])) {
-            const char *s = strrchr(w, '/');
-            if (s && s[1]) {
-                report_cmd_word(&buf, &len, &cap, "-o");
-                w = s + 1;
-            }
+            report_cmd_word(&buf, &len, &cap, "-o");
+            w = report_cmd_out(w + (w[1] == 'o' ? 2 : 9), rd != NULL, ob, sizeof ob);
+        } else if (p) {
+            w = p;
         }
         report_cmd_word(&buf, &len, &cap, w);
     }
@@ -231,7 +246,20 @@ int cmd_report(int argc, char **argv)
         if (diagnose_trace(fs, tr[0], 0) < 0)
             goto oom;
     }
-    cmdline = report_cmdline(argc_all, argv);   /* with the words after -- */
+    if (ro.redact) {
+        nl_redact *rd = redact_new();
+        for (int i = 0; rd && i < ncaps; i++)
+            if (redact_learn_file(rd, (size_t)i, paths[i], tr[i]->is_record) < 0) {
+                redact_free(rd);
+                rd = NULL;
+            }
+        if (!rd)
+            goto oom;
+        cmdline = report_cmdline(argc_all, argv, rd);   /* with the words after -- */
+        redact_free(rd);
+    } else {
+        cmdline = report_cmdline(argc_all, argv, NULL);
+    }
     ro.command_line = cmdline;
 
     if (!strcmp(outpath, "-")) {
