@@ -26,11 +26,21 @@ CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw)
 NET_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnet 2>/dev/null)
 NET_LIBS    := $(shell $(PKG_CONFIG) --libs libnet 2>/dev/null || echo -lnet)
+# compressed captures, host-context JSON
+IO_PKGS     := zlib libzstd liblzma liblz4 json-c
+IO_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(IO_PKGS) 2>/dev/null)
+IO_LIBS     := $(shell $(PKG_CONFIG) --libs $(IO_PKGS) 2>/dev/null || echo -lz -lzstd -llzma -llz4 -ljson-c)
+# Wireshark's capture-file library (pcapng with mixed link types); Debian
+# ships no wiretap.pc, so its include directory is named when pkg-config
+# does not know "wireshark"
+WIRETAP_CFLAGS := $(shell $(PKG_CONFIG) --cflags wireshark 2>/dev/null || \
+                    echo -I/usr/include/wireshark $$($(PKG_CONFIG) --cflags glib-2.0 2>/dev/null))
+WIRETAP_LIBS   := -lwiretap -lwsutil $(shell $(PKG_CONFIG) --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(IO_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) -lnettle -lm
+LDLIBS  += $(PCAP_LIBS) $(IO_LIBS) $(WIRETAP_LIBS) -lnettle -lm -lpthread
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
@@ -47,7 +57,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB     := $(BUILD)/libnatlens.a
 BINS    := $(BUILD)/natlens $(BUILD)/natlens-capture
 
-.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps
+.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps print-libs
 all: $(LIB) $(BINS) natlens natlens-capture
 
 $(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
@@ -56,6 +66,7 @@ $(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyz
 
 $(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
 $(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS)
+$(BUILD)/analyzer/source_wiretap.o: override CFLAGS += $(WIRETAP_CFLAGS)
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -80,7 +91,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 units: $(UNIT_BIN)
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
-BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev
+BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
+              zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libjson-c-dev \
+              libwiretap-dev libwsutil-dev libglib2.0-dev
 TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)
@@ -112,6 +125,12 @@ bench: deps-test all $(BUILD)/gen_capture
 
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
+
+# what the library links with, for scripts that build against it
+print-libs:
+	@echo $(LDLIBS)
+print-cflags:
+	@echo $(IO_CFLAGS)
 
 natlens.pc: natlens.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
