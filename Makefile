@@ -88,7 +88,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-units: $(UNIT_BIN)
+# test tools built with the units: a pcapng with any host context,
+# written by natlens-capture's own writer
+$(BUILD)/tests/gen_hostmeta: tests/gen/gen_hostmeta.c capture/cap_pcapng.c capture/cap_pcapng.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/gen/gen_hostmeta.c capture/cap_pcapng.c $(PCAP_LIBS)
+
+units: $(UNIT_BIN) $(BUILD)/tests/gen_hostmeta
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
 BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \

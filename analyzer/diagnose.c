@@ -164,23 +164,23 @@ int diagnose_set_hostmeta(nl_findings *fs, int cap, const char *json)
         return -1;
     free(fs->meta[cap]);
     fs->meta[cap] = NULL;
-    if (json && !(fs->meta[cap] = strdup(json)))
+    /* a caller's document is checked like a file's: its values reach fix
+     * lines (an invalid document is not used at all) */
+    if (json && !(fs->meta[cap] = hostmeta_sanitize(json, NULL, 0)) && hostmeta_json_valid(json, strlen(json)))
         return fs->oom = 1, -1;
     fs->meta_set[cap] = 1;
     return 0;
 }
 
-/* Host metadata of capture cap, read from its file once on first use. */
-static void hostmeta_load(nl_findings *fs, int cap, const char *path)
+/* Host metadata of capture cap: the trace read it (and checked it) with
+ * the capture itself; a file is never opened again here. */
+static void hostmeta_load(nl_findings *fs, int cap, const nl_trace *t)
 {
-    char err[512];
     if (caps_reserve(fs, cap) < 0 || fs->meta_set[cap])
         return;
     fs->meta_set[cap] = 1;
-    if (!path || !strcmp(path, "-"))
-        return;
-    err[0] = '\0';
-    fs->meta[cap] = hostmeta_read(path, err);
+    if (t->hostmeta && !(fs->meta[cap] = strdup(t->hostmeta)))
+        fs->oom = 1;
 }
 
 const char *diagnose_hostmeta_of(const nl_findings *fs, int cap)
@@ -319,7 +319,7 @@ int diagnose_trace(nl_findings *out, nl_trace *t, int cap_index)
     if (!out || !t || caps_reserve(out, cap_index) < 0)
         return -1;
     diagnose_set_name(out, cap_index, t->name ? t->name : t->path);
-    hostmeta_load(out, cap_index, t->path);
+    hostmeta_load(out, cap_index, t);
     memset(&cx, 0, sizeof cx);
     cx.fs = out;
     cx.cap = cap_index;
@@ -347,7 +347,7 @@ int diagnose_correlation(nl_findings *out, const nl_correlation *c)
         diagnose_set_name(out, (int)i, in->name ? in->name
                                        : in->trace ? in->trace->name : NULL);
         if (in->trace)
-            hostmeta_load(out, (int)i, in->trace->path);
+            hostmeta_load(out, (int)i, in->trace);
         memset(&cx, 0, sizeof cx);
         cx.fs = out;
         cx.cap = (int)i;

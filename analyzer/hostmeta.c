@@ -356,39 +356,30 @@ typedef struct hm_key_rule {
     const char *key;
     const char *parent;        /* the array holding the object, or NULL: any */
     int (*ok)(const char *);
-    const char *what, *placeholder;
+    const char *placeholder;
 } hm_key_rule;
 
 static const hm_key_rule hm_rules[] = {
-    {"name", "ifaces", hostmeta_ifname_ok, "interface name", "<interface>"},
-    {"ifname", NULL, hostmeta_ifname_ok, "interface name", "<interface>"},
-    {"dev", NULL, hostmeta_ifname_ok, "interface name", "<interface>"},
-    {"iif", NULL, hostmeta_ifname_ok, "interface name", "<interface>"},
-    {"oif", NULL, hostmeta_ifname_ok, "interface name", "<interface>"},
-    {"capture_iface", NULL, hostmeta_ifname_ok, "interface name", "<interface>"},
-    {"gateway", NULL, hostmeta_addr_ok, "gateway", "<gateway>"},
-    {"prefsrc", NULL, hostmeta_addr_ok, "source address", "<address>"},
-    {"host", NULL, hostmeta_addr_ok, "gateway", "<gateway>"},
+    {"name", "ifaces", hostmeta_ifname_ok, "<interface>"},
+    {"ifname", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"dev", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"iif", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"oif", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"capture_iface", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"gateway", NULL, hostmeta_addr_ok, "<gateway>"},
+    {"prefsrc", NULL, hostmeta_addr_ok, "<address>"},
+    {"host", NULL, hostmeta_addr_ok, "<gateway>"},
 };
 
+/* What was replaced, counted per kind. The values themselves are not
+ * quoted anywhere: they are what must not be shown. */
 typedef struct hm_san {
-    unsigned bad;
-    char    *warn;
-    size_t   wlen, wused;
+    unsigned n[3];             /* interface names, gateways, addresses */
 } hm_san;
 
-static void hm_san_note(hm_san *s, const hm_key_rule *r, const char *v)
+static void hm_san_note(hm_san *s, const hm_key_rule *r)
 {
-    char shown[64], cut[48];
-    if (s->bad++ >= 3 || !s->warn)
-        return;
-    snprintf(cut, sizeof cut, "%s", v);
-    text_safe(shown, sizeof shown, cut);
-    s->wused += (size_t)snprintf(s->warn + s->wused, s->wlen - s->wused, "%s%s \"%s%s\"",
-                                 s->wused ? ", " : "", r->what, shown,
-                                 strlen(v) >= sizeof cut ? "..." : "");
-    if (s->wused >= s->wlen)
-        s->wused = s->wlen - 1;
+    s->n[r->placeholder[1] == 'i' ? 0 : r->placeholder[1] == 'g' ? 1 : 2]++;
 }
 
 static void hm_san_walk(json_object *o, const char *parent, hm_san *s);
@@ -406,7 +397,7 @@ static void hm_san_obj(json_object *o, const char *parent, hm_san *s)
             v = json_object_get_string(val);
             if (r->ok(v) || (!strcmp(key, "capture_iface") && !strcmp(v, "any")))
                 break;
-            hm_san_note(s, r, v);
+            hm_san_note(s, r);
             json_object_set_string(val, r->placeholder);
             break;
         }
@@ -428,19 +419,24 @@ static void hm_san_walk(json_object *o, const char *parent, hm_san *s)
 
 char *hostmeta_sanitize(const char *json, char *warn, size_t wlen)
 {
+    static const char *const what[3][2] = {{"interface name", "interface names"},
+                                           {"gateway", "gateways"},
+                                           {"address", "addresses"}};
     json_object *o;
-    hm_san s = {0, warn, wlen, 0};
-    char *r = NULL;
+    hm_san s;
+    char *r;
+    size_t used = 0;
+    memset(&s, 0, sizeof s);
     if (warn && wlen)
         warn[0] = '\0';
-    else
-        s.warn = NULL;
     if (!(o = hm_load(json)))
         return NULL;
     hm_san_walk(o, NULL, &s);
-    if (s.bad > 3 && s.warn)
-        snprintf(s.warn + s.wused, wlen - s.wused, " and %u more", s.bad - 3);
-    if (s.bad == 0)
+    for (int k = 0; k < 3 && warn && wlen; k++)
+        if (s.n[k] && used < wlen)
+            used += (size_t)snprintf(warn + used, wlen - used, "%s%u %s", used ? ", " : "",
+                                     s.n[k], what[k][s.n[k] > 1]);
+    if (!s.n[0] && !s.n[1] && !s.n[2])
         r = strdup(json);
     else
         r = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |

@@ -34,6 +34,7 @@ struct nl_stream {
     int      fd;
     int      owns_fd;
     int      regular;
+    int      is_stdin;
     int64_t  size;
     int      codec;
     /* raw input not yet consumed: in[in_pos, in_len) */
@@ -454,6 +455,7 @@ nl_stream *source_stream_open(const char *path, char *errbuf)
     s->size = -1;
     if (is_stdin) {
         s->fd = STDIN_FILENO;
+        s->is_stdin = 1;
     } else {
         /* O_NONBLOCK: opening a FIFO without a writer must not hang here;
          * it is cleared right after */
@@ -521,6 +523,7 @@ const uint8_t *source_stream_head(const nl_stream *s, size_t *n)
 
 const char *source_stream_compression(const nl_stream *s) { return st_codec_names[s->codec]; }
 int source_stream_is_regular(const nl_stream *s) { return s->regular; }
+int source_stream_is_stdin(const nl_stream *s) { return s->is_stdin; }
 int source_stream_is_direct(const nl_stream *s) { return s->regular && s->codec == ST_PLAIN; }
 int source_stream_fd(const nl_stream *s) { return s->regular ? s->fd : -1; }
 int64_t source_stream_size(const nl_stream *s) { return s->size; }
@@ -569,15 +572,32 @@ int source_stream_sha256(nl_stream *s, char hex[65])
 {
     uint8_t dig[SHA256_DIGEST_SIZE];
     hex[0] = '\0';
-    if (s->regular || !s->hashing)
-        return -1;
-    /* hash what nobody read: the rest of the input */
-    for (;;) {
-        s->in_pos = s->in_len = 0;
-        if (st_fill(s) <= 0)
-            break;
+    if (s->regular) {
+        /* by offset: the file position (maybe standard input's) stays */
+        uint64_t off = 0;
+        sha256_init(&s->sha);
+        for (;;) {
+            ssize_t r = pread(s->fd, s->in, ST_INBUF, (off_t)off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                break;
+            sha256_update(&s->sha, (size_t)r, s->in);
+            off += (uint64_t)r;
+        }
+    } else {
+        if (!s->hashing)
+            return -1;
+        /* hash what nobody read: the rest of the input */
+        for (;;) {
+            s->in_pos = s->in_len = 0;
+            if (st_fill(s) <= 0)
+                break;
+        }
+        s->hashing = 0;
     }
-    s->hashing = 0;
     sha256_digest(&s->sha, sizeof dig, dig);
     for (size_t i = 0; i < sizeof dig; i++)
         snprintf(hex + 2 * i, 3, "%02x", dig[i]);

@@ -257,8 +257,9 @@ static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b)
         t->hostmeta = hostmeta_sanitize(doc, warn, sizeof warn);
         free(doc);
         if (t->hostmeta && warn[0]) {
-            snprintf(line, sizeof line, "%s: host context: %s cannot be used in a command; "
-                     "shown as <placeholders> in fixes", t->name, warn);
+            snprintf(line, sizeof line, "%s: host context: %s not safe to paste into a "
+                     "command (not what the kernel or a shell takes as one word); fixes show "
+                     "<placeholders> instead", t->name, warn);
             trace_warn(t, line);
         }
     }
@@ -339,8 +340,8 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     }
     t = reader ? trace_load_records(st, path, reader, &o, errbuf)
                : trace_load_packets(st, path, &o, errbuf);
-    /* an input that cannot be read again: its checksum now or never */
-    if (t && !source_stream_is_regular(st))
+    /* an input that cannot be named again: its checksum now or never */
+    if (t && (!source_stream_is_regular(st) || source_stream_is_stdin(st)))
         source_stream_sha256(st, t->sha256);
     source_stream_close(st);
     return t;

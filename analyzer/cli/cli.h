@@ -20,6 +20,15 @@ enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_USAGE = 2 };
  * drawn on stderr when it is a terminal and the file is large. */
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts);
 
+/* fprintf(stderr, ...) for messages that name files or quote them: every
+ * byte that could act on the terminal is shown escaped (text_safe.h);
+ * the format's own newlines stay. */
+void cli_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Refuse "-" given for more than one capture (it can be read only once):
+ * prints why and returns -1; 0 when fine. */
+int cli_stdin_once(const char *cmd, const char *const *files, int n);
+
 /* Colour on stdout: only on a terminal and never with NO_COLOR set. */
 int cli_use_color(FILE *f);
 

@@ -1,10 +1,41 @@
-/* cli_util.c - loading captures for the command line, progress, colour. */
+/* cli_util.c - loading captures for the command line, progress, colour,
+ * messages on stderr. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "natlens/text_safe.h"
 #include "cli.h"
+
+void cli_eprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL, *line, *next;
+    int n;
+    va_start(ap, fmt);
+    n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    /* line by line: the message's own line breaks stay, every other
+     * control byte from a file name or a file's content is shown escaped */
+    for (line = msg; line; line = next) {
+        char *safe;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (!*line && !next)
+            break;
+        safe = text_safe_dup(line);
+        fputs(safe ? safe : "?", stderr);
+        if (next)
+            fputc('\n', stderr);
+        free(safe);
+    }
+    free(msg);
+}
 
 typedef struct cli_progress {
     const char *name;
@@ -39,7 +70,8 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
 {
     char err[512];
     nl_trace_opts o;
-    cli_progress prog = {path, 0};
+    char pname[160];
+    cli_progress prog = {text_safe(pname, sizeof pname, path), 0};
     nl_trace *t;
     if (opts)
         o = *opts;
@@ -51,23 +83,31 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
     }
     t = trace_load(path, &o, err);
     if (!t) {
-        fprintf(stderr, "natlens: %s\n", err);
+        cli_eprintf("natlens: %s\n", err);
         return NULL;
     }
-    if (t->warning)
-        fprintf(stderr, "natlens: warning: %s\n", t->warning);
+    if (t->warning) {
+        /* one line each: damage, host context, the capture's own drops */
+        char *w = strdup(t->warning), *line, *next;
+        for (line = w; line; line = next) {
+            if ((next = strchr(line, '\n')))
+                *next++ = '\0';
+            cli_eprintf("natlens: warning: %s\n", line);
+        }
+        free(w);
+    }
     {
         nl_flow_table_stats st;
         flow_table_stats(t->flows, &st);
         if (st.no_memory)
-            fprintf(stderr, "natlens: warning: %s: out of memory: %llu packets of new flows were "
-                            "not accounted; use --max-flows N to bound memory\n",
-                    t->name, (unsigned long long)st.no_memory);
+            cli_eprintf("natlens: warning: %s: out of memory: %llu packets of new flows were "
+                        "not accounted; use --max-flows N to bound memory\n",
+                        t->name, (unsigned long long)st.no_memory);
     }
     if (t->malformed || t->truncated)
-        fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "
-                        "(counted, decoded as far as they go)\n",
-                t->name, (unsigned long long)t->malformed, (unsigned long long)t->truncated);
+        cli_eprintf("natlens: note: %s: %llu malformed and %llu truncated frames "
+                    "(counted, decoded as far as they go)\n",
+                    t->name, (unsigned long long)t->malformed, (unsigned long long)t->truncated);
     return t;
 }
 
@@ -106,8 +146,20 @@ unsigned long cli_parse_count(const char *opt, const char *val)
     errno = 0;
     v = val ? strtoul(val, &end, 10) : 0;
     if (!val || errno || *end || v == 0 || val[0] == '-') {
-        fprintf(stderr, "natlens: %s needs a positive number, got '%s'\n", opt, val ? val : "");
+        cli_eprintf("natlens: %s needs a positive number, got '%s'\n", opt, val ? val : "");
         exit(CLI_USAGE);
     }
     return v;
+}
+
+int cli_stdin_once(const char *cmd, const char *const *files, int n)
+{
+    int seen = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(files[i], "-") && seen++) {
+            fprintf(stderr, "natlens %s: standard input ('-') can be read only once: give it "
+                    "for one capture and files for the others\n", cmd);
+            return -1;
+        }
+    return 0;
 }

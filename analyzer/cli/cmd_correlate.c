@@ -111,7 +111,7 @@ static int list_dir(const char *dir, char ***out)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "natlens correlate: %s: %s\n", dir, strerror(errno));
+        cli_eprintf("natlens correlate: %s: %s\n", dir, strerror(errno));
         return -1;
     }
     dir_entry *v = NULL;
@@ -253,7 +253,7 @@ static nl_findings *findings_make(const nl_correlation *c)
 {
     nl_findings *fs = diagnose_new();
     if (fs && diagnose_correlation(fs, c) < 0)
-        fprintf(stderr, "natlens correlate: warning: findings incomplete (out of memory)\n");
+        cli_eprintf("natlens correlate: warning: findings incomplete (out of memory)\n");
     return fs;
 }
 
@@ -651,7 +651,7 @@ int cmd_correlate(int argc, char **argv)
             while (++i < argc)
                 files[nfiles++] = argv[i];
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "natlens correlate: unknown option %s\n", a);
+            cli_eprintf("natlens correlate: unknown option %s\n", a);
             usage(stderr);
             goto out;
         } else {
@@ -663,7 +663,7 @@ int cmd_correlate(int argc, char **argv)
         if (ndir < 0)
             goto out;
         if (ndir < 2) {
-            fprintf(stderr, "natlens correlate: %s: needs at least two capture "
+            cli_eprintf("natlens correlate: %s: needs at least two capture "
                     "files (*.pcap, *.pcapng, *.cap), found %d\n", files[0], ndir);
             goto out;
         }
@@ -678,6 +678,8 @@ int cmd_correlate(int argc, char **argv)
         usage(stderr);
         goto out;
     }
+    if (cli_stdin_once("correlate", files, nfiles) < 0)
+        goto out;
 
     nl_trace **tr = calloc((size_t)nfiles, sizeof *tr);
     if (!tr)
@@ -689,7 +691,7 @@ int cmd_correlate(int argc, char **argv)
     int loaded = 0;
     for (int i = 0; i < nfiles; i++) {
         if (is_dir(files[i])) {
-            fprintf(stderr, "natlens correlate: %s: is a directory (give one "
+            cli_eprintf("natlens correlate: %s: is a directory (give one "
                     "directory alone, or files)\n", files[i]);
             break;
         }
@@ -702,7 +704,7 @@ int cmd_correlate(int argc, char **argv)
         char err[256] = "";
         nl_correlation *c = correlate_traces(tr, (size_t)nfiles, NULL, err);
         if (!c) {
-            fprintf(stderr, "natlens correlate: %s\n", err);
+            cli_eprintf("natlens correlate: %s\n", err);
         } else {
             nl_findings *fs = findings_make(c);
             if (as_json) {

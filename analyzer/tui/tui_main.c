@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <curses.h>
 #include "natlens/source.h"
@@ -54,9 +55,14 @@ static int tui_preflight(char **paths, size_t n)
                             "give capture files, not '-'\n");
             return -1;
         }
+        {   /* a FIFO is read once, by the loader: no trial read here */
+            struct stat st;
+            if (stat(paths[i], &st) == 0 && S_ISFIFO(st.st_mode))
+                continue;
+        }
         s = source_open(paths[i], NULL, err);
         if (!s) {
-            fprintf(stderr, "natlens: %s\n", err);
+            cli_eprintf("natlens: %s\n", err);
             return -1;
         }
         source_close(s);
@@ -101,7 +107,7 @@ int cmd_tui(int argc, char **argv)
             tui_usage(stdout);
             return CLI_OK;
         }
-        fprintf(stderr, "natlens tui: unknown option '%s'\n", argv[first]);
+        cli_eprintf("natlens tui: unknown option '%s'\n", argv[first]);
         tui_usage(stderr);
         return CLI_USAGE;
     }
@@ -133,7 +139,7 @@ int cmd_tui(int argc, char **argv)
     /* reading starts before the screen is taken: the first screen already
      * shows progress */
     if (tui_load_start(&ld, paths, n, ui.utf8, err) < 0) {
-        fprintf(stderr, "natlens tui: %s\n", err);
+        cli_eprintf("natlens tui: %s\n", err);
         free(ui.prog);
         return CLI_USAGE;
     }
@@ -195,7 +201,7 @@ int cmd_tui(int argc, char **argv)
                 ld.ready_ns ? (double)(ld.ready_ns - ld.start_ns) / 1e9 : -1.0);
     }
     if (rc == CLI_USAGE)
-        fprintf(stderr, "natlens: %s\n", err);
+        cli_eprintf("natlens: %s\n", err);
     if (!done) {
         /* still reading: trace_load cannot be interrupted, and nothing is
          * left to flush; leave without waiting for the file to end */

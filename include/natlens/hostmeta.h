@@ -58,8 +58,8 @@ char *hostmeta_from_blocks(const unsigned char *lead, size_t n);
  * "capture_iface") must be what hostmeta_ifname_ok() accepts, addresses
  * ("gateway", "prefsrc", via "host") what hostmeta_addr_ok() accepts;
  * anything else is replaced by "<interface>", "<gateway>" or "<address>".
- * The first few replaced values are described in warn (escaped for
- * display; "" when none). Returns a new malloc'd document (the input
+ * warn (may be NULL) receives how many of each were replaced ("2 interface
+ * names, 1 gateway"; "" when none), never the values themselves. Returns a new malloc'd document (the input
  * unchanged when nothing was replaced), NULL when json is not a valid
  * JSON object or memory ran out. */
 char *hostmeta_sanitize(const char *json, char *warn, size_t wlen);

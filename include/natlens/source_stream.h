@@ -79,10 +79,15 @@ FILE *source_stream_file(nl_stream *s);
  * naming the file and the offsets, or NULL. */
 const char *source_stream_warning(const nl_stream *s);
 
-/* SHA-256 of the bytes of an input that cannot be read again (standard
- * input, FIFO): the rest of the input is read (and hashed) first. Writes
- * 64 hex digits + NUL; returns 0, or -1 for a regular file (hash it by
- * path) or a read error. */
+/* 1 when the input is standard input ("-"). */
+int source_stream_is_stdin(const nl_stream *s);
+
+/* SHA-256 of the input's bytes (compressed bytes when compressed), for an
+ * input that cannot be hashed again by path (standard input, a FIFO): a
+ * regular file is hashed by offset; otherwise the rest of the input is
+ * read first (every byte read was hashed as it came). Call after reading
+ * is done. Writes 64 hex digits + NUL; returns 0, or -1 on a read error
+ * or when called twice on a stream. */
 int source_stream_sha256(nl_stream *s, char hex[65]);
 
 void source_stream_close(nl_stream *s);

@@ -67,8 +67,8 @@ typedef struct nl_trace {
     int      has_capture_stats;
     uint64_t capture_drops;     /* dropped by interface + OS */
     uint64_t capture_received;  /* received by the interface, 0 if unknown */
-    /* SHA-256 of an input that cannot be read again (standard input, a
-     * FIFO), "" otherwise: hash a regular file by its path */
+    /* SHA-256 of an input that cannot be hashed again by its name
+     * (standard input, a FIFO), "" otherwise: hash a file by its path */
     char     sha256[65];
     /* What the file is: "pcap", "pcapng", or the record reader's name
      * ("conntrack", "ndjson", ...) and its title for people. Static
