@@ -1,4 +1,5 @@
 /* text_safe.c - showing untrusted text safely (see text_safe.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +114,34 @@ int text_is_safe(const char *in)
         i += l;
     }
     return 1;
+}
+
+void text_safe_vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+    char *msg = NULL, *line, *next;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        return;
+    /* line by line: the format's own line breaks stay, every other
+     * control byte (from a file name or a file's content) is escaped */
+    for (line = msg; line; line = next) {
+        char *safe;
+        if ((next = strchr(line, '\n')))
+            *next++ = '\0';
+        if (!*line && !next)
+            break;
+        safe = text_safe_dup(line);
+        fputs(safe ? safe : "?", f);
+        if (next)
+            fputc('\n', f);
+        free(safe);
+    }
+    free(msg);
+}
+
+void text_safe_fprintf(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    text_safe_vfprintf(f, fmt, ap);
+    va_end(ap);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <pcap/pcap.h>
 #include "natlens/hostmeta.h"
+#include "natlens/text_safe.h"
 #include "cap.h"
 #include "cap_pcapng.h"
 
@@ -89,7 +90,7 @@ static int live_open_file(live *L)
 
     live_file_name(L, L->file_index, path, sizeof path);
     if (cap_pcapng_open(&L->w, path) != 0) {
-        fprintf(stderr, CAP_PROG ": %s: cannot create: %s\n", path, strerror(errno));
+        text_safe_fprintf(stderr, CAP_PROG ": %s: cannot create: %s\n", path, strerror(errno));
         return -1;
     }
     L->have_w = 1;
@@ -114,7 +115,7 @@ static int live_open_file(live *L)
     if (r == 0)
         r = cap_pcapng_flush(&L->w);
     if (r != 0) {
-        fprintf(stderr, CAP_PROG ": %s: write failed: %s\n", path, strerror(L->w.err));
+        text_safe_fprintf(stderr, CAP_PROG ": %s: write failed: %s\n", path, strerror(L->w.err));
         L->write_failed = 1;
         return -1;
     }
@@ -123,7 +124,7 @@ static int live_open_file(live *L)
         char old[4096];
         live_file_name(L, L->file_index - L->o->keep, old, sizeof old);
         if (unlink(old) != 0 && errno != ENOENT)
-            fprintf(stderr, CAP_PROG ": %s: cannot remove: %s\n", old, strerror(errno));
+            text_safe_fprintf(stderr, CAP_PROG ": %s: cannot remove: %s\n", old, strerror(errno));
     }
     return 0;
 }
@@ -158,7 +159,7 @@ static int live_close_file(live *L)
     r = cap_pcapng_close(&L->w);
     L->have_w = 0;
     if (r != 0 && !L->write_failed) {
-        fprintf(stderr, CAP_PROG ": %s: write failed: %s\n", path, strerror(L->w.err));
+        text_safe_fprintf(stderr, CAP_PROG ": %s: write failed: %s\n", path, strerror(L->w.err));
         L->write_failed = 1;
     }
     return r;
@@ -184,17 +185,17 @@ static int live_drop_privs(const char *user)
 {
     struct passwd *pw = getpwnam(user);
     if (!pw) {
-        fprintf(stderr, CAP_PROG ": -Z %s: no such user\n", user);
+        text_safe_fprintf(stderr, CAP_PROG ": -Z %s: no such user\n", user);
         return -1;
     }
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
         setuid(pw->pw_uid) != 0) {
-        fprintf(stderr, CAP_PROG ": -Z %s: cannot drop privileges: %s\n", user,
+        text_safe_fprintf(stderr, CAP_PROG ": -Z %s: cannot drop privileges: %s\n", user,
                 strerror(errno));
         return -1;
     }
     if (pw->pw_uid != 0 && setuid(0) == 0) {
-        fprintf(stderr, CAP_PROG ": -Z %s: privileges could be regained\n", user);
+        text_safe_fprintf(stderr, CAP_PROG ": -Z %s: privileges could be regained\n", user);
         return -1;
     }
     return 0;
@@ -213,7 +214,7 @@ static pcap_t *live_open_pcap(const cap_opts *o, char *errbuf)
     if (o->buffer_kib > 0)
         pcap_set_buffer_size(p, o->buffer_kib * 1024);
     if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) != 0)
-        fprintf(stderr, CAP_PROG ": warning: no nanosecond timestamps on %s\n", o->iface);
+        text_safe_fprintf(stderr, CAP_PROG ": warning: no nanosecond timestamps on %s\n", o->iface);
     r = pcap_activate(p);
     if (r < 0) {
         {
@@ -230,7 +231,7 @@ static pcap_t *live_open_pcap(const cap_opts *o, char *errbuf)
         return NULL;
     }
     if (r > 0)
-        fprintf(stderr, CAP_PROG ": warning: %s: %s\n", o->iface, pcap_statustostr(r));
+        text_safe_fprintf(stderr, CAP_PROG ": warning: %s: %s\n", o->iface, pcap_statustostr(r));
     /* SLL2 carries the interface index of every frame on "any". */
     if (strcmp(o->iface, "any") == 0)
         pcap_set_datalink(p, DLT_LINUX_SLL2);
@@ -255,19 +256,19 @@ int cap_live_run(const cap_opts *o)
 
     L.p = live_open_pcap(o, errbuf);
     if (!L.p) {
-        fprintf(stderr, CAP_PROG ": %s\n", errbuf);
+        text_safe_fprintf(stderr, CAP_PROG ": %s\n", errbuf);
         return 2;
     }
     L.linktype = pcap_datalink(L.p);
     if (o->filter && *o->filter) {
         if (pcap_compile(L.p, &prog, o->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-            fprintf(stderr, CAP_PROG ": bad filter \"%s\": %s\n", o->filter,
+            text_safe_fprintf(stderr, CAP_PROG ": bad filter \"%s\": %s\n", o->filter,
                     pcap_geterr(L.p));
             pcap_close(L.p);
             return 2;
         }
         if (pcap_setfilter(L.p, &prog) != 0) {
-            fprintf(stderr, CAP_PROG ": cannot set filter: %s\n", pcap_geterr(L.p));
+            text_safe_fprintf(stderr, CAP_PROG ": cannot set filter: %s\n", pcap_geterr(L.p));
             pcap_freecode(&prog);
             pcap_close(L.p);
             return 2;
@@ -304,14 +305,14 @@ int cap_live_run(const cap_opts *o)
         return L.write_failed ? 1 : 2;
     }
     if (pcap_setnonblock(L.p, 1, errbuf) != 0) {
-        fprintf(stderr, CAP_PROG ": %s\n", errbuf);
+        text_safe_fprintf(stderr, CAP_PROG ": %s\n", errbuf);
         live_close_file(&L);
         pcap_close(L.p);
         return 2;
     }
     fd = pcap_get_selectable_fd(L.p);
     if (!o->quiet)
-        fprintf(stderr, "listening on %s, link-type %s (%s), snapshot length %d bytes\n",
+        text_safe_fprintf(stderr, "listening on %s, link-type %s (%s), snapshot length %d bytes\n",
                 o->iface, pcap_datalink_val_to_name(L.linktype) ?
                 pcap_datalink_val_to_name(L.linktype) : "?",
                 pcap_datalink_val_to_description(L.linktype) ?
@@ -321,18 +322,18 @@ int cap_live_run(const cap_opts *o)
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         int n;
         if (fd >= 0 && poll(&pfd, 1, LIVE_POLL_MS) < 0 && errno != EINTR) {
-            fprintf(stderr, CAP_PROG ": poll: %s\n", strerror(errno));
+            text_safe_fprintf(stderr, CAP_PROG ": poll: %s\n", strerror(errno));
             rc = 1;
             break;
         }
         n = pcap_dispatch(L.p, -1, live_packet, (u_char *)&L);
         if (n == PCAP_ERROR) {
-            fprintf(stderr, CAP_PROG ": %s: %s\n", o->iface, pcap_geterr(L.p));
+            text_safe_fprintf(stderr, CAP_PROG ": %s: %s\n", o->iface, pcap_geterr(L.p));
             rc = 1;
             break;
         }
         if (cap_pcapng_flush(&L.w) != 0) {
-            fprintf(stderr, CAP_PROG ": %s: write failed: %s; the file is valid "
+            text_safe_fprintf(stderr, CAP_PROG ": %s: write failed: %s; the file is valid "
                     "up to its last %llu packets (%llu bytes)\n", L.w.path,
                     strerror(L.w.err), (unsigned long long)L.w.packets,
                     (unsigned long long)L.w.committed);
@@ -369,7 +370,7 @@ int cap_live_run(const cap_opts *o)
     live_stats(&L, &st, &ps);
     if (live_close_file(&L) != 0)
         rc = 1;
-    fprintf(stderr, "%llu packets captured\n%u packets received by filter\n"
+    text_safe_fprintf(stderr, "%llu packets captured\n%u packets received by filter\n"
             "%u packets dropped by kernel\n%u packets dropped by interface\n",
             (unsigned long long)L.total, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop);
     pcap_close(L.p);

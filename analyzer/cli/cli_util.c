@@ -12,29 +12,9 @@
 void cli_eprintf(const char *fmt, ...)
 {
     va_list ap;
-    char *msg = NULL, *line, *next;
-    int n;
     va_start(ap, fmt);
-    n = vasprintf(&msg, fmt, ap);
+    text_safe_vfprintf(stderr, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    /* line by line: the message's own line breaks stay, every other
-     * control byte from a file name or a file's content is shown escaped */
-    for (line = msg; line; line = next) {
-        char *safe;
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        if (!*line && !next)
-            break;
-        safe = text_safe_dup(line);
-        fputs(safe ? safe : "?", stderr);
-        if (next)
-            fputc('\n', stderr);
-        free(safe);
-    }
-    free(msg);
 }
 
 typedef struct cli_progress {

@@ -17,8 +17,10 @@
 #ifndef NATLENS_TEXT_SAFE_H
 #define NATLENS_TEXT_SAFE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* 1 when code point cp must not reach a terminal or a report raw. */
 int text_cp_unsafe(uint32_t cp);
@@ -37,5 +39,12 @@ char *text_safe_dup(const char *in);
 
 /* 1 when text_safe() would change nothing. */
 int text_is_safe(const char *in);
+
+/* fprintf() whose result is shown safely: every line of the formatted
+ * text goes through text_safe(), the format's own newlines stay. For
+ * messages that name files or quote them. */
+void text_safe_fprintf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void text_safe_vfprintf(FILE *f, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #endif
