@@ -26,10 +26,15 @@ CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw)
 NET_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnet 2>/dev/null)
 NET_LIBS    := $(shell $(PKG_CONFIG) --libs libnet 2>/dev/null || echo -lnet)
-# compressed captures, host-context JSON
-IO_PKGS     := zlib libzstd liblzma liblz4 json-c
+# record readers: JSON through json-c, conntrack's XML through libxml2
+REC_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c libxml-2.0 2>/dev/null)
+REC_LIBS    := $(shell $(PKG_CONFIG) --libs json-c libxml-2.0 2>/dev/null || echo -ljson-c -lxml2)
+NFCT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnetfilter_conntrack 2>/dev/null)
+NFCT_LIBS   := $(shell $(PKG_CONFIG) --libs libnetfilter_conntrack 2>/dev/null || echo -lnetfilter_conntrack)
+# compressed captures and records (by content)
+IO_PKGS     := zlib libzstd liblzma liblz4
 IO_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(IO_PKGS) 2>/dev/null)
-IO_LIBS     := $(shell $(PKG_CONFIG) --libs $(IO_PKGS) 2>/dev/null || echo -lz -lzstd -llzma -llz4 -ljson-c)
+IO_LIBS     := $(shell $(PKG_CONFIG) --libs $(IO_PKGS) 2>/dev/null || echo -lz -lzstd -llzma -llz4)
 # Wireshark's capture-file library (pcapng with mixed link types); Debian
 # ships no wiretap.pc, so its include directory is named when pkg-config
 # does not know "wireshark"
@@ -38,9 +43,9 @@ WIRETAP_CFLAGS := $(shell $(PKG_CONFIG) --cflags wireshark 2>/dev/null || \
 WIRETAP_LIBS   := -lwiretap -lwsutil $(shell $(PKG_CONFIG) --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(IO_CFLAGS) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(REC_CFLAGS) $(IO_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) $(IO_LIBS) $(WIRETAP_LIBS) -lnettle -lm -lpthread
+LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) $(IO_LIBS) $(WIRETAP_LIBS) -lnettle -lm -lpthread
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
@@ -65,7 +70,7 @@ $(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyz
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
 $(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
-$(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS)
+$(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS) $(NFCT_CFLAGS)
 $(BUILD)/analyzer/source_wiretap.o: override CFLAGS += $(WIRETAP_CFLAGS)
 
 $(LIB): $(LIB_OBJ)
@@ -76,7 +81,7 @@ $(BUILD)/natlens: $(CLI_OBJ) $(TUI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) $(CURSES_LIBS) $(LDLIBS)
 
 $(BUILD)/natlens-capture: $(CAP_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CAP_OBJ) $(LIB) $(NET_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CAP_OBJ) $(LIB) $(NET_LIBS) $(NFCT_LIBS) $(LDLIBS)
 
 # Convenience links at the top so `./natlens` works after `make`.
 natlens: $(BUILD)/natlens
@@ -98,7 +103,8 @@ units: $(UNIT_BIN) $(BUILD)/tests/gen_hostmeta
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
 BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
-              zlib1g-dev libzstd-dev liblzma-dev liblz4-dev libjson-c-dev \
+              libjson-c-dev libxml2-dev libnetfilter-conntrack-dev \
+              zlib1g-dev libzstd-dev liblzma-dev liblz4-dev \
               libwiretap-dev libwsutil-dev libglib2.0-dev
 TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
 deps-build:

@@ -170,6 +170,9 @@ int corr_unmatched_build(nl_correlation *c)
         for (size_t p = 0; p < c->caps[i].nflows; p++) {
             const nl_flow *f = c->caps[i].flows[p];
             int ci = (int)i;
+            /* a later piece of a connection is where its first one is */
+            if (c->piece_head && c->piece_head[i][p] != (int32_t)p)
+                continue;
             int32_t t = twin_pos(c, i, p);
             /* a leg whose twin crossed is not lost */
             if (i + 1 < c->ncaps && c->fwd_idx[i][p] < 0 &&

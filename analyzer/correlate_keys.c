@@ -1,11 +1,14 @@
-/* correlate_keys.c - the keys that survive NAT, and a sorted index of them.
+/* correlate_keys.c - the keys that survive NAT, and sorted indexes of them.
  *
  * Candidate pairs come from equal keys, never from comparing every near
  * flow with every far flow: that would be 10^10 comparisons at 100k flows a
  * side. One flat array of (key, time, flow) sorted by key then time serves
  * as a hash index with no per-entry allocation; a key's run is found by
- * binary search, and a big run (many flows to one server port) can be cut
- * to a time window by a second binary search on t.
+ * binary search, and a big run (many flows to one server port) is cut to a
+ * time window by a second binary search on t. An index holds only the key
+ * kinds its caller asks for: the strong keys (ISN, TSval, payload) that
+ * pair flows, and the "where" keys (destination, tuple, ICMP id) that a
+ * time-window search walks; at 1M flows a side every entry counts.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,17 +46,25 @@ static uint64_t endpoint_hash(uint64_t h, const nl_addr *a, uint16_t port)
 }
 
 /* The 5-tuple with its endpoints ordered, so both orientations agree. */
-static uint64_t tuple_hash(const nl_flow *f)
+uint64_t corr_key_tuple(const nl_flow *f)
 {
     int c = nl_addr_cmp(&f->orig_ip, &f->resp_ip);
     int swap = c > 0 || (c == 0 && f->orig_port > f->resp_port);
     uint64_t h = fnv64(FNV64_INIT, &f->proto, 1);
     if (swap) {
         h = endpoint_hash(h, &f->resp_ip, f->resp_port);
-        return endpoint_hash(h, &f->orig_ip, f->orig_port);
+        h = endpoint_hash(h, &f->orig_ip, f->orig_port);
+    } else {
+        h = endpoint_hash(h, &f->orig_ip, f->orig_port);
+        h = endpoint_hash(h, &f->resp_ip, f->resp_port);
     }
-    h = endpoint_hash(h, &f->orig_ip, f->orig_port);
-    return endpoint_hash(h, &f->resp_ip, f->resp_port);
+    return corr_key_make(CK_TUPLE, h);
+}
+
+uint64_t corr_key_dst(const nl_flow *f)
+{
+    uint64_t h = fnv64(FNV64_INIT, &f->proto, 1);
+    return corr_key_make(CK_DST, endpoint_hash(h, &f->resp_ip, f->resp_port));
 }
 
 size_t corr_keys_of(const nl_flow *f, uint64_t *keys)
@@ -70,10 +81,8 @@ size_t corr_keys_of(const nl_flow *f, uint64_t *keys)
     }
     if (f->proto == IPPROTO_ICMP || f->proto == IPPROTO_ICMPV6)
         keys[n++] = corr_key_make(CK_ICMP, f->orig_port);
-    keys[n++] = corr_key_make(CK_TUPLE, tuple_hash(f));
-    uint64_t h = fnv64(FNV64_INIT, &f->proto, 1);
-    keys[n++] = corr_key_make(CK_DST, endpoint_hash(h, &f->resp_ip,
-                                                    f->resp_port));
+    keys[n++] = corr_key_tuple(f);
+    keys[n++] = corr_key_dst(f);
     /* A key repeated inside one flow (same ISN both ways in a test, the
      * same payload both ways in an echo) would count the flow twice. */
     for (size_t i = 1; i < n; i++)
@@ -95,19 +104,33 @@ static int key_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-int corr_index_build(corr_index *ix, nl_flow *const *flows, size_t n)
+int corr_index_build(corr_index *ix, nl_flow *const *flows, size_t n,
+                     unsigned set, const uint8_t *use)
 {
+    uint64_t keys[CK_MAX_PER_FLOW];
+    size_t cap = 0;
     ix->k = NULL;
     ix->n = 0;
-    if (n == 0)
+    /* count first: one exact allocation instead of CK_MAX_PER_FLOW per flow */
+    for (size_t i = 0; i < n; i++) {
+        if (use && !use[i])
+            continue;
+        size_t nk = corr_keys_of(flows[i], keys);
+        for (size_t j = 0; j < nk; j++)
+            cap += (set >> corr_key_kind(keys[j])) & 1;
+    }
+    if (cap == 0)
         return 0;
-    ix->k = malloc(n * CK_MAX_PER_FLOW * sizeof *ix->k);
+    ix->k = malloc(cap * sizeof *ix->k);
     if (!ix->k)
         return -1;
-    uint64_t keys[CK_MAX_PER_FLOW];
     for (size_t i = 0; i < n; i++) {
+        if (use && !use[i])
+            continue;
         size_t nk = corr_keys_of(flows[i], keys);
         for (size_t j = 0; j < nk; j++) {
+            if (!((set >> corr_key_kind(keys[j])) & 1))
+                continue;
             corr_key *k = &ix->k[ix->n++];
             k->key = keys[j];
             k->t = flows[i]->first_ns;

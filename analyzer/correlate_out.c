@@ -45,6 +45,11 @@ static void correlate_json_offsets(nl_json *j, const nl_correlation *c)
         json_bool(j, "two_way", o->two_way);
         if (o->two_way)
             json_double(j, "latency_s", o->latency_s, 9);
+        json_str(j, "basis", o->basis == NL_CLOCK_STRONG ? "strong_keys" :
+                             o->basis == NL_CLOCK_CONSENSUS ? "consensus" : "none");
+        json_uint(j, "anchors", o->anchors);
+        json_bool(j, "same_capture", o->same_capture);
+        json_double(j, "overlap_s", (double)o->overlap_ns / 1e9, 6);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -73,6 +78,7 @@ static void correlate_json_matches(nl_json *j, const nl_correlation *c)
         json_bool(j, "port_remapped", m->sport_changed);
         correlate_json_evidence(j, m->evidence);
         json_double(j, "confidence", m->confidence, 3);
+        json_str(j, "level", correlate_level_name(m->level));
         if (m->has_seq_offset) {
             /* signed: how far the far side's sequence numbers run ahead */
             json_obj_begin(j, "seq_offset");

@@ -29,7 +29,8 @@
 
 static const char *const kind_names[NL_FK_COUNT] = {
     "asymmetric_return", "never_arrived", "icmp_unreachable", "rejected",
-    "handshake_broken", "source_changed", "seq_rewritten"
+    "handshake_broken", "source_changed", "seq_rewritten",
+    "nat_port_exhausted", "rejected_by_rule", "nat_no_reply"
 };
 
 const char *diagnose_kind_name(nl_finding_kind k)
@@ -39,7 +40,7 @@ const char *diagnose_kind_name(nl_finding_kind k)
 
 int diagnose_kind_priority(nl_finding_kind k)
 {
-    static const int pr[NL_FK_COUNT] = { 0, 1, 2, 3, 4, 5, 6 };
+    static const int pr[NL_FK_COUNT] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 };
     return (unsigned)k < NL_FK_COUNT ? pr[k] : 99;
 }
 

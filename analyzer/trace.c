@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include "natlens/hostmeta.h"
 #include "natlens/reader.h"
+#include "natlens/record.h"
 #include "natlens/source.h"
 #include "natlens/source_blocks.h"
 #include "natlens/source_stream.h"
@@ -67,18 +68,17 @@ static const nl_reader *trace_pick_reader(const nl_stream *st, const char *forma
     const uint8_t *head;
     size_t n;
     *err = 0;
-    if (format) {
-        const nl_reader *r = reader_find(format);
-        if (!r) {
-            snprintf(errbuf, 512, "unknown record format '%s'", format);
-            *err = 1;
-        }
-        return r;
+    if (format && !reader_find(format)) {
+        snprintf(errbuf, 512, "unknown record format '%s'", format);
+        *err = 1;
+        return NULL;
     }
     head = source_stream_head(st, &n);
+    /* a forced format names the record files: captures given beside them
+     * (correlate vm.pcap nat-log.json) still go to libpcap */
     if (trace_is_pcap_magic(head, n))
         return NULL;
-    return reader_sniff((const char *)head, n);
+    return format ? reader_find(format) : reader_sniff((const char *)head, n);
 }
 
 static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
@@ -357,6 +357,7 @@ void trace_free(nl_trace *t)
     free(t->warning);
     free(t->probes);
     free(t->hostmeta);
+    record_set_free(t->records);
     for (size_t i = 0; i < NL_TRACE_BAD_KEEP && i < t->bad_records; i++)
         free(t->bad_first[i]);
     free(t);

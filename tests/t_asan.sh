@@ -65,13 +65,13 @@ if "$N" correlate --help > /dev/null 2>&1; then
 fi
 
 # fuzz regression files, replayed without libFuzzer
-for t in fuzz_decode fuzz_trace fuzz_correlate; do
+for t in fuzz_decode fuzz_trace fuzz_correlate fuzz_records; do
     [ -f "tests/fuzz/$t.c" ] || continue
     regs=$(ls tests/damaged/"$t"-* 2>/dev/null)
     [ -n "$regs" ] || continue
     if ! clang -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
             -Iinclude -o "$tmp/$t" "tests/fuzz/$t.c" tests/fuzz/replay_main.c build-asan/libnatlens.a \
-            $(pkg-config --libs libpcap 2>/dev/null || echo -lpcap) $(pkg-config --libs nettle 2>/dev/null) -lm \
+            $(pkg-config --libs libpcap 2>/dev/null || echo -lpcap) $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm \
             > "$tmp/log" 2>&1; then
         report "building the $t replayer" "$tmp/log"; cat "$tmp/log"; continue
     fi

@@ -84,6 +84,21 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
                         "not accounted; use --max-flows N to bound memory\n",
                         t->name, (unsigned long long)st.no_memory);
     }
+    if (t->bad_records) {
+        /* file text in the reasons: escaped, nothing raw reaches a terminal */
+        for (uint64_t i = 0; i < t->bad_records && i < NL_TRACE_BAD_KEEP; i++) {
+            fputs("natlens: warning: ", stderr);
+            for (const unsigned char *s = (const unsigned char *)t->bad_first[i]; s && *s; s++)
+                if (*s >= 0x20 && *s < 0x7f)
+                    fputc(*s, stderr);
+                else
+                    fprintf(stderr, "\\x%02x", *s);
+            fputs(" (line skipped)\n", stderr);
+        }
+        if (t->bad_records > NL_TRACE_BAD_KEEP)
+            fprintf(stderr, "natlens: warning: %s: %llu more lines skipped\n", t->name,
+                    (unsigned long long)(t->bad_records - NL_TRACE_BAD_KEEP));
+    }
     if (t->malformed || t->truncated)
         cli_eprintf("natlens: note: %s: %llu malformed and %llu truncated frames "
                     "(counted, decoded as far as they go)\n",

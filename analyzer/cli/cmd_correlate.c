@@ -48,12 +48,14 @@ typedef struct view {
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: natlens correlate [--json] [--fail-on-findings] [--max-flows N]\n"
+        "usage: natlens correlate [--json] [--fail-on-findings] [--max-flows N] [--format NAME]\n"
         "                         FILE_NEAR FILE_FAR [FILE...]\n"
         "       natlens correlate [options] DIR\n"
         "Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
         "file in it, ordered by the role recorded by natlens-capture, else by name:\n"
-        "client*, fw*/firewall*, others, server*.\n");
+        "client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
+        "Cloud NAT / flow logs, Zeek conn.log), detected from its content; --format NAME\n"
+        "forces the record reader for every file that is not a capture.\n");
 }
 
 static int has_capture_ext(const char *n)
@@ -623,6 +625,7 @@ int cmd_correlate(int argc, char **argv)
 {
     int as_json = 0, fail_on = 0, rc = 2;
     unsigned long max_flows = 0;
+    const char *rec_format = NULL;
     const char **files = NULL;
     int nfiles = 0;
     char **dir_files = NULL;
@@ -643,6 +646,12 @@ int cmd_correlate(int argc, char **argv)
             max_flows = cli_parse_count("--max-flows", val);
             if (max_flows > UINT32_MAX)
                 max_flows = UINT32_MAX;
+        } else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
+            rec_format = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!rec_format) {
+                fprintf(stderr, "natlens correlate: --format needs a record format name\n");
+                goto out;
+            }
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             rc = 0;
@@ -688,6 +697,7 @@ int cmd_correlate(int argc, char **argv)
     memset(&topt, 0, sizeof topt);
     topt.keep_packets = 1;
     topt.max_flows = (uint32_t)max_flows;
+    topt.format = rec_format;   /* record files only; captures stay captures */
     int loaded = 0;
     for (int i = 0; i < nfiles; i++) {
         if (is_dir(files[i])) {

@@ -8,6 +8,8 @@
 #include "natlens/flow_out.h"
 #include "natlens/json.h"
 #include "natlens/diagnose.h"
+#include "natlens/record.h"
+#include "natlens/record_out.h"
 #include "natlens/trace_out.h"
 #include "cli.h"
 
@@ -16,8 +18,11 @@ enum { FMT_TEXT, FMT_JSON, FMT_CSV };
 static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv] [--verify-checksums] [--max-flows N] [--fail-on-findings]\n"
-               "                     FILE [BPF expression]\n"
-               "  FILE is a pcap or pcapng file, or - for standard input.\n"
+               "                     [--format NAME] FILE [BPF expression]\n"
+               "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
+               "  Zeek conn.log: detected from its content), or - for standard input.\n"
+               "  --format NAME       read FILE with this record reader (conntrack, gcp_nat,\n"
+               "                      gcp_flow, aws_flow, azure_flow, zeek_conn)\n"
                "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
                "                      with --json/--csv flows stream out as they end (no findings)\n"
@@ -109,6 +114,8 @@ static void flows_json(nl_trace *t, const nl_findings *fs)
     json_arr_end(&j);
     diagnose_json(&j, "findings", fs);
     trace_out_json_probes(&j, "probes", &t, 1);
+    if (record_count(t))
+        record_out_json(&j, "records", t);
     json_obj_end(&j);
     json_finish(&j);
 }
@@ -148,7 +155,16 @@ static void flows_text_summary(nl_trace *t)
 {
     nl_flow_table_stats st;
     flow_table_stats(t->flows, &st);
-    if (t->packets) {
+    if (t->is_record) {
+        char rs[200], t0[32], t1[32];
+        printf("%s: %s", t->name, record_out_summary(t, rs, sizeof rs));
+        if (t->last_ns)
+            printf(", %s \xe2\x86\x92 %s UTC", flow_out_time(t->first_ns, t0, sizeof t0, 0),
+                   flow_out_time(t->last_ns, t1, sizeof t1, 0));
+        printf("\n");
+        if (t->bad_records)
+            printf("  %llu lines skipped (see the warnings)\n", (unsigned long long)t->bad_records);
+    } else if (t->packets) {
         char t0[32], t1[32];
         flow_out_time(t->first_ns, t0, sizeof t0, 0);
         flow_out_time(t->last_ns, t1, sizeof t1, 0);
@@ -202,6 +218,7 @@ static void flows_text(nl_trace *t)
     for (size_t i = 0; i < n; i++)
         flows_text_row(fl[i], (int)w, color);
     trace_out_text_probes(stdout, &t, 1);
+    record_out_text(stdout, t, 1);
 }
 
 int cmd_flows(int argc, char **argv)
@@ -212,6 +229,7 @@ int cmd_flows(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, 'V'},
         {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'F'},
+        {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -234,6 +252,7 @@ int cmd_flows(int argc, char **argv)
         case 'V': o.verify_checksums = 1; break;
         case 'm': o.max_flows = (uint32_t)cli_parse_count("--max-flows", optarg); break;
         case 'F': fail_on = 1; break;
+        case 'f': o.format = optarg; break;
         case 'h': flows_usage(stdout); return CLI_OK;
         default: flows_usage(stderr); return CLI_USAGE;
         }
@@ -263,7 +282,8 @@ int cmd_flows(int argc, char **argv)
     if (!t)
         return CLI_USAGE;
     fs = diagnose_new();
-    if (fs && !o.flow_done && diagnose_trace(fs, t, 0) < 0)
+    if (fs && !o.flow_done &&
+        (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
         cli_eprintf("natlens flows: warning: findings incomplete (out of memory)\n");
     if (o.flow_done)
         flows_stream_end(&stream, t);

@@ -32,7 +32,8 @@ static void report_usage(FILE *f)
                "  --redact      replace inner addresses by stable pseudonyms (inner-1, ...)\n"
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
-               "  --fail-on-findings  exit 1 when the report holds a finding\n");
+               "  --fail-on-findings  exit 1 when the report holds a finding\n"
+               "  --input-format NAME read record files (not captures) with this record reader\n");
 }
 
 /* Append one word to the rendered command line, shell-quoted when needed. */
@@ -106,11 +107,12 @@ int cmd_report(int argc, char **argv)
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
         {"fail-on-findings", no_argument, NULL, 'f'},
+        {"input-format", required_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nl_report_opts ro;
-    const char *outpath = NULL, *fmtname = NULL;
+    const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
     int c, fail_on = 0, rc = CLI_USAGE, ncaps;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
@@ -131,6 +133,7 @@ int cmd_report(int argc, char **argv)
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
         case 'f': fail_on = 1; break;
+        case 'I': rec_format = optarg; break;
         case 'h': report_usage(stdout); return CLI_OK;
         default: report_usage(stderr); return CLI_USAGE;
         }
@@ -164,6 +167,7 @@ int cmd_report(int argc, char **argv)
         const char *path = argv[optind + i];
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
+        o.format = rec_format;   /* --format is the report's own: --input-format here */
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
             goto out;

@@ -137,6 +137,9 @@ typedef struct tui_loader {
     uint64_t          start_ns, ready_ns;
 } tui_loader;
 
+/* Read record files with this record reader (--format; reader.h); NULL
+ * detects. Call before tui_load_start(). */
+void tui_load_set_format(const char *name);
 /* Start reading in the background (signals blocked in the loader threads
  * so they reach the UI thread). -1 with err filled if no thread. */
 int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err);

@@ -39,12 +39,20 @@ static void tui_load_progress(void *ctx, int64_t done, int64_t total, uint64_t p
     pthread_mutex_unlock(&j->ld->mu);
 }
 
+static const char *tui_format;   /* set once before the loader threads start */
+
+void tui_load_set_format(const char *name)
+{
+    tui_format = name;
+}
+
 static void *tui_load_one(void *arg)
 {
     tui_cap_job *j = arg;
     nl_trace_opts o;
     memset(&o, 0, sizeof o);
     o.keep_packets = 1;
+    o.format = tui_format;
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <curses.h>
+#include "natlens/reader.h"
 #include "natlens/source.h"
 #include "../cli/cli.h"
 #include "tui.h"
@@ -39,13 +40,14 @@ const tui_panel *tui_panel_get(int p)
 
 static void tui_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens tui CAPTURE [CAPTURE...]\n"
+    fprintf(f, "usage: natlens tui [--format NAME] CAPTURE [CAPTURE...]\n"
+               "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
                "  Interactive viewer. Captures in path order, client side first.\n"
                "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
                "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n");
 }
 
-static int tui_preflight(char **paths, size_t n)
+static int tui_preflight(char **paths, size_t n, const char *format)
 {
     char err[512];
     for (size_t i = 0; i < n; i++) {
@@ -62,6 +64,14 @@ static int tui_preflight(char **paths, size_t n)
         }
         s = source_open(paths[i], NULL, err);
         if (!s) {
+            /* a record file (conntrack, cloud logs, conn.log) is no pcap */
+            char head[NL_READER_HEAD];
+            FILE *f = fopen(paths[i], "rb");
+            size_t hn = f ? fread(head, 1, sizeof head, f) : 0;
+            if (f)
+                fclose(f);
+            if (hn && (format || reader_sniff(head, hn)))
+                continue;
             cli_eprintf("natlens: %s\n", err);
             return -1;
         }
@@ -97,6 +107,7 @@ int cmd_tui(int argc, char **argv)
     size_t n;
     int first = 1, rc = CLI_OK, done = 0, dirty = 1;
     uint64_t t_first = 0;
+    const char *format = NULL;
 
     for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
         if (!strcmp(argv[first], "--")) {
@@ -106,6 +117,14 @@ int cmd_tui(int argc, char **argv)
         if (!strcmp(argv[first], "-h") || !strcmp(argv[first], "--help")) {
             tui_usage(stdout);
             return CLI_OK;
+        }
+        if (!strcmp(argv[first], "--format") && first + 1 < argc) {
+            format = argv[++first];
+            continue;
+        }
+        if (!strncmp(argv[first], "--format=", 9)) {
+            format = argv[first] + 9;
+            continue;
         }
         cli_eprintf("natlens tui: unknown option '%s'\n", argv[first]);
         tui_usage(stderr);
@@ -117,7 +136,8 @@ int cmd_tui(int argc, char **argv)
     }
     paths = argv + first;
     n = (size_t)(argc - first);
-    if (tui_preflight(paths, n) < 0)
+    tui_load_set_format(format);
+    if (tui_preflight(paths, n, format) < 0)
         return CLI_USAGE;
 
     memset(&ui, 0, sizeof ui);

@@ -489,6 +489,10 @@ sc_asym_return() {
     ad gw2 wan 198.51.100.1/24; ad gw2 lan 192.168.1.1/24; rt gw2 192.168.0.0/24 via 192.168.1.250
     ad web eth0 192.168.0.250/24; ad web eth1 192.168.1.250/24; rt web default via 192.168.1.1 dev eth1
     X fw iptables -t nat -A PREROUTING -d 203.0.113.5 -p tcp --dport 80 -j DNAT --to-destination 192.168.0.250:80
+    # The server answers each SYN (retries included) and never retransmits
+    # a SYN-ACK on its own: a timer retry of phase b's SYN-ACK would leak
+    # out by gateway 2 once phase c lifts the drop (LAB-NOTES: phases blur).
+    X web sysctl -qw net.ipv4.tcp_synack_retries=0
     ip netns exec $P-fw timeout $TMO conntrack -E -o timestamp,id >"$W/ct-fw.txt" 2>/dev/null & CT+=($!); PIDS+=($!)
     ip netns exec $P-cl timeout $TMO tcpdump $TDOPT -i eth0 -w "$D/client.pcap" 2>"$W/cap-client.err" & CAP+=($!); PIDS+=($!)
     ip netns exec $P-fw timeout $TMO tcpdump $TDOPT -i wan -w "$D/fw-out.pcap" 2>"$W/cap-fw-out.err" & CAP+=($!); PIDS+=($!)
