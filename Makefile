@@ -62,7 +62,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIB     := $(BUILD)/libnatlens.a
 BINS    := $(BUILD)/natlens $(BUILD)/natlens-capture
 
-.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps print-libs
+.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps print-libs print-cflags
 all: $(LIB) $(BINS) natlens natlens-capture
 
 $(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
@@ -99,7 +99,12 @@ $(BUILD)/tests/gen_hostmeta: tests/gen/gen_hostmeta.c capture/cap_pcapng.c captu
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/gen/gen_hostmeta.c capture/cap_pcapng.c $(PCAP_LIBS)
 
-units: $(UNIT_BIN) $(BUILD)/tests/gen_hostmeta
+# what trace_load read, frame by frame (compared with tshark)
+$(BUILD)/tests/dump_records: tests/gen/dump_records.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+units: $(UNIT_BIN) $(BUILD)/tests/gen_hostmeta $(BUILD)/tests/dump_records
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
 BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
@@ -142,7 +147,7 @@ fuzz:
 print-libs:
 	@echo $(LDLIBS)
 print-cflags:
-	@echo $(IO_CFLAGS)
+	@echo $(PCAP_CFLAGS) $(REC_CFLAGS) $(IO_CFLAGS) $(WIRETAP_CFLAGS)
 
 natlens.pc: natlens.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \

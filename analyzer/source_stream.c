@@ -337,6 +337,20 @@ static size_t st_dec_read(nl_stream *s, uint8_t *out, size_t cap)
                 break;
             continue;
         }
+        if (s->in_pos == s->in_len) {
+            /* no input left: the decoder may still flush output; then the
+             * data ended cleanly if it was between members or frames */
+            int was_open = s->dec_open;
+            made = st_dec_step(s, out, cap);
+            if (made)
+                return made;
+            if (!s->done) {
+                if (was_open || (s->codec == ST_XZ))
+                    st_cut(s);
+                s->done = 1;
+            }
+            break;
+        }
         before = s->in_pos;
         made = st_dec_step(s, out, cap);
         if (made)

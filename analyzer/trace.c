@@ -306,6 +306,10 @@ static nl_trace *trace_load_packets(nl_stream *st, const char *path, const nl_tr
     }
     if (src && (t = trace_new(path, o, errbuf))) {
         rc = trace_read_packets(t, src, o);
+        /* compressed data cut at a record boundary: libpcap saw a clean
+         * end, the decompressor knows better */
+        if (source_stream_warning(st) && !(t->warning && strstr(t->warning, source_stream_warning(st))))
+            trace_warn(t, source_stream_warning(st));
         if (rc < 0 && source_mixed_stop(src)) {
             nl_trace *t2;
             source_close(src);

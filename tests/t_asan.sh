@@ -71,7 +71,7 @@ for t in fuzz_decode fuzz_trace fuzz_correlate fuzz_records; do
     [ -n "$regs" ] || continue
     if ! clang -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
             -Iinclude -o "$tmp/$t" "tests/fuzz/$t.c" tests/fuzz/replay_main.c build-asan/libnatlens.a \
-            $(pkg-config --libs libpcap 2>/dev/null || echo -lpcap) $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm \
+            $(make -s --no-print-directory print-libs 2>/dev/null || echo -lpcap -lnettle -ljson-c -lxml2 -lm) \
             > "$tmp/log" 2>&1; then
         report "building the $t replayer" "$tmp/log"; cat "$tmp/log"; continue
     fi

@@ -87,14 +87,14 @@ if command -v tmux >/dev/null 2>&1; then
         tmux -L "$SOCK" kill-server >/dev/null 2>&1
         tmux -L "$SOCK" -f /dev/null new-session -d -s v -x 200 -y 60 \
             "env TERM=screen LANG=C.UTF-8 LC_ALL=C.UTF-8 $NATLENS tui $args; sleep 30"
-        n=100
+        n=300     # 30 s: the whole suite may be running beside us
         while [ $n -gt 0 ]; do
             tmux -L "$SOCK" capture-pane -p -t v > "$T/screen" 2>/dev/null
             grep -q '→ 192.168.0.250:80' "$T/screen" && break
             sleep 0.1; n=$((n - 1))
         done
         tmux -L "$SOCK" send-keys -t v 5
-        n=50
+        n=150
         while [ $n -gt 0 ]; do
             tmux -L "$SOCK" capture-pane -p -J -S -200 -t v > "$T/screen" 2>/dev/null
             grep -q 'asymmetric_return\|ASYMMETRIC\|asymmetric' "$T/screen" && break

@@ -31,12 +31,15 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 fi
 PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
 PCAP_LIBS=$(pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
-# the library's other dependencies (as the Makefile's LDLIBS)
-LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm"
+# the library's dependencies and include paths: the Makefile's own
+LIB_LIBS=$(make -s --no-print-directory print-libs 2>/dev/null) ||
+    LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm"
+LIB_CFLAGS=$(make -s --no-print-directory print-cflags 2>/dev/null) ||
+    LIB_CFLAGS="$PCAP_CFLAGS $(pkg-config --cflags json-c libxml-2.0 2>/dev/null)"
 SAN="address,undefined"
 NOSAN=""
 [ -n "${FUZZ_NO_SAN:-}" ] && NOSAN="-fno-sanitize=$FUZZ_NO_SAN"
-CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $PCAP_CFLAGS $(pkg-config --cflags json-c libxml-2.0 2>/dev/null) -DNATLENS_VERSION=\"fuzz\""
+CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $LIB_CFLAGS -DNATLENS_VERSION=\"fuzz\""
 mkdir -p "$OUT/obj" "$OUT/artifacts" "$OUT/corpus" "$OUT/seeds" || exit 2
 if [ "$(cat "$OUT/obj/.san" 2>/dev/null)" != "${FUZZ_NO_SAN:-}" ]; then
     rm -f "$OUT"/obj/*.o
