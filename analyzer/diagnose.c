@@ -98,6 +98,8 @@ void diagnose_free(nl_findings *fs)
     free(fs->names);
     free(fs->meta);
     free(fs->meta_set);
+    free(fs->drops);
+    free(fs->received);
     free(fs);
 }
 
@@ -126,10 +128,19 @@ static int caps_reserve(nl_findings *fs, int cap)
     if (!ns)
         return fs->oom = 1, -1;
     fs->meta_set = ns;
+    uint64_t *nd = realloc(fs->drops, need * sizeof *nd);
+    if (!nd)
+        return fs->oom = 1, -1;
+    fs->drops = nd;
+    uint64_t *nr = realloc(fs->received, need * sizeof *nr);
+    if (!nr)
+        return fs->oom = 1, -1;
+    fs->received = nr;
     for (size_t i = old; i < need; i++) {
         fs->names[i] = NULL;
         fs->meta[i] = NULL;
         fs->meta_set[i] = 0;
+        fs->drops[i] = fs->received[i] = 0;
     }
     fs->ncaps = need;
     return 0;
@@ -309,6 +320,7 @@ static void finalize(nl_findings *fs, const nl_correlation *c)
         return;
     diagnose_group_run(fs, c, kept, nkept);
     free(kept);
+    diagnose_drops_note(fs);
 }
 
 /* ---- public entry points ---------------------------------------------- */
@@ -321,6 +333,7 @@ int diagnose_trace(nl_findings *out, nl_trace *t, int cap_index)
         return -1;
     diagnose_set_name(out, cap_index, t->name ? t->name : t->path);
     hostmeta_load(out, cap_index, t);
+    diagnose_drops_set(out, cap_index, t->capture_drops, t->capture_received);
     memset(&cx, 0, sizeof cx);
     cx.fs = out;
     cx.cap = cap_index;
@@ -347,8 +360,11 @@ int diagnose_correlation(nl_findings *out, const nl_correlation *c)
             return -1;
         diagnose_set_name(out, (int)i, in->name ? in->name
                                        : in->trace ? in->trace->name : NULL);
-        if (in->trace)
+        if (in->trace) {
             hostmeta_load(out, (int)i, in->trace);
+            diagnose_drops_set(out, (int)i, in->trace->capture_drops,
+                               in->trace->capture_received);
+        }
         memset(&cx, 0, sizeof cx);
         cx.fs = out;
         cx.cap = (int)i;

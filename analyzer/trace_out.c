@@ -31,6 +31,12 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
         json_uint(j, "damage_offset", t->damage_offset);
     }
     json_bool(j, "host_context", t->hostmeta != NULL);
+    if (t->has_capture_stats) {
+        /* the capture's own counters (pcapng interface statistics) */
+        json_uint(j, "capture_dropped", t->capture_drops);
+        if (t->capture_received)
+            json_uint(j, "capture_received", t->capture_received);
+    }
     json_obj_end(j);
 }
 

@@ -100,6 +100,14 @@ static void tui_draw_info(tui_ui *ui)
                  ui->filter, ui->filter[0] ? "\"" : "");
         x += tui_draw_text(1, x, COLS - x, TUI_A_WARN, st);
     }
+    /* a capture that lost packets itself: every "missing" packet in the
+     * panels may be that loss (the findings say it too) */
+    for (size_t i = 0; m && i < m->ncaps && x < COLS; i++)
+        if (m->traces[i]->capture_drops) {
+            snprintf(st, sizeof st, "  %s dropped %llu packets while capturing", m->traces[i]->name,
+                     (unsigned long long)m->traces[i]->capture_drops);
+            x += tui_draw_text(1, x, COLS - x, TUI_A_WARN, st);
+        }
     if (ui->status[0]) {
         int w = tui_text_width(ui->status) + 2;
         int sx = COLS - w > x + 1 ? COLS - w : x + 1;
