@@ -61,12 +61,16 @@ static void usage(FILE *f)
 static int has_capture_ext(const char *n)
 {
     static const char *const ext[] = { ".pcap", ".pcapng", ".cap" };
+    /* compressed captures too: natlens reads them by content */
+    static const char *const zext[] = { "", ".gz", ".zst", ".xz", ".lz4" };
     size_t ln = strlen(n);
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        size_t le = strlen(ext[i]);
-        if (ln > le && strcasecmp(n + ln - le, ext[i]) == 0)
-            return 1;
-    }
+    for (size_t z = 0; z < sizeof zext / sizeof zext[0]; z++)
+        for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+            size_t le = strlen(ext[i]), lz = strlen(zext[z]);
+            if (ln > le + lz && strcasecmp(n + ln - lz, zext[z]) == 0 &&
+                strncasecmp(n + ln - lz - le, ext[i], le) == 0)
+                return 1;
+        }
     return 0;
 }
 

@@ -106,6 +106,13 @@ if [ ! -f "$OUT/seeds/.done" ]; then
         [ "$sz" -le 65536 ] || continue
         cp "$c" "$OUT/seeds/fuzz_trace/$(echo "$c" | tr '/' '_')"
     done
+    # compressed captures: the decoders of analyzer/source_stream.c
+    for c in $(ls samples/*/client.pcap 2>/dev/null | head -n 2); do
+        for z in gzip zstd xz lz4; do
+            command -v $z >/dev/null 2>&1 &&
+                $z -c "$c" > "$OUT/seeds/fuzz_trace/$(echo "$c" | tr '/' '_').$z" 2>/dev/null
+        done
+    done
     if cc -O2 -o "$OUT/gen_capture" tests/gen/gen_capture.c $PCAP_LIBS 2>/dev/null; then
         "$OUT/gen_capture" -n 120 -f 8 -s 3 -o "$OUT/seeds/fuzz_trace/gen-mixed.pcap" 2>/dev/null
         "$OUT/gen_capture" --pair -f 6 -o "$OUT/seeds/fuzz_trace/gen-near.pcap" \
