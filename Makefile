@@ -54,18 +54,22 @@ CAP_SRC := $(sort $(wildcard capture/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/fleet_sql.o
 TUI_OBJ := $(TUI_SRC:%.c=$(BUILD)/%.o)
 CAP_OBJ := $(CAP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIB     := $(BUILD)/libnatlens.a
+# shared library: libnatlens.so -> libnatlens.so.0 (soname) -> libnatlens.so.0.1.0
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libnatlens.so.$(SOMAJOR)
+SHLIB   := $(BUILD)/libnatlens.so.$(VERSION)
 BINS    := $(BUILD)/natlens $(BUILD)/natlens-capture
 
-.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps print-libs print-cflags
-all: $(LIB) $(BINS) natlens natlens-capture
+.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps FORCE print-libs print-cflags
+all: $(LIB) $(SHLIB) $(BINS) natlens natlens-capture
 
-$(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
+$(BUILD)/%.o: %.c Makefile $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
@@ -73,9 +77,30 @@ $(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
 $(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS) $(NFCT_CFLAGS)
 $(BUILD)/analyzer/source_wiretap.o: override CFLAGS += $(WIRETAP_CFLAGS)
 
+# library objects are position independent: the same objects make the
+# static archive and the shared library
+$(LIB_OBJ): override CFLAGS += -fPIC
+# `natlens fleet` carries its ClickHouse SQL inside the binary: the files
+# in analyzer/sql/clickhouse/ become C strings fleet_sql_<name>.
+FLEET_SQL := analyzer/sql/clickhouse/schema.sql analyzer/sql/clickhouse/pair.sql \
+             analyzer/sql/clickhouse/egress.sql
+$(BUILD)/gen/fleet_sql.c: $(FLEET_SQL)
+	@mkdir -p $(dir $@)
+	@{ for f in $(FLEET_SQL); do echo "const char fleet_sql_$$(basename $$f .sql)[] ="; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; echo "    ;"; done; } >$@
+$(BUILD)/gen/fleet_sql.o: $(BUILD)/gen/fleet_sql.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+# the shared library records what it needs (DT_NEEDED from LDLIBS), so a
+# program links it with -lnatlens alone
+$(SHLIB): $(LIB_OBJ)
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+	@ln -sf libnatlens.so.$(VERSION) $(BUILD)/$(SONAME)
+	@ln -sf $(SONAME) $(BUILD)/libnatlens.so
 
 $(BUILD)/natlens: $(CLI_OBJ) $(TUI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) $(CURSES_LIBS) $(LDLIBS)
@@ -95,12 +120,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 
 # test tools built with the units: a pcapng with any host context,
 # written by natlens-capture's own writer
-$(BUILD)/tests/gen_hostmeta: tests/gen/gen_hostmeta.c capture/cap_pcapng.c capture/cap_pcapng.h
+$(BUILD)/tests/gen_hostmeta: tests/tools/gen_hostmeta.c capture/cap_pcapng.c capture/cap_pcapng.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/gen/gen_hostmeta.c capture/cap_pcapng.c $(PCAP_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/tools/gen_hostmeta.c capture/cap_pcapng.c $(PCAP_LIBS)
 
 # what trace_load read, frame by frame (compared with tshark)
-$(BUILD)/tests/dump_records: tests/gen/dump_records.c $(LIB)
+$(BUILD)/tests/dump_records: tests/tools/dump_records.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
@@ -111,7 +136,8 @@ BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev 
               libjson-c-dev libxml2-dev libnetfilter-conntrack-dev \
               zlib1g-dev libzstd-dev liblzma-dev liblz4-dev \
               libwiretap-dev libwsutil-dev libglib2.0-dev
-TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
+TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 \
+              clickhouse-server clickhouse-client
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)
 deps-test:
@@ -133,11 +159,15 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all units
 
-$(BUILD)/gen_capture: tests/gen/gen_capture.c
+GEN_SRCS := $(wildcard tests/gen/gen_*.c)
+$(BUILD)/gen_capture: $(GEN_SRCS) tests/gen/gen.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PCAP_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(GEN_SRCS) $(PCAP_LIBS)
 
+# /usr/bin/time gives the peak RSS; ijson scores multi-GB correlate --json
+BENCH_PKGS := time python3-ijson
 bench: deps-test all $(BUILD)/gen_capture
+	@sh tests/deps.sh $(BENCH_PKGS)
 	@BUILD=$(BUILD) sh tests/bench.sh
 
 fuzz:
@@ -149,17 +179,33 @@ print-libs:
 print-cflags:
 	@echo $(PCAP_CFLAGS) $(REC_CFLAGS) $(IO_CFLAGS) $(WIRETAP_CFLAGS)
 
-natlens.pc: natlens.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' $< > $@
+# natlens.pc: what a program that uses the library needs. Libs.private is
+# the library's own LDLIBS (what libnatlens.a needs beside it; the shared
+# library records the same as DT_NEEDED). libpcap is named by -lpcap and
+# not by Requires.private: libpcap.pc requires dbus-1, whose --static
+# libs include -lsystemd, which only a static libpcap needs and Debian
+# ships no static or development copy of.
+define NATLENS_PC
+sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+    -e 's|@LIBS_PRIVATE@|$(strip $(LDLIBS))|g' natlens.pc.in
+endef
 
-install: all natlens.pc
+$(BUILD)/natlens.pc: natlens.pc.in Makefile FORCE
+	@mkdir -p $(dir $@)
+	@$(NATLENS_PC) > $@.tmp && mv $@.tmp $@
+FORCE:
+
+install: all $(BUILD)/natlens.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR)/natlens $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 644 include/natlens/*.h $(DESTDIR)$(INCDIR)/natlens/
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
-	install -m 644 natlens.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libnatlens.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnatlens.so
+	install -m 644 $(BUILD)/natlens.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 644 $(wildcard *.1) $(DESTDIR)$(MANDIR)/man1/
 
 clean:
-	rm -rf build build-asan build-fuzz natlens natlens-capture natlens.pc
+	rm -rf build build-asan build-fuzz natlens natlens-capture

@@ -42,19 +42,52 @@ static void push(clock_samples *s, int dir, int64_t d)
     s->v[dir][s->n[dir]++] = d;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (Hoare's quickselect, middle pivot):
+ * linear on average, and the median of every pair's few samples is taken
+ * once per pair - a sort there was the correlator's biggest cost. */
+static int64_t select_kth(int64_t *v, size_t n, size_t k)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                int64_t t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
 int64_t clock_median(int64_t *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_i64);
+    int64_t hi = select_kth(v, n, n / 2);
     if (n % 2)
-        return v[n / 2];
+        return hi;
+    /* the lower middle is the largest of the lower half */
+    int64_t lo = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (v[i] > lo)
+            lo = v[i];
     /* average without overflow */
-    return v[n / 2 - 1] + (v[n / 2] - v[n / 2 - 1]) / 2;
+    return lo + (hi - lo) / 2;
 }
 
 void clock_samples_add_pair(clock_samples *s, const int64_t d[2], const int has[2])

@@ -106,11 +106,13 @@ static int same_capture(const nl_corr_input *a, const nl_corr_input *b)
 static void span_overlap(const nl_corr_input *n, const nl_corr_input *f,
                          nl_clock_offset *off)
 {
-    int64_t o = off->known ? (int64_t)llround(off->offset_s * 1e9) : 0;
-    int64_t a0 = (int64_t)n->first_ns, a1 = (int64_t)n->last_ns;
-    int64_t b0 = (int64_t)f->first_ns - o, b1 = (int64_t)f->last_ns - o;
-    int64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
-    off->overlap_ns = hi - lo;
+    /* in doubles: hostile timestamps span the whole 64-bit range, and an
+     * overlap of a few ns more or less does not matter */
+    double o = off->known ? off->offset_s * 1e9 : 0;
+    double a0 = (double)n->first_ns, a1 = (double)n->last_ns;
+    double b0 = (double)f->first_ns - o, b1 = (double)f->last_ns - o;
+    double lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1, d = hi - lo;
+    off->overlap_ns = d > 9e18 ? INT64_MAX : d < -9e18 ? -INT64_MAX : (int64_t)d;
 }
 
 nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
@@ -148,8 +150,11 @@ nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
             off->from = (int)i;
             off->to = (int)i + 1;
             off->same_capture = 1;
-        } else if (corr_pair_run(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
-                                 &o, &v, off) < 0) {
+        } else if ((corr_input_has_records(&caps[i]) || corr_input_has_records(&caps[i + 1])
+                    ? corr_pair_records(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                        &o, &v, off)
+                    : corr_pair_run(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                    &o, &v, off)) < 0) {
             free(v.m);
             goto oom;
         }
@@ -313,6 +318,12 @@ const nl_match *correlate_match_for(const nl_correlation *c, int cap,
     return k < 0 ? NULL : &c->matches[k];
 }
 
+int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f)
+{
+    long p = head_pos(c, cap, f);
+    return p >= 0 && c->twin_idx && c->twin_idx[cap][p] >= 0 ? c->twin_idx[cap][p] & 1 : 0;
+}
+
 const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
                                  const nl_flow *f)
 {
@@ -369,6 +380,7 @@ const char *correlate_reason_name(uint8_t r)
     case NL_UNM_NEVER_ARRIVED: return "never_arrived";
     case NL_UNM_FROM_ELSEWHERE: return "from_elsewhere";
     case NL_UNM_OUTSIDE_WINDOW: return "outside_window";
+    case NL_UNM_ANSWERED_ELSEWHERE: return "answered_elsewhere";
     default: return "unknown";
     }
 }
@@ -376,7 +388,7 @@ const char *correlate_reason_name(uint8_t r)
 const char *correlate_evidence_name(uint32_t bit)
 {
     static const char *const names[NL_EV_COUNT] = {
-        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time"
+        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time", "record"
     };
     for (int i = 0; i < NL_EV_COUNT; i++)
         if (bit == (1u << i))

@@ -24,27 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include "natlens/record.h"
 #include "correlate_int.h"
 
 #define PIECE_GAP_NS   (300ull * 1000000000ull) /* Zeek's tcp_inactivity_timeout */
 #define TWIN_MAX_RUN   8        /* a key shared by more flows is no twin key */
 #define TWIN_MIN_SCORE 60.0
 #define TWIN_TOL_S     0.05
-
-typedef struct piece_ent {
-    uint64_t key, t;
-    uint32_t pos;
-} piece_ent;
-
-static int piece_cmp(const void *a, const void *b)
-{
-    const piece_ent *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->t != y->t)
-        return x->t < y->t ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
 
 static int same_tuple(const nl_flow *a, const nl_flow *b)
 {
@@ -88,7 +74,7 @@ static int piece_continues(const nl_flow *head, const nl_flow *last,
 static int pieces_build(const nl_corr_input *in, int32_t *head)
 {
     size_t n = in->nflows, m = 0;
-    piece_ent *v = malloc((n ? n : 1) * sizeof *v);
+    corr_key *v = malloc((n ? n : 1) * sizeof *v);
     if (!v)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -97,17 +83,16 @@ static int pieces_build(const nl_corr_input *in, int32_t *head)
             continue;
         v[m].key = corr_key_tuple(in->flows[i]);
         v[m].t = in->flows[i]->first_ns;
-        v[m].pos = (uint32_t)i;
+        v[m].idx = (uint32_t)i;
         m++;
     }
-    if (m > 1)
-        qsort(v, m, sizeof *v, piece_cmp);
+    corr_keys_sort(v, m);         /* (tuple, start) */
     size_t g = 0;                 /* first entry of the current connection */
     for (size_t i = 1; i < m; i++) {
-        const nl_flow *h = in->flows[v[g].pos], *last = in->flows[v[i - 1].pos];
-        const nl_flow *f = in->flows[v[i].pos];
+        const nl_flow *h = in->flows[v[g].idx], *last = in->flows[v[i - 1].idx];
+        const nl_flow *f = in->flows[v[i].idx];
         if (v[i].key == v[g].key && same_tuple(h, f) && piece_continues(h, last, f))
-            head[v[i].pos] = (int32_t)v[g].pos;
+            head[v[i].idx] = (int32_t)v[g].idx;
         else
             g = i;
     }
@@ -310,6 +295,34 @@ done:
     return rc;
 }
 
+static void heads_self(corr_conns *cc)
+{
+    for (size_t i = 0; i < cc->n; i++)
+        cc->head[i] = (int32_t)i;
+}
+
+int corr_input_has_records(const nl_corr_input *in)
+{
+    return in->trace && record_count(in->trace) > 0;
+}
+
+/* A record of a NAT mapping holds its two legs (record.h): they are the
+ * capture point's twins, known, not guessed. Both legs run inner host ->
+ * destination, so they are never flipped. */
+static void twins_of_records(const nl_corr_input *in, int32_t *twin)
+{
+    for (size_t i = 0; i < in->nflows; i++) {
+        const nl_record_info *ri = record_info_of(in->trace, in->flows[i]);
+        uint32_t o = ri ? ri->other_leg : 0;
+        /* flows of a trace are in id order: id k is position k - 1 */
+        if (o >= 1 && o <= in->nflows && in->flows[o - 1]->id == o && twin[i] < 0 &&
+            twin[o - 1] < 0 && o - 1 != i) {
+            twin[i] = (int32_t)((o - 1) * 2);
+            twin[o - 1] = (int32_t)(i * 2);
+        }
+    }
+}
+
 int corr_conns_build(const nl_corr_input *in, const nl_correlate_opts *o,
                      corr_conns *cc)
 {
@@ -320,11 +333,16 @@ int corr_conns_build(const nl_corr_input *in, const nl_correlate_opts *o,
     cc->head = malloc(n * sizeof *cc->head);
     cc->twin = malloc(n * sizeof *cc->twin);
     cc->conn = malloc(n * sizeof *cc->conn);
-    if (!cc->head || !cc->twin || !cc->conn || pieces_build(in, cc->head) < 0 ||
-        strays_build(in, cc->head) < 0 || twins_build(in, cc->head, cc->twin) < 0) {
+    /* records are connections already: one per entry, port reuse apart */
+    int rec = corr_input_has_records(in);
+    if (!cc->head || !cc->twin || !cc->conn ||
+        (rec ? (heads_self(cc), 0) : pieces_build(in, cc->head)) < 0 ||
+        (!rec && strays_build(in, cc->head) < 0) || twins_build(in, cc->head, cc->twin) < 0) {
         corr_conns_free(cc);
         return -1;
     }
+    if (corr_input_has_records(in))
+        twins_of_records(in, cc->twin);
     for (size_t i = 0; i < in->nflows; i++) {
         int32_t h = cc->head[i], t = cc->twin[h];
         cc->conn[i] = t >= 0 && t / 2 < h ? t / 2 : h;

@@ -7,6 +7,19 @@
 #include <stdint.h>
 #include "natlens/correlate.h"
 
+/* Saturating arithmetic on times: capture timestamps are untrusted, and a
+ * hostile file spans the whole 64-bit range. */
+static inline int64_t corr_sadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+static inline int64_t corr_ssub(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 /* ---- keys (correlate_keys.c) ------------------------------------------ */
 
 /* Key kinds. The kind sits in the top byte of a 64-bit key. Keys do not
@@ -34,8 +47,13 @@ typedef struct corr_index {
 #define CK_SET_STRONG ((1u << CK_ISN) | (1u << CK_TSVAL) | (1u << CK_DATA))
 #define CK_SET_WHERE  ((1u << CK_DST) | (1u << CK_TUPLE) | (1u << CK_ICMP))
 
-/* Keys of one flow into keys[] (CK_MAX_PER_FLOW), every kind. */
+/* Keys of one flow into keys[] (CK_MAX_PER_FLOW), every kind, or only the
+ * kinds in set (bits 1 << CK_*). */
 size_t corr_keys_of(const nl_flow *f, uint64_t *keys);
+size_t corr_keys_of_set(const nl_flow *f, uint64_t *keys, unsigned set);
+/* Sort entries by (key, t, idx): linear (radix) when they come in
+ * (t, idx) order, as a capture's flows do. */
+void corr_keys_sort(corr_key *k, size_t n);
 static inline int corr_key_kind(uint64_t key) { return (int)(key >> 56); }
 /* Index the keys of kinds `set` of the flows whose position has use[pos]
  * != 0 (use NULL: every flow), sorted by (key, t, idx). -1 on out of
@@ -165,6 +183,17 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
                   const corr_conns *ncc, const corr_conns *fcc,
                   const nl_correlate_opts *o, corr_vec *out,
                   nl_clock_offset *off);
+int corr_vec_push(corr_vec *v, const nl_match *m);
+
+/* ---- records as a capture point (correlate_records.c) ------------------ */
+
+/* The same as corr_pair_run when near or far holds records (record.h):
+ * exact tuples inside the records' time windows. */
+int corr_pair_records(const nl_corr_input *near, const nl_corr_input *far, int ni,
+                      const corr_conns *ncc, const corr_conns *fcc,
+                      const nl_correlate_opts *o, corr_vec *out, nl_clock_offset *off);
+/* 1 when the input's capture point holds records. */
+int corr_input_has_records(const nl_corr_input *in);
 
 /* ---- chains and unmatched (correlate_chain.c) ------------------------- */
 
@@ -194,6 +223,10 @@ int egress_build(nl_correlation *c);
 int egress_groups_build(nl_correlation *c, egress_obs *o, size_t n);
 /* Source changes across stretches into c->ip_changes. */
 int egress_changes_build(nl_correlation *c, egress_obs *o, size_t n);
+
+/* 1 when flow f's other leg in capture cap (correlate_twin_of) runs the
+ * other way round. */
+int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f);
 
 /* The capture-0 endpoint of a chain as (inner, dest) and the farthest
  * capture's source address: 0 if the chain cannot say. */

@@ -219,6 +219,26 @@ static void pair_deltas(const nl_flow *n, const nl_flow *f, int flip,
     }
 }
 
+/* far start - near start - offset, in the direction where it is smallest
+ * (as the scorer measures it), seconds. */
+static double pair_dt(const pair_run *r, const cand *c, int64_t off_ns)
+{
+    int64_t d[2];
+    int has[2];
+    double best = 0;
+    int any = 0;
+    pair_deltas(r->near->flows[c->ni], r->far->flows[c->fi], c->flip, d, has);
+    for (int dir = 0; dir < 2; dir++) {
+        if (!has[dir])
+            continue;
+        double x = (double)corr_ssub(d[dir], off_ns) / NS_PER_S;
+        if (!any || fabs(x) < fabs(best))
+            best = x;
+        any = 1;
+    }
+    return best;
+}
+
 static int64_t pair_delta(const pair_run *r, const cand *c)
 {
     int64_t d[2];
@@ -251,7 +271,7 @@ static int delta_mode(const pair_run *r, const cand *v, size_t n, int64_t half,
     qsort(d, n, sizeof *d, i64_cmp);
     size_t best = 0, bi = 0, lo = 0;
     for (size_t hi = 0; hi < n; hi++) {
-        while (d[hi] - d[lo] > 2 * half)
+        while (corr_ssub(d[hi], d[lo]) > 2 * half)
             lo++;
         if (hi - lo + 1 > best) {
             best = hi - lo + 1;
@@ -271,8 +291,8 @@ static size_t keep_agreeing(pair_run *r, cand *v, size_t n, int64_t center,
 {
     size_t out = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t dd = pair_delta(r, &v[i]) - center;
-        int64_t a = dd < 0 ? -dd : dd;
+        int64_t dd = corr_ssub(pair_delta(r, &v[i]), center);
+        int64_t a = dd < 0 ? corr_ssub(0, dd) : dd;
         int retried = (v[i].ev & NL_EV_ISN) &&
                       (syn_retried(r->near->flows[v[i].ni]) ||
                        syn_retried(r->far->flows[v[i].fi]));
@@ -285,12 +305,12 @@ static size_t keep_agreeing(pair_run *r, cand *v, size_t n, int64_t center,
 }
 
 /* One pair's clock samples: every packet both kept records of (a
- * retransmitted SYN pairs with its own copy), else the first packet of
- * each direction. */
-static void pair_samples(const pair_run *r, const cand *c, clock_samples *cs)
+ * retransmitted SYN pairs with its own copy), else - or when fine is 0 -
+ * the first packet of each direction. */
+static void pair_samples(const pair_run *r, const cand *c, clock_samples *cs, int fine)
 {
     const nl_flow *n = r->near->flows[c->ni], *f = r->far->flows[c->fi];
-    if (n->nrecs && f->nrecs) {
+    if (fine && n->nrecs && f->nrecs) {
         nl_match m;
         memset(&m, 0, sizeof m);
         m.near = n;
@@ -317,15 +337,21 @@ static void pair_samples(const pair_run *r, const cand *c, clock_samples *cs)
     clock_samples_add_pair(cs, d, has);
 }
 
+/* The offset from the pairs v[0..n) with evidence need_ev (0: all).
+ * fine: from the packets both kept records of, for at most FINE_PAIRS
+ * pairs (more add nothing to a median but time); else from each pair's
+ * first packets - enough to open the window. */
+#define FINE_PAIRS 4096
 static int estimate(const pair_run *r, const cand *v, size_t n, uint32_t need_ev,
-                    nl_clock_offset *off)
+                    int fine, nl_clock_offset *off)
 {
     clock_samples cs;
+    size_t used = 0;
     clock_samples_init(&cs);
     for (size_t i = 0; i < n; i++) {
         if (need_ev && !(v[i].ev & need_ev))
             continue;
-        pair_samples(r, &v[i], &cs);
+        pair_samples(r, &v[i], &cs, fine && used++ < FINE_PAIRS);
     }
     int oom = cs.oom;
     clock_estimate(&cs, off);
@@ -346,7 +372,7 @@ static long stage_clock(pair_run *r, nl_clock_offset *off)
         if (k * 2 > n || k >= CONSENSUS_MIN) {
             n = keep_agreeing(r, r->cands.c, n, center, MODE_HALF_NS);
             r->cands.n = n;
-            if (estimate(r, r->cands.c, n, 0, off) < 0)
+            if (estimate(r, r->cands.c, n, 0, 0, off) < 0)
                 return -1;
             off->basis = NL_CLOCK_STRONG;
             off->anchors = (uint32_t)n;
@@ -363,7 +389,7 @@ static long stage_clock(pair_run *r, nl_clock_offset *off)
         if (k >= CONSENSUS_MIN && k * 2 > n) {
             size_t m = 0;
             for (size_t i = 0; i < n; i++) {
-                int64_t dd = pair_delta(r, &r->weak.c[i]) - center;
+                int64_t dd = corr_ssub(pair_delta(r, &r->weak.c[i]), center);
                 if (dd <= WEAK_HALF_NS && dd >= -WEAK_HALF_NS)
                     r->weak.c[m++] = r->weak.c[i];
                 else
@@ -372,7 +398,7 @@ static long stage_clock(pair_run *r, nl_clock_offset *off)
             for (size_t i = 0; i < m; i++)
                 if (cand_push(&r->cands, &r->weak.c[i]) < 0)
                     return -1;
-            if (estimate(r, r->cands.c, m, 0, off) < 0)
+            if (estimate(r, r->cands.c, m, 0, 0, off) < 0)
                 return -1;
             off->basis = NL_CLOCK_CONSENSUS;
             off->anchors = (uint32_t)m;
@@ -432,7 +458,7 @@ static int stage_window(pair_run *r, double min_score)
         const nl_flow *n = r->near->flows[ni];
         if (!r->nuse[ni] || r->ntaken[r->ncc->conn[ni]])
             continue;
-        int64_t c = (int64_t)n->first_ns + r->cx.off_ns;
+        int64_t c = corr_sadd((int64_t)n->first_ns, r->cx.off_ns);
         /* a first SYN lost between the points: the far side starts with
          * a retry, up to the near flow's last packet later */
         r->ext_ns = 0;
@@ -440,7 +466,7 @@ static int stage_window(pair_run *r, double min_score)
             uint64_t span = n->last_ns - n->first_ns;
             r->ext_ns = span > (uint64_t)RETRY_MAX_NS ? RETRY_MAX_NS : (int64_t)span;
         }
-        int64_t t0 = c - tol, t1 = c + tol + r->ext_ns;
+        int64_t t0 = corr_ssub(c, tol), t1 = corr_sadd(corr_sadd(c, tol), r->ext_ns);
         uint64_t keys[CK_MAX_PER_FLOW];
         size_t nk = corr_keys_of(n, keys);
         for (size_t j = 0; j < nk; j++) {
@@ -477,7 +503,7 @@ static void fill_match(pair_run *r, const cand *c, int ni, nl_match *m)
     corr_classify(m);
 }
 
-static int vec_push(corr_vec *v, const nl_match *m)
+int corr_vec_push(corr_vec *v, const nl_match *m)
 {
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 256;
@@ -590,15 +616,16 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
             goto done;
         /* the final offset from every pair with a strong key */
         nl_clock_offset fin = *off;
-        if (estimate(&r, r.cands.c, r.cands.n, NL_EV_STRONG, &fin) < 0)
+        if (estimate(&r, r.cands.c, r.cands.n, NL_EV_STRONG, 1, &fin) < 0)
             goto done;
-        if (fin.known && fin.samples >= off->samples) {
-            double shift = off->offset_s - fin.offset_s;
+        if (fin.known) {
             fin.basis = off->basis;
             fin.anchors = off->anchors;
             *off = fin;
+            /* each pair's time difference against the final offset */
+            int64_t o_ns = (int64_t)llround(fin.offset_s * NS_PER_S);
             for (size_t i = 0; i < r.cands.n; i++)
-                r.cands.c[i].dt += shift;
+                r.cands.c[i].dt = pair_dt(&r, &r.cands.c[i], o_ns);
         }
     }
     off->from = ni;
@@ -607,7 +634,7 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
         nl_match m;
         fill_match(&r, &r.cands.c[i], ni, &m);
         corr_pkts_pair(&m);
-        if (vec_push(out, &m) < 0)
+        if (corr_vec_push(out, &m) < 0)
             goto done;
     }
     rc = 0;

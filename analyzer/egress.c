@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include "natlens/record.h"
 #include "correlate_int.h"
 
 /* A SYN-ACK the client never asked for (it came back from an address the
@@ -39,7 +40,6 @@ int egress_chain_view(const nl_correlation *c, const nl_chain *ch,
                       nl_addr *inner, nl_addr *dest, uint16_t *dport,
                       uint8_t *proto, nl_addr *egress_ip, int *seen_at)
 {
-    (void)c;
     const nl_flow *f0 = ch->flows[0];
     if (!f0 || ch->last_cap < 1 || egress_refused_reply(f0))
         return 0;
@@ -48,6 +48,16 @@ int egress_chain_view(const nl_correlation *c, const nl_chain *ch,
         if (ch->hops[i].present)
             flip ^= ch->hops[i].match->flip;
     const nl_flow *fl = ch->flows[ch->last_cap];
+    /* the last point saw both legs of a NAT (a balancer's both sides): the
+     * destination saw the far-facing one, alt. A NAT's record is matched
+     * by its outer leg already (the flow as the destination saw it). */
+    const nl_flow *alt = ch->alt[ch->last_cap];
+    const nl_trace *lt = c->caps[ch->last_cap].trace;
+    const nl_record_info *ri = lt ? record_info_of(lt, fl) : NULL;
+    if (alt && !(ri && ri->side == NL_REC_SIDE_OUTER)) {
+        flip ^= corr_twin_flip(c, ch->last_cap, fl);
+        fl = alt;
+    }
     *inner = f0->orig_ip;
     *dest = f0->resp_ip;
     /* ICMP echo: the "port" is the identifier, new for every ping run;

@@ -116,15 +116,33 @@ static int host_run(grp_ctx *g, egress_obs **v, size_t m, nl_egress_pool *pool)
             g->last[g->pa[k].pos] = g->pa[e - 1].pos;
         i = e;
     }
-    uint32_t s = 0, maxlast = 0;
+    /* cuts: nothing before i is used again from i on */
+    uint32_t maxlast = 0;
     for (size_t i = 0; i < m; i++) {
-        if (i > 0 && maxlast < i) {       /* nothing before i is used again */
+        g->sid[i] = i > 0 && maxlast < i;          /* 1: a cut before i */
+        if (i == 0 || g->last[i] > maxlast)
+            maxlast = g->last[i];
+    }
+    /* A stretch of one flow next to another of one flow is no switch but
+     * a pool that never reuses an address (every new flow a new source,
+     * as some cloud NATs do): such runs of single-flow stretches are one
+     * stretch. An isolated single flow after a longer stretch stays a
+     * switch (a capture that ends right after a rule change). */
+    uint32_t *cut = g->len;               /* the cuts as found, read below */
+    memcpy(cut, g->sid, m * sizeof *cut);
+    for (size_t i = 1; i < m; i++) {
+        int single_here = i + 1 == m || cut[i + 1];   /* stretch [i] is one flow */
+        int single_before = i == 1 || cut[i - 1];      /* so is the one before */
+        if (cut[i] && single_here && single_before)
+            g->sid[i] = 0;
+    }
+    uint32_t s = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (g->sid[i]) {
             if (sw_push(g, v[i - 1], v[i]) < 0)
                 return -1;
             s++;
         }
-        if (g->last[i] > maxlast || i == 0)
-            maxlast = g->last[i];
         g->sid[i] = s;
         v[i]->group = g->next_group + s;
     }

@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "natlens/json.h"
 #include "natlens/text_safe.h"
@@ -171,6 +172,28 @@ void json_double(nl_json *j, const char *key, double v, int decimals)
         fprintf(j->f, "%.*f", decimals, v);
 }
 
+void json_double_shortest(nl_json *j, const char *key, double v)
+{
+    char buf[400];
+    json_pre(j, key);
+    if (isnan(v) || isinf(v)) {
+        fputs("null", j->f);
+        return;
+    }
+    /* fewest decimals that read back as v; %f never takes an exponent.
+     * Above 1e17 a double is an integer and "%.0f" is exact; below, the
+     * integer part has at most 17 digits and 340 decimals reach the
+     * smallest subnormal: the buffer always holds the text. */
+    for (int prec = 0; prec <= 340; prec++) {
+        snprintf(buf, sizeof buf, "%.*f", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, j->f);
+    if (!strchr(buf, '.'))
+        fputs(".0", j->f);
+}
+
 void json_bool(nl_json *j, const char *key, int v)
 {
     json_pre(j, key);
@@ -185,16 +208,28 @@ void json_null(nl_json *j, const char *key)
 
 void json_ts(nl_json *j, const char *key, uint64_t ts_ns)
 {
+    char frac[10], twin[128];
+    uint64_t r = ts_ns % NS_PER_S;
+    size_t kl;
     json_pre(j, key);
-    {
-        char frac[10];
-        uint64_t r = ts_ns % NS_PER_S;
-        json_put_u64(j->f, ts_ns / NS_PER_S);
-        frac[0] = '.';
-        for (int i = 9; i >= 1; i--, r /= 10)
-            frac[i] = (char)('0' + r % 10);
-        JWRITE(frac, 10, j->f);
-    }
+    json_put_u64(j->f, ts_ns / NS_PER_S);
+    frac[0] = '.';
+    for (int i = 9; i >= 1; i--, r /= 10)
+        frac[i] = (char)('0' + r % 10);
+    JWRITE(frac, 10, j->f);
+    if (!key)
+        return;
+    kl = strlen(key);
+    if (kl >= 3 && strcmp(key + kl - 3, "_ts") == 0)
+        snprintf(twin, sizeof twin, "%.*s_ns", (int)(kl - 3), key);
+    else
+        snprintf(twin, sizeof twin, "%s_ns", key);
+    json_uint(j, twin, ts_ns);
+}
+
+void json_schema(nl_json *j)
+{
+    json_uint(j, "schema", NL_JSON_SCHEMA);
 }
 
 void json_addr(nl_json *j, const char *key, const nl_addr *a)

@@ -277,22 +277,11 @@ static void report_verdict(rep_ctx *c)
         report_text_free(f->summary, s);
         return;
     }
-    if (co && co->negress) {
-        nl_addr *ea;
-        size_t ne = report_egress_addrs(c, &ea);
-        size_t k = (size_t)snprintf(v, len, "No problems found. The destinations see this traffic coming from ");
-        for (size_t i = 0; i < ne && k < len; i++) {
-            char a[64];
-            if (i == 4) {
-                k += (size_t)snprintf(v + k, len - k, " and %zu more", ne - 4);
-                break;
-            }
-            report_addr(c, &ea[i], a, sizeof a);
-            k += (size_t)snprintf(v + k, len - k, "%s%s", i ? ", " : "", a);
-        }
-        if (k < len)
-            snprintf(v + k, len - k, ".");
-        free(ea);
+    char ans[1024], note[1024];
+    int at;
+    if (co && report_answer(c, ans, sizeof ans, note, sizeof note, &at)) {
+        snprintf(v, len, "No problems found. The destinations see this traffic coming from %.400s (%.400s).",
+                 ans, note);
         return;
     }
     if (co)

@@ -147,6 +147,17 @@ static void html_summary(rep_ctx *c)
             ht(c, t->warning);
             fputs("</p>\n", f);
         }
+        /* notes (host context replaced, the capture's own drops): one
+         * line each, every line names its capture */
+        for (const char *l = t->notes; l && *l;) {
+            const char *e = strchr(l, '\n');
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", e ? (int)(e - l) : (int)strlen(l), l);
+            fputs("<p class=\"bad\">", f);
+            ht(c, line);
+            fputs("</p>\n", f);
+            l = e ? e + 1 : NULL;
+        }
     }
     if (hm) {
         fputs("<h3>Host context recorded in the captures</h3>\n<ul>\n", f);
@@ -274,16 +285,21 @@ static void html_egress(rep_ctx *c)
         return;
     }
     if (co->negress) {
-        fputs("<p class=\"allow\">Allow these addresses: ", f);
-        nl_addr *ea;
-        size_t ne = report_egress_addrs(c, &ea);
-        for (size_t i = 0; i < ne; i++) {
-            fputs("<code>", f);
-            h(c, report_addr(c, &ea[i], a, sizeof a));
-            fputs("</code>", f);
+        char ans[1024], note[1024];
+        int at;
+        if (report_answer(c, ans, sizeof ans, note, sizeof note, &at)) {
+            fputs("<p class=\"allow\">Allow these addresses: <code>", f);
+            h(c, ans);
+            fputs("</code> <span class=\"muted\">(", f);
+            h(c, note);
+            fputs("; seen at ", f);
+            ht(c, report_cap_name(c, (size_t)at));
+            fputs(")</span></p>\n", f);
+        } else {
+            fputs("<p class=\"muted\">No address to allow: the flows followed past the first capture "
+                  "rest on likely pairs only.</p>\n", f);
         }
-        free(ea);
-        fputs("</p>\n<table>\n<thead><tr><th>inner host</th><th>destination (as addressed)</th><th>seen as</th>"
+        fputs("<table>\n<thead><tr><th>inner host</th><th>destination (as addressed)</th><th>seen as</th>"
               "<th>seen at</th><th>flows</th><th>first \xe2\x86\x92 last (capture 1 clock, UTC)</th></tr></thead>\n", f);
         size_t *ix, nshow = report_egress_top(c, &ix);
         for (size_t q = 0; q < nshow; q++) {
@@ -309,29 +325,27 @@ static void html_egress(rep_ctx *c)
         fputs("<p class=\"muted\">No connection was seen both at the first capture and further along "
               "the path: no egress address can be shown.</p>\n", f);
     }
-    if (co->nip_changes) {
-        fputs("<h3>Source changes</h3>\n<table>\n<thead><tr><th>inner host</th><th>destination</th><th>from</th>"
-              "<th>to</th><th>at (capture 1 clock, UTC)</th><th>old address still open</th></tr></thead>\n", f);
-        size_t nshow = report_limit(c, co->nip_changes);
+    if (co->negress_switches) {
+        fputs("<h3>Source changes</h3>\n<table>\n<thead><tr><th>from</th><th>to</th><th>at (capture 1 "
+              "clock, UTC)</th><th>inner hosts</th><th>first inner host</th><th>seen at</th></tr></thead>\n", f);
+        size_t nshow = report_limit(c, co->negress_switches);
         for (size_t i = 0; i < nshow; i++) {
-            const nl_ip_change *ch = &co->ip_changes[i];
+            const nl_egress_switch *sw = &co->egress_switches[i];
             fputs("<tr><td class=\"mono\">", f);
-            h(c, report_addr(c, &ch->inner_ip, a, sizeof a));
-            fputs("</td><td class=\"mono\">", f);
-            if (ch->has_port)
-                h(c, report_ep(c, &ch->dest_ip, ch->dest_port, ch->proto, b, sizeof b));
-            else
-                h(c, report_addr(c, &ch->dest_ip, b, sizeof b));
-            fputs("</td><td class=\"mono\">", f);
-            h(c, report_addr(c, &ch->from_ip, a, sizeof a));
+            h(c, report_addr(c, &sw->from_ip, a, sizeof a));
             fputs("</td><td class=\"mono\"><b>", f);
-            h(c, report_addr(c, &ch->to_ip, d, sizeof d));
-            fprintf(f, "</b></td><td class=\"mono\">%s</td><td class=\"n\">%" PRIu32 " flow%s</td></tr>\n",
-                    report_datetime(ch->at_ns, t0, sizeof t0), ch->old_still_open,
-                    ch->old_still_open == 1 ? "" : "s");
+            h(c, report_addr(c, &sw->to_ip, d, sizeof d));
+            fprintf(f, "</b></td><td class=\"mono\">%s</td><td class=\"n\">%" PRIu32 "</td>"
+                    "<td class=\"mono\">", report_datetime(sw->first_ns, t0, sizeof t0), sw->hosts);
+            h(c, report_addr(c, &sw->first_inner, b, sizeof b));
+            fputs("</td><td class=\"mono\">", f);
+            ht(c, report_cap_name(c, (size_t)sw->seen_at));
+            fputs("</td></tr>\n", f);
         }
         fputs("</table>\n", f);
-        more_note(c, nshow, co->nip_changes, "source changes");
+        more_note(c, nshow, co->negress_switches, "source switches");
+    } else if (co->negress_pools) {
+        fputs("<p class=\"muted\">No switch: a pool's addresses take turns, which is not a change.</p>\n", f);
     }
     nnat = report_nat_rows(c, &nat);
     report_nat_sort(nat, nnat);

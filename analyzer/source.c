@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "natlens/source.h"
 #include "natlens/source_stream.h"
 #include "source_wiretap.h"
+
+static pthread_mutex_t source_compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct nl_source {
     pcap_t  *pcap;             /* libpcap, or */
@@ -113,7 +116,13 @@ nl_source *source_open_stream(nl_stream *st, const char *path, const char *bpf, 
         return NULL;
     }
     if (s->bpf) {
-        if (pcap_compile(p, &s->prog, s->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        /* captures are read on several threads (cli_load.c); libpcap's
+         * filter compiler is not documented as reentrant */
+        int crc;
+        pthread_mutex_lock(&source_compile_lock);
+        crc = pcap_compile(p, &s->prog, s->bpf, 1, PCAP_NETMASK_UNKNOWN);
+        pthread_mutex_unlock(&source_compile_lock);
+        if (crc != 0) {
             snprintf(errbuf, 512, "bad filter expression '%s': %s", s->bpf, pcap_geterr(p));
             source_close(s);
             return NULL;
@@ -159,7 +168,9 @@ static const struct bpf_program *source_wtap_prog(nl_source *s, int dlt)
         return NULL;
     s->wprog_dlt[i] = dlt;
     dead = pcap_open_dead_with_tstamp_precision(dlt, 262144, PCAP_TSTAMP_PRECISION_NANO);
+    pthread_mutex_lock(&source_compile_lock);
     s->wprog_ok[i] = dead && pcap_compile(dead, &s->wprog[i], s->bpf, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    pthread_mutex_unlock(&source_compile_lock);
     if (dead)
         pcap_close(dead);
     s->nwprog++;
@@ -181,7 +192,11 @@ nl_source *source_open_wiretap(const char *path, const char *bpf, char *errbuf)
         /* the expression must make sense for the first link type at least */
         pcap_t *dead = pcap_open_dead(s->linktype, 262144);
         struct bpf_program pr;
-        if (dead && pcap_compile(dead, &pr, s->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        int crc;
+        pthread_mutex_lock(&source_compile_lock);
+        crc = dead ? pcap_compile(dead, &pr, s->bpf, 1, PCAP_NETMASK_UNKNOWN) : 0;
+        pthread_mutex_unlock(&source_compile_lock);
+        if (dead && crc != 0) {
             snprintf(errbuf, 512, "bad filter expression '%s': %s", s->bpf, pcap_geterr(dead));
             pcap_close(dead);
             source_close(s);

@@ -471,15 +471,21 @@ nl_stream *source_stream_open(const char *path, char *errbuf)
         s->fd = STDIN_FILENO;
         s->is_stdin = 1;
     } else {
-        /* O_NONBLOCK: opening a FIFO without a writer must not hang here;
-         * it is cleared right after */
-        s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        /* A FIFO is opened as it is meant to be: the open waits for its
+         * writer (a non-blocking open would read an immediate EOF when the
+         * writer is not there yet). Anything else is opened without
+         * blocking (a device, a FIFO that appeared since the stat) and
+         * read blocking. */
+        struct stat pst;
+        int fifo = stat(path, &pst) == 0 && S_ISFIFO(pst.st_mode);
+        s->fd = open(path, O_RDONLY | O_CLOEXEC | (fifo ? 0 : O_NONBLOCK));
         if (s->fd < 0) {
             snprintf(errbuf, ST_ERRLEN, "%s: %s", path, strerror(errno));
             goto fail;
         }
         s->owns_fd = 1;
-        fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK);
+        if (!fifo)
+            fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) & ~O_NONBLOCK);
     }
     if (fstat(s->fd, &st) != 0) {
         snprintf(errbuf, ST_ERRLEN, "%s: %s", path, strerror(errno));

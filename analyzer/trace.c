@@ -104,25 +104,40 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     return t;
 }
 
-/* Add a warning line (the damage warning comes first when there is one). */
-static void trace_warn(nl_trace *t, const char *w)
+/* Append line w to *to ('\n' between lines). */
+static void trace_add_line(char **to, const char *w)
 {
     size_t a, b;
     char *n;
     if (!w || !*w)
         return;
-    if (!t->warning) {
-        t->warning = strdup(w);
+    if (!*to) {
+        *to = strdup(w);
         return;
     }
-    a = strlen(t->warning);
+    a = strlen(*to);
     b = strlen(w);
-    if ((n = realloc(t->warning, a + b + 2))) {
+    if ((n = realloc(*to, a + b + 2))) {
         n[a] = '\n';
         memcpy(n + a + 1, w, b + 1);
-        t->warning = n;
+        *to = n;
     }
 }
+
+/* Reading stopped early: the damage warning (a line more when there is
+ * one already). */
+static void trace_warn(nl_trace *t, const char *w)
+{
+    trace_add_line(&t->warning, w);
+}
+
+/* Something every presenter should say that is not damage. */
+static void trace_note(nl_trace *t, const char *w)
+{
+    trace_add_line(&t->notes, w);
+}
+
+static void trace_hostmeta_adopt(nl_trace *t, char *doc);
 
 /* A record file through its reader (reader.h). */
 static nl_trace *trace_load_records(nl_stream *st, const char *path, const nl_reader *r,
@@ -149,6 +164,11 @@ static nl_trace *trace_load_records(nl_stream *st, const char *path, const nl_re
     if (rc < 0) {
         trace_free(t);
         return NULL;
+    }
+    if (t->hostmeta) {          /* a record file can carry its capture's */
+        char *doc = t->hostmeta;
+        t->hostmeta = NULL;
+        trace_hostmeta_adopt(t, doc);
     }
     trace_warn(t, source_stream_warning(st));
     return t;
@@ -204,8 +224,9 @@ static int trace_read_packets(nl_trace *t, nl_source *src, const nl_trace_opts *
         if (o->progress && (t->packets & 0xffff) == 0)
             o->progress(o->progress_ctx, source_offset(src), t->file_size, t->packets);
     }
-    if (rc < 0 && source_warning(src)) {
-        t->warning = strdup(source_warning(src));
+    if (rc < 0) {
+        if (source_warning(src))
+            t->warning = strdup(source_warning(src));
         t->damage_offset = source_damage_offset(src);
     }
     if (o->progress)
@@ -241,6 +262,24 @@ static nl_trace *trace_reread_wiretap(nl_trace *t, nl_stream *st, const char *pa
     return t2;
 }
 
+/* The host context becomes the trace's only through hostmeta_sanitize():
+ * every value that may reach a printed command is checked here, once, for
+ * every kind of input (pcapng blocks, a record file carrying its
+ * capture's). Takes doc. */
+static void trace_hostmeta_adopt(nl_trace *t, char *doc)
+{
+    char warn[400], line[600];
+    free(t->hostmeta);
+    t->hostmeta = hostmeta_sanitize(doc, warn, sizeof warn);
+    free(doc);
+    if (t->hostmeta && warn[0]) {
+        snprintf(line, sizeof line, "%s: host context: %s not safe to paste into a "
+                 "command (not what the kernel or a shell takes as one word); fixes show "
+                 "<placeholders> instead", t->name, warn);
+        trace_note(t, line);
+    }
+}
+
 /* What libpcap does not hand out: the host context in the first blocks
  * and the capture's own drop counters. */
 static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b)
@@ -248,21 +287,13 @@ static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b)
     const uint8_t *lead;
     size_t n;
     nl_capture_stats cs;
-    char *doc, warn[400], line[600];
+    char *doc, line[600];
 
     if (source_stream_is_direct(st))
         source_blocks_read_fd(b, source_stream_fd(st), (uint64_t)source_stream_size(st));
     lead = source_blocks_lead(b, &n);
-    if ((doc = hostmeta_from_blocks(lead, n))) {
-        t->hostmeta = hostmeta_sanitize(doc, warn, sizeof warn);
-        free(doc);
-        if (t->hostmeta && warn[0]) {
-            snprintf(line, sizeof line, "%s: host context: %s not safe to paste into a "
-                     "command (not what the kernel or a shell takes as one word); fixes show "
-                     "<placeholders> instead", t->name, warn);
-            trace_warn(t, line);
-        }
-    }
+    if ((doc = hostmeta_from_blocks(lead, n)))
+        trace_hostmeta_adopt(t, doc);
     source_blocks_stats(b, &cs);
     if (cs.interfaces) {
         t->has_capture_stats = 1;
@@ -275,7 +306,7 @@ static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b)
             snprintf(line, sizeof line, "%s: the capture dropped %llu%s packets (its interface "
                      "statistics say so): a packet missing here may be capture loss, not "
                      "network loss", t->name, (unsigned long long)t->capture_drops, of);
-            trace_warn(t, line);
+            trace_note(t, line);
         }
     }
 }
@@ -308,7 +339,8 @@ static nl_trace *trace_load_packets(nl_stream *st, const char *path, const nl_tr
         rc = trace_read_packets(t, src, o);
         /* compressed data cut at a record boundary: libpcap saw a clean
          * end, the decompressor knows better */
-        if (source_stream_warning(st) && !(t->warning && strstr(t->warning, source_stream_warning(st))))
+        if (source_stream_warning(st) &&
+            !(t->warning && strstr(t->warning, source_stream_warning(st))))
             trace_warn(t, source_stream_warning(st));
         if (rc < 0 && source_mixed_stop(src)) {
             nl_trace *t2;
@@ -359,6 +391,7 @@ void trace_free(nl_trace *t)
     free(t->path);
     free(t->name);
     free(t->warning);
+    free(t->notes);
     free(t->probes);
     free(t->hostmeta);
     record_set_free(t->records);

@@ -11,7 +11,7 @@
 # xz, lz4), cut and corrupted. With build-asan/natlens present (make asan) the
 # same set runs again under ASan/UBSan and any report fails the test.
 cd "$(dirname "$0")/.." || exit 2
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 NATLENS=${NATLENS:-$PWD/${BUILD:-build}/natlens}
 if [ ! -x "$NATLENS" ]; then
     echo "natlens binary not built ($NATLENS)"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t_hostmeta_inject: host context from a capture file never puts a command
 # into what natlens prints. A server capture (samples/asym-return, -i any)
-# is rewritten as natlens-capture writes pcapng (tests/gen/gen_hostmeta:
+# is rewritten as natlens-capture writes pcapng (tests/tools/gen_hostmeta:
 # the real writer) with host context whose interface names and gateway
 # carry shell commands, and whose hostname carries terminal escapes, C1
 # controls and a bidi override. Every presenter runs on it: flows (text,
@@ -19,8 +19,8 @@ GEN=$ROOT/$BUILD/tests/gen_hostmeta
 [ -x "$GEN" ] || { echo "skip: $GEN not built (make units)"; exit 77; }
 S=$ROOT/samples/asym-return
 T=$(mktemp -d /tmp/t_hostmeta_inject.XXXXXX)
-SOCK=nlhm-$$
-trap 'tmux -L "$SOCK" kill-server >/dev/null 2>&1; rm -rf "$T"' EXIT
+SOCKS=""
+trap 'for s in $SOCKS; do tmux -L "$s" kill-server >/dev/null 2>&1; done; rm -rf "$T"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -83,8 +83,11 @@ grep -Eq 'web(\?|\\x1b)\]0;pwned(\?|\\x07)\\u009b31m\\u202etxt\.exe' "$T/r.html"
 
 # the viewer: findings panel of the two captures, and of the server alone
 if command -v tmux >/dev/null 2>&1; then
+    run=0
     for args in "'$S/client.pcap' '$T/server.pcapng'" "'$T/server.pcapng'"; do
-        tmux -L "$SOCK" kill-server >/dev/null 2>&1
+        # a private server per run: reusing a socket right after
+        # kill-server races with the old server's shutdown
+        run=$((run + 1)); SOCK=nlhm-$$-$run; SOCKS="$SOCKS $SOCK"
         tmux -L "$SOCK" -f /dev/null new-session -d -s v -x 200 -y 60 \
             "env TERM=screen LANG=C.UTF-8 LC_ALL=C.UTF-8 $NATLENS tui $args; sleep 30"
         n=300     # 30 s: the whole suite may be running beside us
@@ -106,6 +109,7 @@ if command -v tmux >/dev/null 2>&1; then
         tmux -L "$SOCK" capture-pane -p -J -S -200 -t v >> "$T/screen" 2>/dev/null
         check "tui $args" "$T/screen"
         tmux -L "$SOCK" send-keys -t v q
+        tmux -L "$SOCK" kill-server >/dev/null 2>&1
     done
 else
     echo "note: tmux missing, viewer not checked"

@@ -25,7 +25,9 @@
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
-               "                      [--redact] [--all] [--top N] [--fail-on-findings] CAPTURE...\n"
+               "                      [--redact] [--all] [--top N] [--fail-on-findings] [--strict]\n"
+               "                      [--community-id-seed N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
+               "                      [-- BPF expression]\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
                "  --title T     title of the report (default: the capture names)\n"
@@ -33,7 +35,12 @@ static void report_usage(FILE *f)
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
-               "  --input-format NAME read record files (not captures) with this record reader\n");
+               "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
+               "  --input-format NAME read record files (not captures) with this record reader\n"
+               "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
+               "  -r CAPTURE    a capture (as tcpdump; may repeat), before the others\n"
+               "  -f EXPR       BPF filter for every capture; so are the words after --\n"
+               "  -n            accepted (natlens never resolves names)\n");
 }
 
 /* Append one word to the rendered command line, shell-quoted when needed. */
@@ -106,14 +113,16 @@ int cmd_report(int argc, char **argv)
         {"redact", no_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
-        {"fail-on-findings", no_argument, NULL, 'f'},
+        {"fail-on-findings", no_argument, NULL, 'X'},
+        {"strict", no_argument, NULL, 'Y'},
         {"input-format", required_argument, NULL, 'I'},
+        {"community-id-seed", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nl_report_opts ro;
     const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
-    int c, fail_on = 0, rc = CLI_USAGE, ncaps;
+    int c, fail_on = 0, strict = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
     nl_correlation *corr = NULL;
@@ -121,28 +130,46 @@ int cmd_report(int argc, char **argv)
     char *cmdline = NULL, *tmppath = NULL;
     char err[512];
     FILE *out = NULL;
+    cli_common cc = {NULL, 0, NULL, 0};
+    char *after_dashes, *bpf = NULL;
+    const char **paths = NULL;
+    int oom;
 
     report_opts_default(&ro);
+    after_dashes = cli_take_filter(&argc, argv);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:hr:nf:", lo, NULL)) != -1) {
         switch (c) {
+        /* tcpdump habits, as correlate and tui take them */
+        case 'r': cli_common_file(&cc, optarg); break;
+        case 'n': break;
+        case 'f': cc.filter_f = optarg; break;
+        case 'S': ro.community_id_seed = cli_parse_seed(optarg); break;
         case 'o': outpath = optarg; break;
         case 'F': fmtname = optarg; break;
         case 'T': ro.title = optarg; break;
         case 'R': ro.redact = 1; break;
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
-        case 'f': fail_on = 1; break;
+        case 'X': fail_on = 1; break;
+        case 'Y': strict = 1; break;
         case 'I': rec_format = optarg; break;
-        case 'h': report_usage(stdout); return CLI_OK;
-        default: report_usage(stderr); return CLI_USAGE;
+        case 'h': report_usage(stdout); rc = CLI_OK; goto out;
+        default: report_usage(stderr); goto out;
         }
     }
-    if (!outpath || optind >= argc) {
+    if (!outpath || (optind >= argc && !cc.nfiles)) {
         cli_eprintf("natlens report: %s\n", !outpath ? "-o FILE is required" : "no capture given");
         report_usage(stderr);
-        return CLI_USAGE;
+        goto out;
     }
+    bpf = cli_filter_and(cc.filter_f, after_dashes, &oom);
+    ncaps = cc.nfiles + (argc - optind);
+    paths = calloc((size_t)ncaps, sizeof *paths);
+    if (oom || !paths)
+        goto oom;
+    for (int i = 0; i < ncaps; i++)
+        paths[i] = i < cc.nfiles ? cc.files[i] : argv[optind + i - cc.nfiles];
     ro.format = report_format_from_name(fmtname ? fmtname : outpath);
     if (ro.format < 0) {
         if (fmtname)
@@ -150,11 +177,10 @@ int cmd_report(int argc, char **argv)
         else
             cli_eprintf("natlens report: cannot tell the format from '%s': name it .html, .md or "
                             ".json, or give --format\n", outpath);
-        return CLI_USAGE;
+        goto out;
     }
-    ncaps = argc - optind;
-    if (cli_stdin_once("report", (const char *const *)argv + optind, ncaps) < 0)
-        return CLI_USAGE;
+    if (cli_stdin_once("report", paths, ncaps) < 0)
+        goto out;
     caps = calloc((size_t)ncaps, sizeof *caps);
     tr = calloc((size_t)ncaps, sizeof *tr);
     fs = diagnose_new();
@@ -164,9 +190,10 @@ int cmd_report(int argc, char **argv)
     }
     for (int i = 0; i < ncaps; i++) {
         nl_trace_opts o;
-        const char *path = argv[optind + i];
+        const char *path = paths[i];
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
+        o.bpf = bpf;
         o.format = rec_format;   /* --format is the report's own: --input-format here */
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
@@ -192,7 +219,7 @@ int cmd_report(int argc, char **argv)
         if (diagnose_trace(fs, tr[0], 0) < 0)
             goto oom;
     }
-    cmdline = report_cmdline(argc, argv);
+    cmdline = report_cmdline(argc_all, argv);   /* with the words after -- */
     ro.command_line = cmdline;
 
     if (!strcmp(outpath, "-")) {
@@ -230,6 +257,8 @@ int cmd_report(int argc, char **argv)
         }
     }
     rc = fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING) > 0 ? CLI_FINDINGS : CLI_OK;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     goto out;
 oom:
     cli_eprintf("natlens report: out of memory\n");
@@ -244,5 +273,9 @@ out:
     free(caps);
     free(cmdline);
     free(tmppath);
+    free(paths);
+    free(cc.files);
+    free(bpf);
+    free(after_dashes);
     return rc;
 }

@@ -61,9 +61,11 @@ enum {
     NL_EV_ICMP_ID = 1u << 4, /* ICMP echo identifier */
     NL_EV_PORTS   = 1u << 5, /* ports left untouched */
     NL_EV_SIZE    = 1u << 6, /* packet counts, segment sizes, MSS */
-    NL_EV_TIME    = 1u << 7  /* start time agrees with the clock offset */
+    NL_EV_TIME    = 1u << 7, /* start time agrees with the clock offset */
+    NL_EV_RECORD  = 1u << 8  /* a record (conntrack, NAT or flow log) of this
+                                exact 5-tuple covers the flow's time */
 };
-#define NL_EV_COUNT 8
+#define NL_EV_COUNT 9
 #define NL_EV_STRONG (NL_EV_ISN | NL_EV_TSVAL | NL_EV_DATA)
 
 /* nl_match.level: how a pair is known, for people ("exact", ...). Only
@@ -79,16 +81,23 @@ enum {
 enum {
     NL_UNM_NEVER_ARRIVED = 0, /* near flow with no twin further along the path */
     NL_UNM_FROM_ELSEWHERE,    /* far flow with no twin nearer the client */
-    NL_UNM_OUTSIDE_WINDOW     /* the flow lies wholly outside the other
+    NL_UNM_OUTSIDE_WINDOW,    /* the flow lies wholly outside the other
                                  capture's time span (clock-corrected) */
+    NL_UNM_ANSWERED_ELSEWHERE /* near flow the responder answered (a completed
+                                 handshake, a reply): it arrived somewhere,
+                                 only not at the next capture (a load
+                                 balancer sent it to another backend) */
 };
 
 /* nl_clock_offset.basis: what the offset rests on. */
 enum {
     NL_CLOCK_NONE = 0,        /* nothing agreed: no pairs at all */
     NL_CLOCK_STRONG,          /* pairs on unique strong keys (SYN ISN, TSval) */
-    NL_CLOCK_CONSENSUS        /* no strong key: many weak pairs (payloads)
+    NL_CLOCK_CONSENSUS,       /* no strong key: many weak pairs (payloads)
                                  agreed on one offset */
+    NL_CLOCK_RECORDS          /* records too coarse to time a clock: paired on
+                                 exact tuples inside their time windows, the
+                                 clocks assumed to agree */
 };
 
 /* Clock relation between capture `from` and capture `to` (adjacent), and
@@ -154,6 +163,9 @@ typedef struct nl_hop {
     uint8_t  via_alt;         /* the match starts at alt[from], not flows[from] */
     uint64_t lost_packets;    /* lost[0] + lost[1] of the match; when absent:
                                  packets `from` sent toward `to` */
+    uint8_t  answered;        /* absent only: the responder answered at `from`
+                                 (the connection went on elsewhere, e.g. a
+                                 balancer's other backend), not lost */
     const nl_match *match;    /* NULL when absent; match->near is flows[from]
                                  or, with via_alt, alt[from] */
 } nl_hop;
@@ -350,6 +362,50 @@ void correlate_json(struct nl_json *j, const nl_correlation *c);
 
 /* "none", "snat", "dnat", "snat+dnat". */
 const char *correlate_translation_name(uint8_t t);
+/* The answer of one capture point, ready to print (an allow-list line):
+ * its addresses in address order, what kind of answer it is, and - for a
+ * pool too big to list (more than NL_ANSWER_LIST addresses) - the prefix
+ * they fill densely or their /24 (IPv4) or /64 (IPv6) blocks. */
+#define NL_ANSWER_LIST 16
+typedef struct nl_answer_block {
+    nl_addr  prefix;
+    int      len;              /* prefix length, IPv4 counted as 0..32 */
+    uint32_t addrs;            /* answer addresses inside it */
+} nl_answer_block;
+
+typedef struct nl_answer {
+    int      seen_at;
+    const nl_egress_addr **addrs;  /* borrowed from the correlation, sorted */
+    size_t   naddrs;
+    uint64_t flows;
+    uint32_t most_flows;       /* flows on the busiest address */
+    const nl_egress_pool *pool;    /* a pool at this point, or NULL */
+    const nl_egress_switch *first_switch; /* earliest switch, or NULL */
+    size_t   nswitches;
+    int      covered;          /* cover holds them all, densely (>= 1/4) */
+    nl_answer_block cover;
+    nl_answer_block *blocks;   /* owned; every block, sorted */
+    size_t   nblocks;
+} nl_answer;
+
+/* The answer of capture point seen_at. Returns 0, 1 when the point has no
+ * confident address (out left empty), -1 on out of memory. Free with
+ * correlate_answer_free(); it borrows from c. */
+int correlate_answer(const nl_correlation *c, int seen_at, nl_answer *out);
+void correlate_answer_free(nl_answer *a);
+/* "203.0.113.0/24" into buf (>= 64). */
+char *correlate_block_str(const nl_answer_block *b, char *buf, size_t len);
+/* The answer as plain text for any presenter: the addresses to allow
+ * ("203.0.113.10 203.0.113.11", or the prefix or blocks of a pool too big
+ * to list) and a note saying what kind of answer it is ("a pool of 3: 34% /
+ * 33% / 33% of 100000 flows", "A until 10:02:18.674, then B: 9 flows").
+ * buf >= 1024 holds every case. */
+char *correlate_answer_addrs(const nl_answer *a, char *buf, size_t len);
+char *correlate_answer_note(const nl_answer *a, char *buf, size_t len);
+/* The capture point whose answer the destinations saw: the farthest one
+ * with a confident address, -1 when none. */
+int correlate_answer_point(const nl_correlation *c);
+
 /* "likely", "strong", "exact", "recorded". */
 const char *correlate_level_name(uint8_t level);
 
@@ -364,7 +420,7 @@ const nl_flow *correlate_conn_head(const nl_correlation *c, int cap,
 size_t correlate_conn_pieces(const nl_correlation *c, int cap, const nl_flow *f,
                              const nl_flow **out, size_t max);
 
-/* "never_arrived", "from_elsewhere", "outside_window". */
+/* "never_arrived", "from_elsewhere", "outside_window", "answered_elsewhere". */
 const char *correlate_reason_name(uint8_t r);
 /* Name of one evidence bit ("isn", "tsval", "data", "ipid", "icmp_id",
  * "ports", "size", "time"); NULL for an unknown bit. */

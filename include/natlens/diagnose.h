@@ -58,6 +58,12 @@ typedef enum nl_finding_kind {
     NL_FK_NAT_PORT_EXHAUSTED,    /* records: Cloud NAT had no port for the VM (DROPPED) */
     NL_FK_REJECTED_BY_RULE,      /* records: a flow log says a rule rejected the flow */
     NL_FK_NAT_NO_REPLY,          /* records: conntrack never saw an answer ([UNREPLIED]) */
+    NL_FK_EGRESS_POOL,           /* new flows leave by any of several addresses (a pool) */
+    NL_FK_NO_COMMON_TRAFFIC,     /* two adjacent captures share no connection */
+    NL_FK_NO_TIME_OVERLAP,       /* two adjacent captures do not overlap in time */
+    NL_FK_SAME_CAPTURE,          /* the same capture given twice */
+    NL_FK_PARTIAL_CAPTURE,       /* a capture damaged, cut, much shorter, or overlapping
+                                    only partly: its verdict is partial */
     NL_FK_COUNT
 } nl_finding_kind;
 
@@ -348,6 +354,14 @@ void diagnose_stray_run(const dg_ctx *cx, uint8_t *claimed);
 /* diagnose_records.c: the record rules of trace t (capture index cap) into
  * cases; diagnose_records() runs them and finalises. */
 void diagnose_records_run(nl_findings *fs, int cap, const nl_trace *t);
+
+/* diagnose_scope.c: what the captures cover (the same capture twice, no
+ * common traffic, partial overlap, damage) into cases. */
+void diagnose_scope_run(nl_findings *fs, const nl_correlation *c);
+
+/* diagnose_egress.c: one egress_pool case per capture point with a pool,
+ * one source_changed case per switch. */
+void diagnose_egress_run(nl_findings *fs, const nl_correlation *c);
 
 /* diagnose_pair.c: cross-capture rules into cases. */
 void diagnose_pair_run(nl_findings *fs, const nl_correlation *c);

@@ -48,9 +48,14 @@ typedef struct nl_trace {
     uint64_t malformed;         /* frames with NL_PKT_MALFORMED */
     uint64_t truncated;         /* frames with NL_PKT_TRUNCATED */
     uint64_t first_ns, last_ns;
-    char    *warning;           /* damage warning first, then other warnings
-                                   (host context, capture drops), one per
-                                   line; NULL if none */
+    char    *warning;           /* damage warning (reading stopped before the
+                                   end: damage, a cut, compressed data ending
+                                   early, an interface libpcap cannot read),
+                                   NULL if clean */
+    char    *notes;             /* other warnings for every presenter, one a
+                                   line: host-context values replaced by
+                                   placeholders, the capture's own drops;
+                                   NULL if none; owned, escaped for display */
     uint64_t damage_offset;
     nl_flow_table *flows;
     /* marked egress probes (natlens-capture probe) recognised in the file,

@@ -21,7 +21,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 CLANG=${CLANG:-clang}
 OUT=${FUZZ_BUILD:-build-fuzz}
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_RUNS=${FUZZ_RUNS:-}
 
@@ -113,7 +113,7 @@ if [ ! -f "$OUT/seeds/.done" ]; then
                 $z -c "$c" > "$OUT/seeds/fuzz_trace/$(echo "$c" | tr '/' '_').$z" 2>/dev/null
         done
     done
-    if cc -O2 -o "$OUT/gen_capture" tests/gen/gen_capture.c $PCAP_LIBS 2>/dev/null; then
+    if cc -O2 -o "$OUT/gen_capture" tests/gen/gen_*.c $PCAP_LIBS 2>/dev/null; then
         "$OUT/gen_capture" -n 120 -f 8 -s 3 -o "$OUT/seeds/fuzz_trace/gen-mixed.pcap" 2>/dev/null
         "$OUT/gen_capture" --pair -f 6 -o "$OUT/seeds/fuzz_trace/gen-near.pcap" \
             -O "$OUT/seeds/fuzz_trace/gen-far.pcap" --offset 3 2>/dev/null
