@@ -116,9 +116,14 @@ char *cap_bg_meta(cap_bg *b, unsigned file_index)
     char *doc = NULL;
     pthread_mutex_lock(&b->mu);
     if (b->ready && b->ready[0] == '{') {
-        size_t n = strlen(b->ready) + 32;
+        /* after the marker key: readers look for "natlens_hostmeta" in
+         * the first bytes of the SHB comment */
+        static const char mark[] = "{\"natlens_hostmeta\":1,";
+        size_t n = strlen(b->ready) + 32, k = strncmp(b->ready, mark, sizeof mark - 1) ? 1
+                                                                                   : sizeof mark - 1;
         if ((doc = malloc(n)))
-            snprintf(doc, n, "{\"file_index\":%u,%s", file_index, b->ready + 1);
+            snprintf(doc, n, "%.*s\"file_index\":%u%s%s", (int)k, b->ready, file_index,
+                     b->ready[k] == '}' ? "" : ",", b->ready + k);
     }
     b->want = 1;
     pthread_cond_signal(&b->cv);
