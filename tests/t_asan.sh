@@ -17,6 +17,9 @@ if [ "${ASAN_SKIP_BUILD:-0}" != 1 ] && ! make --no-print-directory -j2 asan > "$
     exit 1
 fi
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1
+# third-party leaks natlens cannot free (see the file)
+LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp
+export LSAN_OPTIONS
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 fails=0

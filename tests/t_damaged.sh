@@ -190,6 +190,8 @@ check "$NATLENS" plain
 has_correlate "$NATLENS" && check_corr "$NATLENS" plain
 if [ -x build-asan/natlens ]; then
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+    LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp   # third-party leaks (see the file)
+    export LSAN_OPTIONS
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export ASAN_OPTIONS UBSAN_OPTIONS
     check "$PWD/build-asan/natlens" asan

@@ -143,6 +143,9 @@ COMMIT
     touch "$OUT/seeds/.done"
 fi
 
+# third-party leaks natlens cannot free (see the file)
+LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+export LSAN_OPTIONS
 status=0
 summary=""
 for t in $FUZZ_TARGETS; do
