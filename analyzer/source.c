@@ -7,6 +7,9 @@
  * reads its FILE*. A pcapng file libpcap 1.10 cannot read to the end
  * (interfaces of several link types) is read again by Wireshark's library
  * (source_wiretap.c): source_open_wiretap() gives the same interface.
+ * In a regular pcapng file the blocks libpcap skips between two packets
+ * are looked at by offset (pcapng_walk.c): custom blocks go to the caller
+ * (conntrack events) and count as frames, as Wireshark numbers them.
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 #include "natlens/source.h"
 #include "natlens/source_stream.h"
+#include "pcapng_walk.h"
 #include "source_wiretap.h"
 
 static pthread_mutex_t source_compile_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -48,6 +52,10 @@ struct nl_source {
     uint64_t damage_off;
     int      damaged;
     int      mixed_stop;       /* libpcap stopped at an interface it cannot take */
+    pcapng_walk *walk;         /* regular pcapng files: blocks between packets;
+                                * next_off is then where the last packet block
+                                * ended */
+    int      tail_done;        /* the blocks after the last packet: walked once */
 };
 
 /* libpcap's terse open errors in words the user can act on. */
@@ -137,7 +145,29 @@ nl_source *source_open_stream(nl_stream *st, const char *path, const char *bpf, 
     s->plain_pcap = source_stream_is_direct(st) && !s->is_pcapng;
     s->next_off = 24;
     s->size = source_stream_size(st);
+    if (source_stream_is_direct(st) && s->is_pcapng && pcap_file(p)) {
+        /* libpcap has read the section header: packets start here */
+        s->next_off = (int64_t)ftell(pcap_file(p));
+        if (s->next_off > 0)
+            s->walk = pcapng_walk_new(fileno(pcap_file(p)), (uint64_t)s->size);
+    }
     return s;
+}
+
+void source_on_custom_block(nl_source *s, nl_source_custom_fn fn, void *ctx)
+{
+    if (s->walk)
+        pcapng_walk_on_custom(s->walk, fn, ctx);
+}
+
+/* After libpcap's last packet: the blocks left (custom blocks after the
+ * last packet); where their framing broke, when it did. */
+static int source_tail(nl_source *s, uint64_t *bad_off)
+{
+    if (!s->walk || s->rec_off < 0 || s->tail_done)
+        return 0;
+    s->tail_done = 1;   /* a caller reading on after the end sees no block twice */
+    return pcapng_walk_tail(s->walk, (uint64_t)s->rec_off, s->frame, bad_off);
 }
 
 nl_source *source_open(const char *path, const char *bpf, char *errbuf)
@@ -251,17 +281,24 @@ int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
     /* ftell costs a system call per frame: classic pcap records are a
      * fixed 16-byte header plus caplen, so count instead */
 next_record:
-    if (s->plain_pcap) {
+    if (s->plain_pcap || s->walk) {
         s->rec_off = s->next_off;
     } else {
         f = pcap_file(s->pcap);
         s->rec_off = f ? (int64_t)ftell(f) : -1;
     }
     rc = pcap_next_ex(s->pcap, &h, &data);
-    if (rc == PCAP_ERROR_BREAK)
+    if (rc == PCAP_ERROR_BREAK) {
+        uint64_t bad;
+        source_tail(s, &bad);
         return 0;
+    }
     if (rc != 1) {
+        uint64_t bad;
         s->damaged = 1;
+        /* the walk finds the block that broke, past any good ones */
+        if (source_tail(s, &bad))
+            s->rec_off = (int64_t)bad;
         s->damage_off = s->rec_off >= 0 ? (uint64_t)s->rec_off : 0;
         if (source_stream_warning(s->st)) {
             /* the compressed data ended it: that says more than libpcap's
@@ -295,13 +332,23 @@ next_record:
                      s->path, (unsigned long long)s->frame, pcap_geterr(s->pcap));
         return -1;
     }
+    if (s->walk) {
+        /* custom blocks before this packet are frames before it */
+        int64_t end;
+        f = pcap_file(s->pcap);
+        end = f ? (int64_t)ftell(f) : -1;
+        if (end > s->rec_off)
+            s->frame += pcapng_walk_packet(s->walk, (uint64_t)s->rec_off, (uint64_t)end,
+                                           h->caplen, s->frame);
+        s->next_off = end;
+    }
     s->frame++;
     if (s->plain_pcap && h->caplen >= (bpf_u_int32)pcap_snapshot(s->pcap)) {
         /* libpcap cuts records longer than the snapshot length and skips
          * the rest: only the stream knows where the next record starts */
         f = pcap_file(s->pcap);
         s->next_off = f ? (int64_t)ftell(f) : s->next_off + 16 + (int64_t)h->caplen;
-    } else {
+    } else if (s->plain_pcap) {
         s->next_off += 16 + (int64_t)h->caplen;
     }
     if (s->has_prog && !pcap_offline_filter(&s->prog, h, data))
@@ -348,6 +395,7 @@ void source_close(nl_source *s)
     for (int i = 0; i < s->nwprog; i++)
         if (s->wprog_ok[i])
             pcap_freecode(&s->wprog[i]);
+    pcapng_walk_free(s->walk);   /* reads through the FILE's descriptor */
     if (s->pcap)
         pcap_close(s->pcap);   /* closes the stream's FILE */
     if (s->wt)

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "natlens/flow_out.h"
+#include "natlens/record_out.h"
 #include "natlens/trace_out.h"
+#include "natlens/tunnel_out.h"
 
 void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
 {
@@ -49,6 +51,8 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
         if (t->capture_received)
             json_uint(j, "capture_received", t->capture_received);
     }
+    tunnel_out_json_stats(j, "tunnels", t->tunnels);
+    record_out_json_capture(j, "conntrack", t);   /* natlens-capture --conntrack */
     json_obj_end(j);
 }
 

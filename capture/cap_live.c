@@ -15,7 +15,8 @@
  * or after LIVE_BLOCK_MS, so nothing waits longer than that; stopping
  * waits one block timeout and drains what the kernel handed over.
  *
- * The loop polls the pcap descriptor with a 100 ms timeout in non-blocking
+ * The loop polls the pcap descriptor (and, with --conntrack, the conntrack
+ * event socket: cap_conntrack.c) with a 100 ms timeout in non-blocking
  * mode, so signals, -c, rotation by time and the final drain are handled in
  * one place and never from a signal handler. Each batch is flushed to disk
  * before the next poll: a SIGKILL loses at most the current batch. What a
@@ -70,6 +71,7 @@ typedef struct live {
     char *premeta;             /* first file's metadata, read before -Z */
     cap_bg *bg;                /* rotation work, NULL: done on this loop */
     char os[300];
+    cap_ct *ct;                /* --conntrack listener, NULL without */
 } live;
 
 /* OUT with a 4-digit rotation index before the extension:
@@ -126,6 +128,8 @@ static int live_open_file(live *L)
     if (r == 0)
         r = cap_pcapng_idb(&L->w, L->linktype, (uint32_t)L->o->snaplen,
                            L->o->iface, L->o->filter, L->os);
+    if (r == 0)
+        r = cap_ct_file_start(L->ct, &L->w);
     free(meta);
     if (r == 0)
         r = cap_pcapng_flush(&L->w);
@@ -176,6 +180,8 @@ static int live_close_file(live *L)
     if (L->w.err)
         cap_pcapng_recover(&L->w);
     live_stats(L, &st, &ps);
+    if (!L->w.err)
+        cap_ct_file_end(L->ct, &L->w);
     if (!L->w.err)
         cap_pcapng_isb(&L->w, 0, &st);
     if (L->bg) {
@@ -307,6 +313,12 @@ int cap_live_run(const cap_opts *o)
         pcap_freecode(&prog);
     }
     L.start_ns = cap_now_ns();
+    /* in this namespace, while still privileged (joining the groups needs
+     * CAP_NET_ADMIN); before the first file so it gets the START block */
+    if (o->conntrack && !(L.ct = cap_ct_open(o->quiet, o->ct_buffer_kib))) {
+        pcap_close(L.p);
+        return 2;
+    }
     {
         /* The host context, read while still privileged (iptables-save
          * needs root before -Z); later files get theirs from cap_bg's
@@ -319,6 +331,7 @@ int cap_live_run(const cap_opts *o)
         char *first = cap_meta_collect(&mo);
         if (o->user && live_drop_privs(o->user) != 0) {
             free(first);
+            cap_ct_close(L.ct);
             pcap_close(L.p);
             return 2;
         }
@@ -339,6 +352,7 @@ int cap_live_run(const cap_opts *o)
     if (live_open_file(&L) != 0) {
         live_close_file(&L);
         cap_bg_stop(L.bg);
+        cap_ct_close(L.ct);
         pcap_close(L.p);
         return L.write_failed ? 1 : 2;
     }
@@ -346,6 +360,7 @@ int cap_live_run(const cap_opts *o)
         text_safe_fprintf(stderr, CAP_PROG ": %s\n", errbuf);
         live_close_file(&L);
         cap_bg_stop(L.bg);
+        cap_ct_close(L.ct);
         pcap_close(L.p);
         return 2;
     }
@@ -358,13 +373,17 @@ int cap_live_run(const cap_opts *o)
                 pcap_datalink_val_to_description(L.linktype) : "?", o->snaplen);
 
     while (!live_stop_sig) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+                                {.fd = cap_ct_fd(L.ct), .events = POLLIN}};
         int n;
-        if (fd >= 0 && poll(&pfd, 1, LIVE_POLL_MS) < 0 && errno != EINTR) {
+        if (fd >= 0 && poll(pfd, L.ct ? 2 : 1, LIVE_POLL_MS) < 0 && errno != EINTR) {
             text_safe_fprintf(stderr, CAP_PROG ": poll: %s\n", strerror(errno));
             rc = 1;
             break;
         }
+        /* one bounded round of events, then the packets: neither starves
+         * (a write error shows at the flush below) */
+        cap_ct_drain(L.ct, &L.w);
         n = pcap_dispatch(L.p, -1, live_packet, (u_char *)&L);
         if (n == PCAP_ERROR) {
             text_safe_fprintf(stderr, CAP_PROG ": %s: %s\n", o->iface, pcap_geterr(L.p));
@@ -415,6 +434,10 @@ int cap_live_run(const cap_opts *o)
             if (n <= 0 && cap_now_ns() >= until)
                 break;
         }
+        /* and the events the kernel already queued */
+        for (int i = 0; i < LIVE_DRAIN_ROUNDS; i++)
+            if (cap_ct_drain(L.ct, &L.w) <= 0)
+                break;
         if (cap_pcapng_flush(&L.w) != 0 && !L.write_failed) {
             text_safe_fprintf(stderr, CAP_PROG ": %s: write failed: %s\n", L.w.path,
                               strerror(L.w.err));
@@ -433,6 +456,8 @@ int cap_live_run(const cap_opts *o)
     if (L.total > L.written)
         text_safe_fprintf(stderr, "%llu packets captured but not written (the write failed)\n",
                           (unsigned long long)(L.total - L.written));
+    cap_ct_summary(L.ct);
+    cap_ct_close(L.ct);
     pcap_close(L.p);
     return rc;
 }
