@@ -111,6 +111,8 @@ void diagnose_free(nl_findings *fs)
     free(fs->names);
     free(fs->meta);
     free(fs->meta_set);
+    free(fs->drops);
+    free(fs->received);
     free(fs);
 }
 
@@ -139,10 +141,19 @@ static int caps_reserve(nl_findings *fs, int cap)
     if (!ns)
         return fs->oom = 1, -1;
     fs->meta_set = ns;
+    uint64_t *nd = realloc(fs->drops, need * sizeof *nd);
+    if (!nd)
+        return fs->oom = 1, -1;
+    fs->drops = nd;
+    uint64_t *nr = realloc(fs->received, need * sizeof *nr);
+    if (!nr)
+        return fs->oom = 1, -1;
+    fs->received = nr;
     for (size_t i = old; i < need; i++) {
         fs->names[i] = NULL;
         fs->meta[i] = NULL;
         fs->meta_set[i] = 0;
+        fs->drops[i] = fs->received[i] = 0;
     }
     fs->ncaps = need;
     return 0;
@@ -178,30 +189,23 @@ int diagnose_set_hostmeta(nl_findings *fs, int cap, const char *json)
         return -1;
     free(fs->meta[cap]);
     fs->meta[cap] = NULL;
-    if (json && !(fs->meta[cap] = strdup(json)))
+    /* a caller's document is checked like a file's: its values reach fix
+     * lines (an invalid document is not used at all) */
+    if (json && !(fs->meta[cap] = hostmeta_sanitize(json, NULL, 0)) && hostmeta_json_valid(json, strlen(json)))
         return fs->oom = 1, -1;
     fs->meta_set[cap] = 1;
     return 0;
 }
 
-/* Host metadata of capture cap, once on first use: what the trace holds
- * (a record file such as NDJSON carries its capture's), else read from
- * its file. */
+/* Host metadata of capture cap: the trace read it (and checked it) with
+ * the capture itself; a file is never opened again here. */
 static void hostmeta_load(nl_findings *fs, int cap, const nl_trace *t)
 {
-    char err[512];
-    const char *path = t->path;
     if (caps_reserve(fs, cap) < 0 || fs->meta_set[cap])
         return;
     fs->meta_set[cap] = 1;
-    if (t->hostmeta) {
-        fs->meta[cap] = strdup(t->hostmeta);
-        return;
-    }
-    if (!path || !strcmp(path, "-"))
-        return;
-    err[0] = '\0';
-    fs->meta[cap] = hostmeta_read(path, err);
+    if (t->hostmeta && !(fs->meta[cap] = strdup(t->hostmeta)))
+        fs->oom = 1;
 }
 
 const char *diagnose_hostmeta_of(const nl_findings *fs, int cap)
@@ -329,6 +333,7 @@ static void finalize(nl_findings *fs, const nl_correlation *c)
         return;
     diagnose_group_run(fs, c, kept, nkept);
     free(kept);
+    diagnose_drops_note(fs);
 }
 
 /* ---- public entry points ---------------------------------------------- */
@@ -341,6 +346,7 @@ int diagnose_trace(nl_findings *out, nl_trace *t, int cap_index)
         return -1;
     diagnose_set_name(out, cap_index, t->name ? t->name : t->path);
     hostmeta_load(out, cap_index, t);
+    diagnose_drops_set(out, cap_index, t->capture_drops, t->capture_received);
     memset(&cx, 0, sizeof cx);
     cx.fs = out;
     cx.cap = cap_index;
@@ -367,8 +373,11 @@ int diagnose_correlation(nl_findings *out, const nl_correlation *c)
             return -1;
         diagnose_set_name(out, (int)i, in->name ? in->name
                                        : in->trace ? in->trace->name : NULL);
-        if (in->trace)
+        if (in->trace) {
             hostmeta_load(out, (int)i, in->trace);
+            diagnose_drops_set(out, (int)i, in->trace->capture_drops,
+                               in->trace->capture_received);
+        }
         memset(&cx, 0, sizeof cx);
         cx.fs = out;
         cx.cap = (int)i;

@@ -114,9 +114,12 @@ void diagnose_single_hs(const nl_flow *f, dg_hs *h)
                 h->completed = 1;
         }
     }
-    /* more SYNs than records could hold */
+    /* more SYNs or SYN-ACKs than records could hold: the flow's own
+     * counters saw every one */
     if (f->sig[NL_ORIG].syn_count > h->nsyn && h->syn_seen)
         h->nsyn = f->sig[NL_ORIG].syn_count;
+    if (f->sig[NL_RESP].syn_count > h->nsynack && h->synack_seen)
+        h->nsynack = f->sig[NL_RESP].syn_count;
 }
 
 static const char *proto_word(uint8_t p)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "natlens/json.h"
+#include "natlens/text_safe.h"
 
 #define NS_PER_S ((uint64_t)1000000000)
 
@@ -43,28 +44,6 @@ static void json_put_u64(FILE *f, uint64_t v)
     JWRITE(b + i, sizeof b - i, f);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629 section 4:
- * no overlongs, no surrogates, nothing above U+10FFFF), 0 if there is none. */
-static size_t json_utf8_len(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-    size_t len, k;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    else
-        return 0;
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (k = 2; k < len; k++)
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
 static void json_put_string(FILE *f, const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
@@ -93,11 +72,14 @@ static void json_put_string(FILE *f, const char *s, size_t n)
             fputc(c, f);
         } else {
             /* pass well-formed UTF-8 through, escape stray bytes; C1
-             * controls (U+0080..U+009F) act on terminals: escape them */
-            size_t len = json_utf8_len(p + i, n - i);
-            if (len == 2 && c == 0xc2 && p[i + 1] < 0xa0) {
-                fprintf(f, "\\u%04x", p[i + 1]);
-                i++;
+             * controls (U+0080..U+009F) act on terminals and bidi
+             * overrides reorder what is around them (text_safe.h):
+             * escape them, losslessly */
+            uint32_t cp;
+            size_t len = text_utf8_decode(p + i, n - i, &cp);
+            if (len && text_cp_unsafe(cp)) {
+                fprintf(f, "\\u%04x", (unsigned)cp);
+                i += len - 1;
             } else if (len) {
                 fwrite(p + i, 1, len, f);
                 i += len - 1;

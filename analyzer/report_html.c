@@ -147,6 +147,17 @@ static void html_summary(rep_ctx *c)
             ht(c, t->warning);
             fputs("</p>\n", f);
         }
+        /* notes (host context replaced, the capture's own drops): one
+         * line each, every line names its capture */
+        for (const char *l = t->notes; l && *l;) {
+            const char *e = strchr(l, '\n');
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", e ? (int)(e - l) : (int)strlen(l), l);
+            fputs("<p class=\"bad\">", f);
+            ht(c, line);
+            fputs("</p>\n", f);
+            l = e ? e + 1 : NULL;
+        }
     }
     if (hm) {
         fputs("<h3>Host context recorded in the captures</h3>\n<ul>\n", f);

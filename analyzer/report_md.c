@@ -59,6 +59,15 @@ static void md_summary(rep_ctx *c)
     fputc('\n', f);
     for (size_t i = 0; i < c->in->ncaps; i++) {
         const nl_trace *t = c->in->caps[i].trace;
+        for (const char *l = t->notes; l && *l;) {
+            const char *e = strchr(l, '\n');
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", e ? (int)(e - l) : (int)strlen(l), l);
+            fputs("**Warning:** ", f);
+            mt(c, line);
+            fputs("\n\n", f);
+            l = e ? e + 1 : NULL;
+        }
         if (!t->warning)
             continue;
         fputs("**Damaged:** ", f);

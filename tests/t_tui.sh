@@ -484,8 +484,10 @@ EVIL="$TMP/evil$(printf '\033')[2J$(printf '\007').pcap"
 cp "$A" "$EVIL"
 START_ARGS="'$EVIL'"
 start 100 30
-if wait_for 'evil\?\[2J\?\.pcap' 100; then
-    ok "control bytes in a file name shown as ?"
+# the name comes escaped from the library (text_safe.h: \x1b), the drawing
+# layer would show '?': either way no control byte reaches the terminal
+if wait_for 'evil(\?|\\x1b)\[2J(\?|\\x07)\.pcap' 100; then
+    ok "control bytes in a file name shown escaped"
 else
     fail "file name with control bytes not escaped"
 fi

@@ -67,12 +67,16 @@ static void usage(FILE *f)
 static int has_capture_ext(const char *n)
 {
     static const char *const ext[] = { ".pcap", ".pcapng", ".cap" };
+    /* compressed captures too: natlens reads them by content */
+    static const char *const zext[] = { "", ".gz", ".zst", ".xz", ".lz4" };
     size_t ln = strlen(n);
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        size_t le = strlen(ext[i]);
-        if (ln > le && strcasecmp(n + ln - le, ext[i]) == 0)
-            return 1;
-    }
+    for (size_t z = 0; z < sizeof zext / sizeof zext[0]; z++)
+        for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+            size_t le = strlen(ext[i]), lz = strlen(zext[z]);
+            if (ln > le + lz && strcasecmp(n + ln - lz, zext[z]) == 0 &&
+                strncasecmp(n + ln - lz - le, ext[i], le) == 0)
+                return 1;
+        }
     return 0;
 }
 
@@ -119,7 +123,7 @@ static int list_dir(const char *dir, char ***out)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "natlens correlate: %s: %s\n", dir, strerror(errno));
+        cli_eprintf("natlens correlate: %s: %s\n", dir, strerror(errno));
         return -1;
     }
     dir_entry *v = NULL;
@@ -187,7 +191,7 @@ static nl_findings *findings_make(const nl_correlation *c)
 {
     nl_findings *fs = diagnose_new();
     if (fs && diagnose_correlation(fs, c) < 0)
-        fprintf(stderr, "natlens correlate: warning: findings incomplete (out of memory)\n");
+        cli_eprintf("natlens correlate: warning: findings incomplete (out of memory)\n");
     return fs;
 }
 
@@ -287,7 +291,7 @@ int cmd_correlate(int argc, char **argv)
             rc = 0;
             goto out;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "natlens correlate: unknown option %s\n", a);
+            cli_eprintf("natlens correlate: unknown option %s\n", a);
             usage(stderr);
             goto out;
         } else {
@@ -308,7 +312,7 @@ int cmd_correlate(int argc, char **argv)
         if (ndir < 0)
             goto out;
         if (ndir < 2) {
-            fprintf(stderr, "natlens correlate: %s: needs at least two capture "
+            cli_eprintf("natlens correlate: %s: needs at least two capture "
                     "files (*.pcap, *.pcapng, *.cap), found %d\n", files[0], ndir);
             goto out;
         }
@@ -323,6 +327,8 @@ int cmd_correlate(int argc, char **argv)
         usage(stderr);
         goto out;
     }
+    if (cli_stdin_once("correlate", files, nfiles) < 0)
+        goto out;
 
     nl_trace **tr = calloc((size_t)nfiles, sizeof *tr);
     if (!tr)
@@ -337,7 +343,7 @@ int cmd_correlate(int argc, char **argv)
     int loaded = 1;
     for (int i = 0; i < nfiles; i++)
         if (is_dir(files[i])) {
-            fprintf(stderr, "natlens correlate: %s: is a directory (give one "
+            cli_eprintf("natlens correlate: %s: is a directory (give one "
                     "directory alone, or files)\n", files[i]);
             loaded = 0;
         }
@@ -350,7 +356,7 @@ int cmd_correlate(int argc, char **argv)
         nl_correlation *c = correlate_traces(tr, (size_t)nfiles, NULL, err);
         cli_stage(NULL);
         if (!c) {
-            fprintf(stderr, "natlens correlate: %s\n", err);
+            cli_eprintf("natlens correlate: %s\n", err);
         } else {
             cli_stage("looking for problems");
             nl_findings *fs = findings_make(c);

@@ -476,7 +476,7 @@ int cmd_flows(int argc, char **argv)
     fs = diagnose_new();
     if (fs && !o.flow_done &&
         (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
-        fprintf(stderr, "natlens flows: warning: findings incomplete (out of memory)\n");
+        cli_eprintf("natlens flows: warning: findings incomplete (out of memory)\n");
     if (o.flow_done)
         flows_stream_end(&stream, t);
     else if (fmt == FMT_JSON)

@@ -183,7 +183,7 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (!outpath || (optind >= argc && !cc.nfiles)) {
-        fprintf(stderr, "natlens report: %s\n", !outpath ? "-o FILE is required" : "no capture given");
+        cli_eprintf("natlens report: %s\n", !outpath ? "-o FILE is required" : "no capture given");
         report_usage(stderr);
         goto out;
     }
@@ -197,17 +197,19 @@ int cmd_report(int argc, char **argv)
     ro.format = report_format_from_name(fmtname ? fmtname : outpath);
     if (ro.format < 0) {
         if (fmtname)
-            fprintf(stderr, "natlens report: unknown format '%s' (html, md or json)\n", fmtname);
+            cli_eprintf("natlens report: unknown format '%s' (html, md or json)\n", fmtname);
         else
-            fprintf(stderr, "natlens report: cannot tell the format from '%s': name it .html, .md or "
+            cli_eprintf("natlens report: cannot tell the format from '%s': name it .html, .md or "
                             ".json, or give --format\n", outpath);
         goto out;
     }
+    if (cli_stdin_once("report", paths, ncaps) < 0)
+        goto out;
     caps = calloc((size_t)ncaps, sizeof *caps);
     tr = calloc((size_t)ncaps, sizeof *tr);
     fs = diagnose_new();
     if (!caps || !tr || !fs) {
-        fprintf(stderr, "natlens report: out of memory\n");
+        cli_eprintf("natlens report: out of memory\n");
         goto out;
     }
     for (int i = 0; i < ncaps; i++) {
@@ -222,27 +224,23 @@ int cmd_report(int argc, char **argv)
         if (!tr[i])
             goto out;
         caps[i].trace = tr[i];
-        if (report_sha256_file(path, caps[i].sha256, err) < 0)
-            fprintf(stderr, "natlens report: warning: %s (no sha256 in the report)\n", err);
-        err[0] = '\0';
-        caps[i].hostmeta = hostmeta_read(path, err);
-        if (!caps[i].hostmeta && err[0])
-            fprintf(stderr, "natlens report: note: %s: host context not read: %s\n", path, err);
+        /* the host context came with the capture (read once, checked);
+         * standard input and FIFOs were hashed as they were read */
+        caps[i].hostmeta = tr[i]->hostmeta;
+        if (tr[i]->sha256[0])
+            memcpy(caps[i].sha256, tr[i]->sha256, sizeof caps[i].sha256);
+        else if (report_sha256_file(path, caps[i].sha256, err) < 0)
+            cli_eprintf("natlens report: warning: %s (no sha256 in the report)\n", err);
     }
     if (ncaps > 1) {
         corr = correlate_traces(tr, (size_t)ncaps, NULL, err);
         if (!corr) {
-            fprintf(stderr, "natlens report: %s\n", err);
+            cli_eprintf("natlens report: %s\n", err);
             goto out;
         }
-        for (int i = 0; i < ncaps; i++)
-            if (caps[i].hostmeta && diagnose_set_hostmeta(fs, i, caps[i].hostmeta) < 0)
-                goto oom;
         if (diagnose_correlation(fs, corr) < 0)
             goto oom;
     } else {
-        if (caps[0].hostmeta && diagnose_set_hostmeta(fs, 0, caps[0].hostmeta) < 0)
-            goto oom;
         if (diagnose_trace(fs, tr[0], 0) < 0)
             goto oom;
     }
@@ -272,7 +270,7 @@ int cmd_report(int argc, char **argv)
         snprintf(tmppath, n, "%s.tmp%ld", outpath, (long)getpid());
         out = fopen(tmppath, "w");
         if (!out) {
-            fprintf(stderr, "natlens report: %s: %s\n", outpath, strerror(errno));
+            cli_eprintf("natlens report: %s: %s\n", outpath, strerror(errno));
             goto out;
         }
     }
@@ -285,13 +283,13 @@ int cmd_report(int argc, char **argv)
         }
         out = NULL;
         if (wr < 0) {
-            fprintf(stderr, "natlens report: %s: %s\n", outpath, err);
+            cli_eprintf("natlens report: %s: %s\n", outpath, err);
             if (tmppath)
                 unlink(tmppath);
             goto out;
         }
         if (tmppath && rename(tmppath, outpath) != 0) {
-            fprintf(stderr, "natlens report: %s: %s\n", outpath, strerror(errno));
+            cli_eprintf("natlens report: %s: %s\n", outpath, strerror(errno));
             unlink(tmppath);
             goto out;
         }
@@ -301,17 +299,14 @@ int cmd_report(int argc, char **argv)
         rc = CLI_PARTIAL;
     goto out;
 oom:
-    fprintf(stderr, "natlens report: out of memory\n");
+    cli_eprintf("natlens report: out of memory\n");
 out:
     diagnose_free(fs);
     if (corr)
         correlate_free(corr);
-    for (int i = 0; tr && i < ncaps; i++) {
-        if (caps)
-            free((char *)caps[i].hostmeta);
+    for (int i = 0; tr && i < ncaps; i++)
         if (tr[i])
             trace_free(tr[i]);
-    }
     free(tr);
     free(caps);
     free(cmdline);

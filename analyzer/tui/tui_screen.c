@@ -132,6 +132,14 @@ static void tui_draw_info(tui_ui *ui)
         if ((ui->m->pairing && ui->flt.needs_pairing) || (ui->m->diagnosing && ui->flt.needs_findings))
             x += tui_draw_text(1, x, COLS - x, TUI_A_DIM, " (partial until the result is in)");
     }
+    /* a capture that lost packets itself: every "missing" packet in the
+     * panels may be that loss (the findings say it too) */
+    for (size_t i = 0; ui->m && i < ui->m->ncaps && x < COLS; i++)
+        if (ui->m->traces[i] && ui->m->traces[i]->capture_drops) {
+            snprintf(st, sizeof st, "  %s dropped %llu packets while capturing",
+                     ui->m->traces[i]->name, (unsigned long long)ui->m->traces[i]->capture_drops);
+            x += tui_draw_text(1, x, COLS - x, TUI_A_WARN, st);
+        }
     if (ui->status[0]) {
         int w = tui_text_width(ui->status) + 2;
         int sx = COLS - w > x + 1 ? COLS - w : x + 1;

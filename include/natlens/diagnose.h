@@ -242,6 +242,9 @@ struct nl_findings {
     size_t      ncaps;
     int         oom;
     uint64_t    dropped;        /* cases past DG_MAX_CASES, not analysed */
+    uint64_t   *drops;          /* per capture: packets its own statistics say it
+                                   dropped (0: none or unknown) */
+    uint64_t   *received;       /* per capture: packets the interface received, 0 unknown */
 };
 
 /* diagnose.c */
@@ -261,6 +264,11 @@ void diagnose_case_fix(dg_case *k, int rank, char *fix_owned);
 const char *diagnose_hostmeta_of(const nl_findings *fs, int cap);
 int diagnose_set_name(nl_findings *fs, int cap, const char *name);
 int diagnose_oom(const nl_findings *fs);
+/* diagnose_drops.c: a capture's own drop counters (from its trace), and the
+ * sentence findings that rest on a missing packet get when the capture
+ * involved dropped packets (called by finalize). */
+int diagnose_drops_set(nl_findings *fs, int cap, uint64_t dropped, uint64_t received);
+void diagnose_drops_note(nl_findings *fs);
 
 /* diagnose_merge.c: one case per connection. fs must hold at least one
  * case. Returns the indices of the kept cases (malloc'd, *nkept of them;

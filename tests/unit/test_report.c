@@ -40,6 +40,14 @@ static void test_escape(void)
     expect_esc(report_md_esc, "md", "a|b `c` *d* _e_ [f](g) <h>", "a\\|b \\`c\\` \\*d\\* \\_e\\_ \\[f\\](g) &lt;h&gt;");
     expect_esc(report_md_esc, "md", "x\\|y", "x\\\\\\|y");
     expect_esc(report_fence_esc, "fence", "```end `x`\n", "'''end 'x' ");
+    /* C1 controls (CSI U+009B) and bidi formatting characters (RLO U+202E,
+     * FSI U+2068, RLM U+200F) are made visible, not passed through: they
+     * reorder or hide text in a browser or a terminal (#13 item 3) */
+    expect_esc(report_html_esc, "html", "a\xc2\x9b" "31mb", "a\\u009b31mb");
+    expect_esc(report_html_esc, "html", "evil\xe2\x80\xae" "gpj.exe", "evil\\u202egpj.exe");
+    expect_esc(report_md_esc, "md", "x\xe2\x81\xa8y\xe2\x80\x8fz", "x\\u2068y\\u200fz");
+    expect_esc(report_fence_esc, "fence", "\xc2\x85\x7f\xe2\x80\xad", "\\u0085\\x7f\\u202d");
+    expect_esc(report_html_esc, "html", "caf\xc3\xa9 \xe2\x86\x92 ok", "caf\xc3\xa9 \xe2\x86\x92 ok");
 }
 
 static void test_formats(void)
