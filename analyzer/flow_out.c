@@ -42,19 +42,19 @@ void flow_out_json(nl_json *j, const char *key, const nl_flow *f)
     if (f->proto == 6 && f->sig[NL_RESP].has_syn)
         json_uint(j, "resp_isn", f->sig[NL_RESP].syn_isn);
     for (int d = 0; d < 2; d++) {
-        if (f->has_mac[d]) {
+        if (f->sig[d].has_mac) {
             mac_str(f->mac[d], buf, sizeof buf);
             json_str(j, d ? "resp_mac" : "orig_mac", buf);
         }
         if (f->ifindex[d] >= 0)
             json_int(j, d ? "resp_ifindex" : "orig_ifindex", f->ifindex[d]);
     }
-    if (f->icmp_errors) {
+    if (flow_icmp_errors(f)) {
         json_obj_begin(j, "icmp_error");
-        json_uint(j, "count", f->icmp_errors);
-        json_uint(j, "type", f->icmp_err_type);
-        json_uint(j, "code", f->icmp_err_code);
-        json_addr(j, "from", &f->icmp_err_from);
+        json_uint(j, "count", flow_icmp_errors(f));
+        json_uint(j, "type", flow_icmp_err_type(f));
+        json_uint(j, "code", flow_icmp_err_code(f));
+        json_addr(j, "from", flow_icmp_err_from(f));
         json_obj_end(j);
     }
     if (f->evicted)

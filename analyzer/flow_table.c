@@ -1,29 +1,44 @@
 /* flow_table.c - pooled hash table of flows (see flow_table.h).
  *
  * Hot path per packet: one hash, one bucket walk, counters, the Zeek state
- * update; no allocation except when a new flow needs a fresh slab (every
- * FT_SLAB flows) or the bucket array doubles (amortised).
+ * update, at most one record; no allocation except when a pool needs a new
+ * slab (the number of live flows or records reached a new high) or the
+ * bucket array doubles (amortised).
+ *
+ * A live flow is two items: its summary (nl_flow, what readers see) and a
+ * live block (ft_live: hash and LRU links, Zeek's per-connection state,
+ * the class of its record chunk). Buckets and LRU lists hold live blocks;
+ * a summary does not point back. When the flow ends the live block is
+ * recycled and the records are settled by keep_policy.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include "natlens/flow_table.h"
 #include "conn_zeek.h"
+#include "flow_int.h"
 
-#define FT_SLAB       4096u
 #define FT_INIT_BKTS  4096u
 #define NS            1000000000ull
 
-typedef struct ft_slab {
-    struct ft_slab *next;
-    nl_flow  flows[FT_SLAB];
-} ft_slab;
+/* Record chunks grow through these sizes (a flow moves to the next one
+ * when its chunk is full), capped at keep_limit: a one-packet flow holds
+ * one record, not keep_limit. */
+static const uint8_t ft_rec_class_cap[] = {1, 2, 4, 8, 16, NL_FLOW_KEEP_PKTS};
+#define FT_NCLASS   (sizeof ft_rec_class_cap / sizeof ft_rec_class_cap[0])
+#define FT_NO_CLASS 0xff
 
-/* records for FT_SLAB flows, keep_limit each */
-typedef struct ft_rec_slab {
-    struct ft_rec_slab *next;
-    nl_pkt_rec recs[];
-} ft_rec_slab;
+typedef struct ft_live {
+    struct ft_live *hnext;    /* hash chain */
+    struct ft_live *lprev, *lnext; /* LRU of live flows */
+    struct ft_live *tprev, *tnext; /* timer list (in_timer) */
+    nl_flow  *f;
+    uint64_t  due;            /* in the timer list: when Zeek may remove it */
+    uint32_t  hash;
+    uint8_t   rclass;         /* class of f->recs, FT_NO_CLASS if none */
+    uint8_t   in_timer;
+    cz_conn   z;              /* Zeek's state of the connection */
+} ft_live;
 
 /* live flows, least recently used first: one list per timeout class so the
  * head of each list is always the next one to expire */
@@ -31,19 +46,25 @@ enum { LRU_TCP = 0, LRU_OTHER = 1, LRU_N = 2 };
 
 struct nl_flow_table {
     nl_flow_table_opts opts;
-    nl_flow **bkt;
+    ft_live **bkt;
     uint32_t  nbkt;           /* power of two */
     uint32_t  seed;
-    ft_slab  *slabs;
-    uint32_t  slab_used;      /* flows used in slabs (head slab) */
-    ft_rec_slab *rslabs;
-    uint32_t  rslab_used;
-    nl_flow  *free_list;      /* recycled flows (keep_done == 0) */
-    nl_flow  *lru_head[LRU_N], *lru_tail[LRU_N];
+    ft_pool   flows;          /* nl_flow summaries */
+    ft_pool   lives;          /* ft_live blocks */
+    ft_pool   exts;           /* nl_flow_ext */
+    ft_pool   recs[FT_NCLASS];/* record chunks by class */
+    uint8_t   rcap[FT_NCLASS];/* records per chunk of each class */
+    uint8_t   nclass;         /* classes in use (the last holds keep_limit) */
+    ft_arena  kept;           /* records of ended flows, exact size */
+    ft_live  *lru_head[LRU_N], *lru_tail[LRU_N];
+    /* flows with an armed Zeek removal timer, in the order they were
+     * armed (so about the order they fall due) */
+    ft_live  *tm_head, *tm_tail;
     nl_flow **all;            /* every flow kept for output, by id */
     size_t    nall, cap_all;
     uint32_t  next_id;
     uint64_t  last_expire_ns;
+    int       finished;       /* flow_table_finish() ran */
     nl_flow_table_stats st;
 };
 
@@ -101,6 +122,21 @@ static int ft_match(const nl_flow *f, const nl_packet *p)
 
 /* ---- table life ---- */
 
+static void ft_rec_classes(nl_flow_table *t)
+{
+    uint8_t lim = t->opts.keep_limit;
+    t->nclass = 0;
+    for (size_t c = 0; c < FT_NCLASS; c++) {
+        uint8_t cap = ft_rec_class_cap[c] < lim ? ft_rec_class_cap[c] : lim;
+        t->rcap[t->nclass] = cap;
+        ft_pool_init(&t->recs[t->nclass], (size_t)cap * sizeof(nl_pkt_rec),
+                     &t->st.bytes_allocated);
+        t->nclass++;
+        if (cap == lim)
+            break;
+    }
+}
+
 nl_flow_table *flow_table_new(const nl_flow_table_opts *opts)
 {
     nl_flow_table *t = calloc(1, sizeof *t);
@@ -114,6 +150,8 @@ nl_flow_table *flow_table_new(const nl_flow_table_opts *opts)
         t->opts.keep_done = 0;
     if (t->opts.keep_limit == 0 || t->opts.keep_limit > NL_FLOW_KEEP_PKTS)
         t->opts.keep_limit = NL_FLOW_KEEP_PKTS;
+    if (t->opts.keep_policy > NL_KEEP_SUMMARY)
+        t->opts.keep_policy = NL_KEEP_ALL;
     if (!t->opts.tcp_idle_ns)  t->opts.tcp_idle_ns = 300 * NS;  /* Zeek tcp_inactivity_timeout */
     if (!t->opts.udp_idle_ns)  t->opts.udp_idle_ns = 60 * NS;   /* udp_inactivity_timeout */
     if (!t->opts.icmp_idle_ns) t->opts.icmp_idle_ns = 60 * NS;  /* icmp_inactivity_timeout */
@@ -127,10 +165,13 @@ nl_flow_table *flow_table_new(const nl_flow_table_opts *opts)
      * makes the layout differ between tables without costing determinism
      * of results (output order is by flow id, not by bucket) */
     t->seed = 0x9e3779b9u ^ (uint32_t)(uintptr_t)t;
-    t->slab_used = FT_SLAB;
-    t->rslab_used = FT_SLAB;
     t->next_id = 1;
     t->st.bytes_allocated = sizeof *t + t->nbkt * sizeof *t->bkt;
+    ft_pool_init(&t->flows, sizeof(nl_flow), &t->st.bytes_allocated);
+    ft_pool_init(&t->lives, sizeof(ft_live), &t->st.bytes_allocated);
+    ft_pool_init(&t->exts, sizeof(nl_flow_ext), &t->st.bytes_allocated);
+    ft_rec_classes(t);
+    ft_arena_init(&t->kept, &t->st.bytes_allocated);
     return t;
 }
 
@@ -138,16 +179,12 @@ void flow_table_free(nl_flow_table *t)
 {
     if (!t)
         return;
-    while (t->slabs) {
-        ft_slab *n = t->slabs->next;
-        free(t->slabs);
-        t->slabs = n;
-    }
-    while (t->rslabs) {
-        ft_rec_slab *n = t->rslabs->next;
-        free(t->rslabs);
-        t->rslabs = n;
-    }
+    ft_pool_destroy(&t->flows);
+    ft_pool_destroy(&t->lives);
+    ft_pool_destroy(&t->exts);
+    for (unsigned c = 0; c < t->nclass; c++)
+        ft_pool_destroy(&t->recs[c]);
+    ft_arena_destroy(&t->kept);
     free(t->bkt);
     free(t->all);
     free(t);
@@ -156,16 +193,16 @@ void flow_table_free(nl_flow_table *t)
 static void ft_grow(nl_flow_table *t)
 {
     uint32_t n = t->nbkt * 2, i;
-    nl_flow **nb = calloc(n, sizeof *nb);
+    ft_live **nb = calloc(n, sizeof *nb);
     if (!nb)
         return; /* keep the old table: slower chains, still correct */
     for (i = 0; i < t->nbkt; i++) {
-        nl_flow *f = t->bkt[i];
-        while (f) {
-            nl_flow *nx = f->hnext;
-            f->hnext = nb[f->hash & (n - 1)];
-            nb[f->hash & (n - 1)] = f;
-            f = nx;
+        ft_live *l = t->bkt[i];
+        while (l) {
+            ft_live *nx = l->hnext;
+            l->hnext = nb[l->hash & (n - 1)];
+            nb[l->hash & (n - 1)] = l;
+            l = nx;
         }
     }
     free(t->bkt);
@@ -174,144 +211,318 @@ static void ft_grow(nl_flow_table *t)
     t->nbkt = n;
 }
 
-static int ft_lru_class(const nl_flow *f)
+static int ft_lru_class(const ft_live *l)
 {
-    return f->proto == IPPROTO_TCP ? LRU_TCP : LRU_OTHER;
+    return l->f->proto == IPPROTO_TCP ? LRU_TCP : LRU_OTHER;
 }
 
-static void ft_lru_unlink(nl_flow_table *t, nl_flow *f)
+static void ft_lru_unlink(nl_flow_table *t, ft_live *l)
 {
-    int c = ft_lru_class(f);
-    if (f->lprev) f->lprev->lnext = f->lnext; else t->lru_head[c] = f->lnext;
-    if (f->lnext) f->lnext->lprev = f->lprev; else t->lru_tail[c] = f->lprev;
-    f->lprev = f->lnext = NULL;
+    int c = ft_lru_class(l);
+    if (l->lprev) l->lprev->lnext = l->lnext; else t->lru_head[c] = l->lnext;
+    if (l->lnext) l->lnext->lprev = l->lprev; else t->lru_tail[c] = l->lprev;
+    l->lprev = l->lnext = NULL;
 }
 
-static void ft_lru_append(nl_flow_table *t, nl_flow *f)
+static void ft_lru_append(nl_flow_table *t, ft_live *l)
 {
-    int c = ft_lru_class(f);
-    f->lnext = NULL;
-    f->lprev = t->lru_tail[c];
-    if (t->lru_tail[c]) t->lru_tail[c]->lnext = f; else t->lru_head[c] = f;
-    t->lru_tail[c] = f;
+    int c = ft_lru_class(l);
+    l->lnext = NULL;
+    l->lprev = t->lru_tail[c];
+    if (t->lru_tail[c]) t->lru_tail[c]->lnext = l; else t->lru_head[c] = l;
+    t->lru_tail[c] = l;
 }
 
-static void ft_unhash(nl_flow_table *t, nl_flow *f)
+/* ---- Zeek's removal timers ----
+ *
+ * Zeek removes a connection 5 s after it closed, 5 s after an unanswered
+ * SYN, a DNS flow after 10 s idle; until now the table noticed that only
+ * when the 5-tuple came back (conn_zeek_is_reuse). Ending such flows when
+ * their timer falls due keeps the live set to what Zeek would hold, so
+ * closed flows release their live state and records seconds after they
+ * close instead of at the 5 min idle timeout. A flow is ended only once
+ * conn_zeek_removed() says so, never earlier: the flows and their counts
+ * are the same as when the table waited. The list is in arming order, a
+ * flow armed later may fall due earlier and waits behind (it ends a little
+ * late, which only costs memory). */
+
+static void ft_timer_unlink(nl_flow_table *t, ft_live *l)
 {
-    nl_flow **pp = &t->bkt[f->hash & (t->nbkt - 1)];
-    while (*pp && *pp != f)
+    if (!l->in_timer)
+        return;
+    if (l->tprev) l->tprev->tnext = l->tnext; else t->tm_head = l->tnext;
+    if (l->tnext) l->tnext->tprev = l->tprev; else t->tm_tail = l->tprev;
+    l->tprev = l->tnext = NULL;
+    l->in_timer = 0;
+}
+
+static void ft_timer_arm(nl_flow_table *t, ft_live *l)
+{
+    uint64_t due = conn_zeek_removal_due(l->f, &l->z);
+    if (!due)
+        return;
+    l->due = due;
+    l->in_timer = 1;
+    l->tnext = NULL;
+    l->tprev = t->tm_tail;
+    if (t->tm_tail) t->tm_tail->tnext = l; else t->tm_head = l;
+    t->tm_tail = l;
+}
+
+static void ft_unhash(nl_flow_table *t, ft_live *l)
+{
+    ft_live **pp = &t->bkt[l->hash & (t->nbkt - 1)];
+    while (*pp && *pp != l)
         pp = &(*pp)->hnext;
     if (*pp)
-        *pp = f->hnext;
-    f->hnext = NULL;
+        *pp = l->hnext;
+    l->hnext = NULL;
 }
 
-/* End a live flow: out of the hash and the LRU; kept for output or
- * recycled. */
-static void ft_end(nl_flow_table *t, nl_flow *f)
+/* ---- records ---- */
+
+static void ft_recs_release(nl_flow_table *t, nl_flow *f, ft_live *l)
 {
-    ft_unhash(t, f);
-    ft_lru_unlink(t, f);
+    if (l && l->rclass != FT_NO_CLASS && f->recs)
+        ft_pool_put(&t->recs[l->rclass], f->recs);
+    if (l)
+        l->rclass = FT_NO_CLASS;
+    f->recs = NULL;
+    f->nrecs = 0;
+}
+
+/* A settled flow's records (it ended, or the input did): kept or recycled
+ * as the keep policy says. An ended flow's kept records move to the arena
+ * at their exact size, so its chunk serves the next flows; when the input
+ * ended (`last`) no flow comes to reuse a chunk and copying would only add
+ * memory: they stay. Flows still live then keep them under
+ * NL_KEEP_SUMMARY (at most max_flows flows). */
+static void ft_recs_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
+{
+    int keep;
+    nl_pkt_rec *r;
+    if (!f->recs)
+        return;
+    switch (t->opts.keep_policy) {
+    case NL_KEEP_ALL:
+        keep = 1;
+        break;
+    case NL_KEEP_SUMMARY:
+        keep = last;
+        break;
+    case NL_KEEP_NEEDED:
+        keep = flow_keep_needed(f);
+        if (!keep && t->st.recs_sampled < NL_FLOW_SAMPLE_FLOWS) {
+            t->st.recs_sampled++;
+            keep = 1;
+        }
+        break;
+    default:
+        keep = 0;
+        break;
+    }
+    if (!keep || f->nrecs == 0) {
+        t->st.recs_dropped += keep ? 0 : 1;
+        ft_recs_release(t, f, l);
+        return;
+    }
+    t->st.recs_kept++;
+    if (last)
+        return;
+    r = ft_arena_recs(&t->kept, f->nrecs);
+    if (!r)
+        return; /* out of memory: the chunk stays the flow's */
+    memcpy(r, f->recs, (size_t)f->nrecs * sizeof *r);
+    ft_pool_put(&t->recs[l->rclass], f->recs);
+    l->rclass = FT_NO_CLASS;
+    f->recs = r;
+}
+
+/* Room for one more record of live flow f: a chunk of the next class when
+ * the current one is full. NULL when full at keep_limit or out of memory. */
+static nl_pkt_rec *ft_rec_slot(nl_flow_table *t, nl_flow *f, ft_live *l)
+{
+    uint8_t c = l->rclass;
+    if (c != FT_NO_CLASS && f->nrecs < t->rcap[c])
+        return &f->recs[f->nrecs++];
+    if (c != FT_NO_CLASS && c + 1 >= t->nclass)
+        return NULL;
+    {
+        uint8_t nc = c == FT_NO_CLASS ? 0 : (uint8_t)(c + 1);
+        nl_pkt_rec *r = ft_pool_get(&t->recs[nc]);
+        if (!r)
+            return NULL;
+        if (f->recs) {
+            memcpy(r, f->recs, (size_t)f->nrecs * sizeof *r);
+            ft_pool_put(&t->recs[c], f->recs);
+        }
+        f->recs = r;
+        l->rclass = nc;
+    }
+    return &f->recs[f->nrecs++];
+}
+
+/* ---- ending flows ---- */
+
+/* What the summary keeps of Zeek's live state: the originator's ack_seq
+ * of a TCP flow without records whose originator sent no SYN (a lone
+ * SYN-ACK: the stray rule of diagnose_stray.c reads it). */
+static void ft_keep_orig_ack(nl_flow_table *t, nl_flow *f, const ft_live *l)
+{
+    uint32_t ack = l->z.ep[NL_ORIG].ack_seq;
+    if (f->proto != IPPROTO_TCP || f->recs || !ack || !f->sig[NL_RESP].has_syn ||
+        memchr(f->history, 'S', f->hist_len))
+        return;
+    if (!f->ext) {
+        if (!(f->ext = ft_pool_get(&t->exts)))
+            return;
+        memset(f->ext, 0, sizeof *f->ext);
+    }
+    f->ext->orig_ack_seq = ack;
+}
+
+/* A flow leaves the live state (it ended or the input did): records
+ * settled, what the summary needs of Zeek's state copied. */
+static void ft_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
+{
+    ft_recs_settle(t, f, l, last);
+    ft_keep_orig_ack(t, f, l);
+}
+
+static void ft_flow_release(nl_flow_table *t, nl_flow *f, ft_live *l)
+{
+    ft_recs_release(t, f, l);
+    if (f->ext)
+        ft_pool_put(&t->exts, f->ext);
+    ft_pool_put(&t->flows, f);
+}
+
+/* End a live flow: out of the hash and the LRU, its live block recycled;
+ * the summary kept for output (records as keep_policy says) or, when the
+ * table streams, handed to on_end and recycled. */
+static void ft_end(nl_flow_table *t, ft_live *l)
+{
+    nl_flow *f = l->f;
+    ft_unhash(t, l);
+    ft_lru_unlink(t, l);
+    ft_timer_unlink(t, l);
     f->ended = 1;
     t->st.flows_live--;
-    if (!t->opts.keep_done) {
+    if (t->opts.keep_done) {
+        ft_settle(t, f, l, 0);
+    } else {
         if (t->opts.on_end)
             t->opts.on_end(t->opts.on_end_ctx, f);
-        f->dnext = (nl_flow *)t->free_list;
-        t->free_list = f;
+        ft_flow_release(t, f, l);
     }
-}
-
-static nl_flow *ft_alloc(nl_flow_table *t)
-{
-    nl_flow *f;
-    nl_pkt_rec *recs = NULL;
-    if (t->free_list) {
-        f = t->free_list;
-        t->free_list = f->dnext;
-        recs = f->recs;
-    } else {
-        if (t->slab_used == FT_SLAB) {
-            ft_slab *s = malloc(sizeof *s);
-            if (!s)
-                return NULL;
-            s->next = t->slabs;
-            t->slabs = s;
-            t->slab_used = 0;
-            t->st.bytes_allocated += sizeof *s;
-        }
-        f = &t->slabs->flows[t->slab_used++];
-        if (t->opts.keep_packets) {
-            if (t->rslab_used == FT_SLAB) {
-                size_t sz = sizeof(ft_rec_slab) +
-                            (size_t)FT_SLAB * t->opts.keep_limit * sizeof(nl_pkt_rec);
-                ft_rec_slab *r = malloc(sz);
-                if (!r)
-                    return NULL;
-                r->next = t->rslabs;
-                t->rslabs = r;
-                t->rslab_used = 0;
-                t->st.bytes_allocated += sz;
-            }
-            recs = &t->rslabs->recs[(size_t)t->rslab_used++ * t->opts.keep_limit];
-        }
-    }
-    memset(f, 0, sizeof *f);
-    f->recs = recs;
-    f->rec_cap = recs ? t->opts.keep_limit : 0;
-    if (t->opts.keep_done) {
-        /* the id-ordered list for output grows per flow, never per packet */
-        if (t->nall == t->cap_all) {
-            size_t nc = t->cap_all ? t->cap_all * 2 : 4096;
-            nl_flow **na = realloc(t->all, nc * sizeof *na);
-            if (!na)
-                return NULL;
-            t->all = na;
-            t->cap_all = nc;
-        }
-    }
-    return f;
+    ft_pool_put(&t->lives, l);
 }
 
 /* With max_flows, push out the least recently used live flow. */
 static void ft_evict_one(nl_flow_table *t)
 {
-    nl_flow *a = t->lru_head[LRU_TCP], *b = t->lru_head[LRU_OTHER], *v;
-    v = !a ? b : !b ? a : (a->last_ns <= b->last_ns ? a : b);
+    ft_live *a = t->lru_head[LRU_TCP], *b = t->lru_head[LRU_OTHER], *v;
+    v = !a ? b : !b ? a : (a->f->last_ns <= b->f->last_ns ? a : b);
     if (!v)
         return;
-    v->evicted = 1;
+    v->f->evicted = 1;
     t->st.evicted++;
     ft_end(t, v);
+}
+
+void flow_table_finish(nl_flow_table *t)
+{
+    if (!t->opts.keep_done || t->finished)
+        return;
+    for (int c = 0; c < LRU_N; c++) {
+        ft_live *l = t->lru_head[c];
+        while (l) {
+            ft_live *nx = l->lnext;
+            ft_settle(t, l->f, l, 1);
+            ft_pool_put(&t->lives, l);
+            l = nx;
+        }
+        t->lru_head[c] = t->lru_tail[c] = NULL;
+    }
+    t->tm_head = t->tm_tail = NULL;
+    /* every live block is back in its pool: give the pool to malloc */
+    ft_pool_destroy(&t->lives);
+    free(t->bkt);
+    t->bkt = NULL;
+    t->nbkt = 0;
+    t->finished = 1;
 }
 
 void flow_table_expire(nl_flow_table *t, uint64_t now)
 {
     for (int c = 0; c < LRU_N; c++) {
         for (;;) {
-            nl_flow *f = t->lru_head[c];
+            ft_live *l = t->lru_head[c];
+            const nl_flow *f;
             uint64_t idle;
-            if (!f)
+            if (!l)
                 break;
+            f = l->f;
             idle = f->proto == IPPROTO_TCP ? t->opts.tcp_idle_ns :
                    (f->proto == IPPROTO_UDP ? t->opts.udp_idle_ns : t->opts.icmp_idle_ns);
             if (now < f->last_ns || now - f->last_ns <= idle)
                 break;
             t->st.timed_out++;
-            ft_end(t, f);
+            ft_end(t, l);
+        }
+    }
+    while (t->tm_head && t->tm_head->due <= now) {
+        ft_live *l = t->tm_head;
+        ft_timer_unlink(t, l);
+        if (conn_zeek_removed(l->f, &l->z, now)) {
+            t->st.removed++;
+            ft_end(t, l);
+        } else if (conn_zeek_removal_due(l->f, &l->z) > now) {
+            ft_timer_arm(t, l);  /* moved or re-armed by later packets */
         }
     }
     t->last_expire_ns = now;
 }
 
-static nl_flow *ft_create(nl_flow_table *t, const nl_packet *p, uint32_t h)
+/* ---- new flows ---- */
+
+/* Room for one more entry in the id-ordered list (grows per flow, never
+ * per packet). */
+static int ft_all_reserve(nl_flow_table *t)
+{
+    if (t->nall == t->cap_all) {
+        size_t nc = t->cap_all ? t->cap_all * 2 : 4096;
+        nl_flow **na = realloc(t->all, nc * sizeof *na);
+        if (!na)
+            return -1;
+        t->st.bytes_allocated += (uint64_t)(nc - t->cap_all) * sizeof *na;
+        t->all = na;
+        t->cap_all = nc;
+    }
+    return 0;
+}
+
+static ft_live *ft_create(nl_flow_table *t, const nl_packet *p, uint32_t h)
 {
     nl_flow *f;
+    ft_live *l;
     if (t->opts.max_flows && t->st.flows_live >= t->opts.max_flows)
         ft_evict_one(t);
-    f = ft_alloc(t);
+    if (t->opts.keep_done && ft_all_reserve(t) < 0)
+        return NULL;
+    f = ft_pool_get(&t->flows);
     if (!f)
         return NULL;
+    l = ft_pool_get(&t->lives);
+    if (!l) {
+        ft_pool_put(&t->flows, f);
+        return NULL;
+    }
+    memset(f, 0, sizeof *f);
+    memset(l, 0, sizeof *l);
+    l->f = f;
+    l->hash = h;
+    l->rclass = FT_NO_CLASS;
     f->id = t->next_id++;
     f->proto = p->proto;
     f->orig_ip = p->src;
@@ -319,45 +530,46 @@ static nl_flow *ft_create(nl_flow_table *t, const nl_packet *p, uint32_t h)
     f->orig_port = p->sport;
     f->resp_port = p->dport;
     f->first_ns = f->last_ns = p->ts_ns;
-    f->first_frame = f->last_frame = p->frame;
+    f->first_frame = p->frame;
     f->ifindex[0] = f->ifindex[1] = -1;
-    f->hash = h;
     if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
         f->icmp_type = p->icmp_type;
     if (conn_zeek_new_flow_flipped(p)) {
         flow_swap_roles(f);
-        conn_zeek_history(f, '^', NL_ORIG);
+        conn_zeek_history(f, &l->z, '^', NL_ORIG);
     }
-    f->hnext = t->bkt[h & (t->nbkt - 1)];
-    t->bkt[h & (t->nbkt - 1)] = f;
-    ft_lru_append(t, f);
+    l->hnext = t->bkt[h & (t->nbkt - 1)];
+    t->bkt[h & (t->nbkt - 1)] = l;
+    ft_lru_append(t, l);
     if (t->opts.keep_done)
         t->all[t->nall++] = f;
     t->st.flows_total++;
     t->st.flows_live++;
     if (t->st.flows_live > t->nbkt)
         ft_grow(t);
-    return f;
+    return l;
 }
 
 nl_flow *flow_table_put(nl_flow_table *t, const nl_flow *src)
 {
-    nl_flow *f = ft_alloc(t);
-    nl_pkt_rec *recs;
-    uint16_t cap;
-    if (!f) {
+    nl_flow *f;
+    nl_flow_ext *x = NULL;
+    if ((t->opts.keep_done && ft_all_reserve(t) < 0) || !(f = ft_pool_get(&t->flows))) {
         t->st.no_memory++;
         return NULL;
     }
-    recs = f->recs;
-    cap = f->rec_cap;
+    if (src->ext && !(x = ft_pool_get(&t->exts))) {
+        ft_pool_put(&t->flows, f);
+        t->st.no_memory++;
+        return NULL;
+    }
     *f = *src;
-    /* the copy is the table's: its own id, links and record slots */
-    f->recs = recs;
-    f->rec_cap = cap;
+    /* the copy is the table's: its own id, no records, its own ext */
+    f->recs = NULL;
     f->nrecs = 0;
-    f->hnext = f->lprev = f->lnext = f->dnext = NULL;
-    f->hash = 0;
+    f->ext = x;
+    if (x)
+        *x = *src->ext;
     f->id = t->next_id++;
     f->ended = 1;
     t->st.flows_total++;
@@ -367,8 +579,7 @@ nl_flow *flow_table_put(nl_flow_table *t, const nl_flow *src)
     }
     if (t->opts.on_end)
         t->opts.on_end(t->opts.on_end_ctx, f);
-    f->dnext = t->free_list;
-    t->free_list = f;
+    ft_flow_release(t, f, NULL);
     return NULL;
 }
 
@@ -385,7 +596,25 @@ static uint32_t ft_payload_hash(const uint8_t *b, const nl_packet *p)
     return h ? h : 1;
 }
 
-static void ft_signature(nl_flow *f, const nl_packet *p, const uint8_t *b, int dir)
+/* One packet's payload hash, computed at most once and only when the
+ * signature or a record wants it. */
+typedef struct ft_phash {
+    const uint8_t   *b;
+    const nl_packet *p;
+    uint32_t         h;
+    int              done;
+} ft_phash;
+
+static uint32_t ft_phash_get(ft_phash *ph)
+{
+    if (!ph->done) {
+        ph->h = ft_payload_hash(ph->b, ph->p);
+        ph->done = 1;
+    }
+    return ph->h;
+}
+
+static void ft_signature(nl_flow *f, const nl_packet *p, ft_phash *ph, int dir)
 {
     nl_flow_sig *s = &f->sig[dir];
     if (f->pkts[dir] == 1) {
@@ -409,7 +638,7 @@ static void ft_signature(nl_flow *f, const nl_packet *p, const uint8_t *b, int d
         }
     }
     if (p->payload_len > 0 && s->ndata < 2) {
-        uint32_t h = ft_payload_hash(b, p);
+        uint32_t h = ft_phash_get(ph);
         /* a retransmission of the first segment is not a second segment */
         if (h && !(s->ndata == 1 && s->data_hash[0] == h)) {
             s->data_hash[s->ndata] = h;
@@ -419,19 +648,20 @@ static void ft_signature(nl_flow *f, const nl_packet *p, const uint8_t *b, int d
     }
 }
 
-static void ft_record(nl_flow *f, const nl_packet *p, const uint8_t *b, int dir)
+static void ft_record(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet *p,
+                      ft_phash *ph, int dir)
 {
-    nl_pkt_rec *r;
-    if (!f->recs || f->nrecs >= f->rec_cap)
+    const uint8_t *b = ph->b;
+    nl_pkt_rec *r = ft_rec_slot(t, f, l);
+    if (!r)
         return;
-    r = &f->recs[f->nrecs++];
     memset(r, 0, sizeof *r);
     r->ts_ns = p->ts_ns;
     r->frame = p->frame;
     r->seq = p->seq;
     r->ack = p->ack;
     r->tsval = (p->flags & NL_PKT_TCP_TS) ? p->tsval : 0;
-    r->payload_hash = ft_payload_hash(b, p);
+    r->payload_hash = ft_phash_get(ph);
     r->payload_len = (uint16_t)(p->payload_len > 0xffff ? 0xffff : p->payload_len);
     r->ip_len = (uint16_t)(p->ip_len > 0xffff ? 0xffff : p->ip_len);
     r->ip_id = p->ip_id;
@@ -474,25 +704,35 @@ static void ft_link_icmp_error(nl_flow_table *t, const nl_packet *p)
     q.sport = p->q_sport;
     q.dport = p->q_dport;
     h = ft_hash(t->seed, q.proto, &q.src, q.sport, &q.dst, q.dport);
-    for (nl_flow *f = t->bkt[h & (t->nbkt - 1)]; f; f = f->hnext) {
-        if (f->hash == h && ft_match(f, &q) >= 0) {
-            if (f->icmp_errors == 0) {
-                f->icmp_err_type = p->icmp_type;
-                f->icmp_err_code = p->icmp_code;
-                f->icmp_err_from = p->src;
-            }
-            f->icmp_errors++;
-            return;
+    for (ft_live *l = t->bkt[h & (t->nbkt - 1)]; l; l = l->hnext) {
+        nl_flow *f = l->f;
+        if (l->hash != h || ft_match(f, &q) < 0)
+            continue;
+        if (!f->ext) {
+            /* rare: an ICMP error per flow at most once allocates */
+            if (!(f->ext = ft_pool_get(&t->exts)))
+                return;
+            memset(f->ext, 0, sizeof *f->ext);
         }
+        if (f->ext->icmp_errors == 0) {
+            f->ext->icmp_err_type = p->icmp_type;
+            f->ext->icmp_err_code = p->icmp_code;
+            f->ext->icmp_err_from = p->src;
+        }
+        f->ext->icmp_errors++;
+        return;
     }
 }
 
 nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *p, const uint8_t *b)
 {
     uint32_t h;
+    ft_live *l;
     nl_flow *f;
     int dir = -1;
 
+    if (t->finished)
+        return NULL;
     if (p->flags & NL_PKT_NOT_IP || p->ip_ver == 0) {
         t->st.non_ip++;
         return NULL;
@@ -511,25 +751,29 @@ nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *p, const uint8_t *b)
         ft_link_icmp_error(t, p);
 
     h = ft_hash(t->seed, p->proto, &p->src, p->sport, &p->dst, p->dport);
-    for (f = t->bkt[h & (t->nbkt - 1)]; f; f = f->hnext)
-        if (f->hash == h && (dir = ft_match(f, p)) >= 0)
+    for (l = t->bkt[h & (t->nbkt - 1)]; l; l = l->hnext)
+        if (l->hash == h && (dir = ft_match(l->f, p)) >= 0)
             break;
-    if (f && conn_zeek_is_reuse(f, p, dir)) {
-        ft_end(t, f);
-        f = NULL;
+    if (l && conn_zeek_is_reuse(l->f, &l->z, p, dir)) {
+        ft_end(t, l);
+        l = NULL;
     }
-    if (!f) {
-        f = ft_create(t, p, h);
-        if (!f) {
+    if (!l) {
+        l = ft_create(t, p, h);
+        if (!l) {
             t->st.no_memory++;
             return NULL;
         }
-        dir = ft_match(f, p);
-    } else {
-        ft_lru_unlink(t, f);
-        ft_lru_append(t, f);
+        dir = ft_match(l->f, p);
+    } else if (l->lnext) {
+        /* most packets belong to a flow already at the tail */
+        ft_lru_unlink(t, l);
+        ft_lru_append(t, l);
     }
-    dir = conn_zeek_packet(f, p, dir);
+    f = l->f;
+    dir = conn_zeek_packet(f, &l->z, p, dir);
+    if (!l->in_timer)
+        ft_timer_arm(t, l);
     if (dir < 0)
         return f; /* not counted (bad checksum under verification) */
 
@@ -540,17 +784,20 @@ nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *p, const uint8_t *b)
         f->first_ns = p->ts_ns;
     if (p->ts_ns > f->last_ns)
         f->last_ns = p->ts_ns;
-    f->last_frame = p->frame;
     if (f->pkts[dir] == 1) {
-        f->ttl[dir] = p->ttl;
+        f->sig[dir].ttl = p->ttl;
         f->ifindex[dir] = (p->flags & NL_PKT_HAS_IFINDEX) ? p->ifindex : -1;
         if (p->flags & NL_PKT_HAS_MAC) {
             memcpy(f->mac[dir], p->src_mac, 6);
-            f->has_mac[dir] = 1;
+            f->sig[dir].has_mac = 1;
         }
     }
-    ft_signature(f, p, b, dir);
-    ft_record(f, p, b, dir);
+    {
+        ft_phash ph = { b, p, 0, 0 };
+        ft_signature(f, p, &ph, dir);
+        if (t->opts.keep_packets)
+            ft_record(t, f, l, p, &ph, dir);
+    }
     return f;
 }
 
@@ -575,8 +822,8 @@ nl_flow **flow_table_all(nl_flow_table *t, size_t *n)
         }
         t->nall = 0;
         for (int c = 0; c < LRU_N; c++)
-            for (nl_flow *f = t->lru_head[c]; f && t->nall < t->cap_all; f = f->lnext)
-                t->all[t->nall++] = f;
+            for (ft_live *l = t->lru_head[c]; l && t->nall < t->cap_all; l = l->lnext)
+                t->all[t->nall++] = l->f;
         qsort(t->all, t->nall, sizeof *t->all, ft_cmp_id);
     }
     *n = t->nall;

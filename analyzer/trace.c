@@ -88,6 +88,7 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     fo.max_flows = o->max_flows;
     fo.keep_packets = o->keep_packets;
     fo.keep_limit = o->keep_limit;
+    fo.keep_policy = o->keep_policy;
     fo.keep_done = o->flow_done == NULL;
     fo.on_end = o->flow_done;
     fo.on_end_ctx = o->flow_done_ctx;
@@ -212,6 +213,7 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     if (o.progress)
         o.progress(o.progress_ctx, t->file_size, t->file_size, t->packets);
     source_close(src);
+    flow_table_finish(t->flows);
     if (t->is_pcapng && t->file_size >= 0) { /* re-reading needs a regular file */
         char herr[512];
         t->hostmeta = hostmeta_read(path, herr);

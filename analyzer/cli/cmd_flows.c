@@ -254,9 +254,11 @@ int cmd_flows(int argc, char **argv)
     }
     if (!o.flow_done) {
         /* findings read the handshake's packets: a few per flow are enough
-         * (SYN retries, the answer, a reset) and keep memory per flow low */
+         * (SYN retries, the answer, a reset) and keep memory per flow low;
+         * only flows the findings need keep them once they end */
         o.keep_packets = 1;
         o.keep_limit = 8;
+        o.keep_policy = NL_KEEP_NEEDED;
     }
     t = cli_load_trace(argv[optind], &o);
     free(bpf);

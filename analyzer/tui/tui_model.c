@@ -423,8 +423,8 @@ char *tui_model_row_text(const tui_model *m, const tui_row *r, char *buf, size_t
 
 static uint32_t tui_isn(const nl_flow *f, int d)
 {
-    if (f->ep[d].has_isn)
-        return f->ep[d].isn;
+    if (f->sig[d].has_syn)
+        return f->sig[d].syn_isn;
     if (f->sig[d].has_syn)
         return f->sig[d].syn_isn;
     for (uint16_t i = 0; i < f->nrecs; i++)
