@@ -89,6 +89,10 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     fo.keep_packets = o->keep_packets;
     fo.keep_limit = o->keep_limit;
     fo.keep_policy = o->keep_policy;
+    /* a bound on live flows bounds memory only if ended flows shrink to
+     * their summary */
+    if (o->max_flows && fo.keep_policy == NL_KEEP_ALL)
+        fo.keep_policy = NL_KEEP_SUMMARY;
     fo.keep_done = o->flow_done == NULL;
     fo.on_end = o->flow_done;
     fo.on_end_ctx = o->flow_done_ctx;

@@ -59,10 +59,14 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
     {
         nl_flow_table_stats st;
         flow_table_stats(t->flows, &st);
+        /* every command that loads through here takes --max-flows */
         if (st.no_memory)
             fprintf(stderr, "natlens: warning: %s: out of memory: %llu packets of new flows were "
-                            "not accounted; use --max-flows N to bound memory\n",
-                    t->name, (unsigned long long)st.no_memory);
+                            "not accounted; %s\n",
+                    t->name, (unsigned long long)st.no_memory,
+                    o.max_flows ? "a smaller --max-flows bounds the live flows further (each "
+                                  "flow that ended still keeps a summary of about 300 bytes)"
+                                : "use --max-flows N to bound memory");
     }
     if (t->malformed || t->truncated)
         fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "

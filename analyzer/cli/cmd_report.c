@@ -26,13 +26,16 @@
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
-               "                      [--redact] [--all] [--top N] [--fail-on-findings] CAPTURE...\n"
+               "                      [--redact] [--all] [--top N] [--max-flows N] [--fail-on-findings]\n"
+               "                      CAPTURE...\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
                "  --title T     title of the report (default: the capture names)\n"
                "  --redact      replace inner addresses by stable pseudonyms (inner-1, ...)\n"
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
+               "  --max-flows N cap live flows per capture (least recently used are evicted);\n"
+               "                flows that ended keep their summary only: bounded memory\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n");
 }
 
@@ -106,6 +109,7 @@ int cmd_report(int argc, char **argv)
         {"redact", no_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
+        {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -113,6 +117,7 @@ int cmd_report(int argc, char **argv)
     nl_report_opts ro;
     const char *outpath = NULL, *fmtname = NULL;
     int c, fail_on = 0, rc = CLI_USAGE, ncaps;
+    unsigned long max_flows = 0;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
     nl_correlation *corr = NULL;
@@ -131,6 +136,7 @@ int cmd_report(int argc, char **argv)
         case 'R': ro.redact = 1; break;
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
+        case 'm': max_flows = cli_parse_count("--max-flows", optarg); break;
         case 'f': fail_on = 1; break;
         case 'h': report_usage(stdout); return CLI_OK;
         default: report_usage(stderr); return CLI_USAGE;
@@ -163,6 +169,7 @@ int cmd_report(int argc, char **argv)
         const char *path = argv[optind + i];
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
+        o.max_flows = max_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)max_flows;
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
             goto out;

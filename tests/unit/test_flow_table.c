@@ -3,11 +3,13 @@
  * under each keep policy (and that the kept ones are intact), the sample
  * bound, Zeek's removal timers ending closed flows without changing which
  * packets make which flow, streaming, flow_table_put's copy of rare facts,
- * and flow_table_finish(). Exit 0 on success. */
+ * flow_table_finish(), and trace_load's max_flows (ended flows keep their
+ * summary only). Exit 0 on success. */
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include "natlens/flow_table.h"
+#include "natlens/trace.h"
 #include "unit.h"
 
 #define SEC UINT64_C(1000000000)
@@ -243,6 +245,46 @@ static void test_put(void)
     flow_table_free(t);
 }
 
+/* trace_load with max_flows (correlate, report): flows pushed out keep
+ * their summary, not their records; without the cap all keep them. */
+static void test_trace_max_flows(void)
+{
+    char err[512];
+    nl_trace_opts o;
+    nl_trace *t;
+    nl_flow **fl;
+    size_t n, with = 0, evicted = 0;
+    memset(&o, 0, sizeof o);
+    o.keep_packets = 1;
+    o.max_flows = 2;
+    t = trace_load("samples/snat-pool/client.pcap", &o, err);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    fl = trace_flows(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (fl[i]->evicted) {
+            evicted++;
+            CHECK(fl[i]->nrecs == 0 && fl[i]->pkts[0] > 0);
+        }
+        with += fl[i]->nrecs > 0;
+    }
+    CHECK(evicted > 0);
+    CHECK(with <= 2);
+    trace_free(t);
+    o.max_flows = 0;
+    t = trace_load("samples/snat-pool/client.pcap", &o, err);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    fl = trace_flows(t, &n);
+    with = 0;
+    for (size_t i = 0; i < n; i++)
+        with += fl[i]->nrecs > 0;
+    CHECK(n > 2 && with == n);
+    trace_free(t);
+}
+
 int main(void)
 {
     test_size();
@@ -251,5 +293,6 @@ int main(void)
     test_removal();
     test_stream();
     test_put();
+    test_trace_max_flows();
     return UNIT_END();
 }
