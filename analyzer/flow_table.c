@@ -28,15 +28,20 @@ static const uint8_t ft_rec_class_cap[] = {1, 2, 4, 8, 16, NL_FLOW_KEEP_PKTS};
 #define FT_NCLASS   (sizeof ft_rec_class_cap / sizeof ft_rec_class_cap[0])
 #define FT_NO_CLASS 0xff
 
+/* Zeek's removal timers fall due at most 11 s ahead; a wheel of 64 one-
+ * second slots holds them (a due time beyond it waits in the last slot
+ * and is placed again). Expiry runs every second of capture time. */
+#define FT_WHEEL 64u
+
 typedef struct ft_live {
     struct ft_live *hnext;    /* hash chain */
     struct ft_live *lprev, *lnext; /* LRU of live flows */
-    struct ft_live *tprev, *tnext; /* timer list (in_timer) */
+    struct ft_live *tprev, *tnext; /* timer wheel slot (in_timer) */
     nl_flow  *f;
     uint64_t  due;            /* in the timer list: when Zeek may remove it */
     uint32_t  hash;
     uint8_t   rclass;         /* class of f->recs, FT_NO_CLASS if none */
-    uint8_t   in_timer;
+    uint8_t   in_timer;       /* 1 + its wheel slot, 0 if none */
     cz_conn   z;              /* Zeek's state of the connection */
 } ft_live;
 
@@ -57,9 +62,9 @@ struct nl_flow_table {
     uint8_t   nclass;         /* classes in use (the last holds keep_limit) */
     ft_arena  kept;           /* records of ended flows, exact size */
     ft_live  *lru_head[LRU_N], *lru_tail[LRU_N];
-    /* flows with an armed Zeek removal timer, in the order they were
-     * armed (so about the order they fall due) */
-    ft_live  *tm_head, *tm_tail;
+    /* flows with an armed Zeek removal timer, by the second it falls due */
+    ft_live  *wheel[FT_WHEEL];
+    uint64_t  wheel_sec;      /* first second not yet fully processed */
     nl_flow **all;            /* every flow kept for output, by id */
     size_t    nall, cap_all;
     uint32_t  next_id;
@@ -242,31 +247,73 @@ static void ft_lru_append(nl_flow_table *t, ft_live *l)
  * closed flows release their live state and records seconds after they
  * close instead of at the 5 min idle timeout. A flow is ended only once
  * conn_zeek_removed() says so, never earlier: the flows and their counts
- * are the same as when the table waited. The list is in arming order, a
- * flow armed later may fall due earlier and waits behind (it ends a little
- * late, which only costs memory). */
+ * are the same as when the table waited. */
 
 static void ft_timer_unlink(nl_flow_table *t, ft_live *l)
 {
     if (!l->in_timer)
         return;
-    if (l->tprev) l->tprev->tnext = l->tnext; else t->tm_head = l->tnext;
-    if (l->tnext) l->tnext->tprev = l->tprev; else t->tm_tail = l->tprev;
+    if (l->tprev) l->tprev->tnext = l->tnext; else t->wheel[l->in_timer - 1] = l->tnext;
+    if (l->tnext) l->tnext->tprev = l->tprev;
     l->tprev = l->tnext = NULL;
     l->in_timer = 0;
+}
+
+static void ft_timer_put(nl_flow_table *t, ft_live *l, uint64_t due)
+{
+    uint64_t sec = due / NS;
+    unsigned slot;
+    if (sec < t->wheel_sec)
+        sec = t->wheel_sec;                    /* already due: the next call */
+    if (sec > t->wheel_sec + FT_WHEEL - 1)
+        sec = t->wheel_sec + FT_WHEEL - 1;
+    slot = (unsigned)(sec % FT_WHEEL);
+    l->due = due;
+    l->in_timer = (uint8_t)(slot + 1);
+    l->tprev = NULL;
+    l->tnext = t->wheel[slot];
+    if (l->tnext)
+        l->tnext->tprev = l;
+    t->wheel[slot] = l;
 }
 
 static void ft_timer_arm(nl_flow_table *t, ft_live *l)
 {
     uint64_t due = conn_zeek_removal_due(l->f, &l->z);
-    if (!due)
-        return;
-    l->due = due;
-    l->in_timer = 1;
-    l->tnext = NULL;
-    l->tprev = t->tm_tail;
-    if (t->tm_tail) t->tm_tail->tnext = l; else t->tm_head = l;
-    t->tm_tail = l;
+    if (due)
+        ft_timer_put(t, l, due);
+}
+
+/* End the flows whose removal falls due by `now`: every slot from the
+ * first unfinished second to now's (that one stays unfinished: flows due
+ * later within it wait for the next call). */
+static void ft_end(nl_flow_table *t, ft_live *l);
+
+static void ft_timer_expire(nl_flow_table *t, uint64_t now)
+{
+    uint64_t now_sec = now / NS, sec = t->wheel_sec;
+    if (!sec || now_sec >= sec + FT_WHEEL)
+        sec = now_sec >= FT_WHEEL ? now_sec - (FT_WHEEL - 1) : 0;  /* a gap: one lap */
+    for (; sec <= now_sec; sec++) {
+        unsigned slot = (unsigned)(sec % FT_WHEEL);
+        ft_live *l = t->wheel[slot];
+        t->wheel[slot] = NULL;
+        while (l) {
+            ft_live *nx = l->tnext;
+            l->in_timer = 0;
+            l->tprev = l->tnext = NULL;
+            if (l->due > now) {
+                ft_timer_put(t, l, l->due);        /* later in this second, or a later lap */
+            } else if (conn_zeek_removed(l->f, &l->z, now)) {
+                t->st.removed++;
+                ft_end(t, l);
+            } else if (conn_zeek_removal_due(l->f, &l->z) > now) {
+                ft_timer_arm(t, l);                /* moved or re-armed by later packets */
+            }
+            l = nx;
+        }
+    }
+    t->wheel_sec = now_sec;
 }
 
 static void ft_unhash(nl_flow_table *t, ft_live *l)
@@ -444,7 +491,7 @@ void flow_table_finish(nl_flow_table *t)
         }
         t->lru_head[c] = t->lru_tail[c] = NULL;
     }
-    t->tm_head = t->tm_tail = NULL;
+    memset(t->wheel, 0, sizeof t->wheel);
     /* every live block is back in its pool: give the pool to malloc */
     ft_pool_destroy(&t->lives);
     free(t->bkt);
@@ -471,16 +518,7 @@ void flow_table_expire(nl_flow_table *t, uint64_t now)
             ft_end(t, l);
         }
     }
-    while (t->tm_head && t->tm_head->due <= now) {
-        ft_live *l = t->tm_head;
-        ft_timer_unlink(t, l);
-        if (conn_zeek_removed(l->f, &l->z, now)) {
-            t->st.removed++;
-            ft_end(t, l);
-        } else if (conn_zeek_removal_due(l->f, &l->z) > now) {
-            ft_timer_arm(t, l);  /* moved or re-armed by later packets */
-        }
-    }
+    ft_timer_expire(t, now);
     t->last_expire_ns = now;
 }
 
