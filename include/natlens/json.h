@@ -1,5 +1,8 @@
 /* json.h - a small streaming JSON writer (RFC 8259) onto a FILE.
  *
+ * Output collects in the writer's own buffer and reaches the FILE when the
+ * buffer is full and at json_finish(): write nothing else to that FILE
+ * between json_init() and json_finish().
  * Commas and nesting are tracked for the caller; strings are escaped
  * (control bytes as \u00XX, bytes >= 0x80 that are not valid UTF-8 as
  * \u00XX of the byte), so text taken from packets can never break the
@@ -19,6 +22,8 @@ typedef struct nl_json {
     int   depth;
     int   pretty;                   /* indent with two spaces */
     uint8_t count[NL_JSON_MAX_DEPTH]; /* items written at each level (saturating) */
+    size_t n;                       /* bytes in buf not yet handed to f */
+    char  buf[8192];                /* written to f when full and by json_finish */
 } nl_json;
 
 void json_init(nl_json *j, FILE *f, int pretty);
@@ -36,7 +41,8 @@ void json_null(nl_json *j, const char *key);
 /* Seconds since the epoch with 9 decimals, from ns. */
 void json_ts(nl_json *j, const char *key, uint64_t ts_ns);
 void json_addr(nl_json *j, const char *key, const nl_addr *a);
-/* End the document with a newline. */
+/* End the document with a newline and hand everything to the FILE
+ * (fflush). Required: without it the end of the document is lost. */
 void json_finish(nl_json *j);
 
 /* Escape `s` (n bytes) for safe display on a terminal or in text output:
