@@ -336,6 +336,14 @@ int conn_zeek_packet(nl_flow *f, cz_conn *z, const nl_packet *p, int dir)
     }
 }
 
+void conn_zeek_settle(nl_flow *f, const cz_conn *z)
+{
+    if (f->proto != IPPROTO_TCP)
+        return;
+    for (int d = 0; d < 2; d++)
+        f->bytes[d] = conn_zeek_tcp_size(f, z, d);
+}
+
 /* ---- conn_state (scripts/base/protocols/conn/main.zeek) ---- */
 
 /* /^\^?S[^HAFGIQ]*R.*$/ on the history */

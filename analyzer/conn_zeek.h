@@ -78,12 +78,20 @@ int conn_zeek_removed(const nl_flow *f, const cz_conn *z, uint64_t ts);
  * when the time comes. */
 uint64_t conn_zeek_removal_due(const nl_flow *f, const cz_conn *z);
 
-/* Update history, endpoint states, Zeek's byte counts (f->bytes) and
+/* Update history, endpoint states, byte counts (UDP, ICMP: f->bytes) and
  * missed bytes for one packet. May swap the flow's roles (Zeek FlipRoles,
- * f and z together); returns the packet's direction after that.
+ * f and z together); returns the packet's direction after that. TCP's
+ * f->bytes (Zeek's Size()) follow from z alone: conn_zeek_settle() writes
+ * them, once, before anyone reads the flow.
  * Returns -1 if the packet must not be counted at all (bad checksum when
  * checksums are verified: history gets 'C'/'c' only). */
 int conn_zeek_packet(nl_flow *f, cz_conn *z, const nl_packet *pkt, int dir);
+
+/* Write what the summary takes from Zeek's state: TCP's f->bytes (orig_
+ * and resp_bytes, TCP_Endpoint::Size() of each side). Call it before f is
+ * read (it ended, the input ended, or it is listed live); calling it again
+ * is harmless. */
+void conn_zeek_settle(nl_flow *f, const cz_conn *z);
 
 /* Append a history letter following Zeek's rules (once per letter per
  * side; upper case for the originator). '^' is always appended as is. */

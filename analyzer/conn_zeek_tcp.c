@@ -502,8 +502,5 @@ int conn_zeek_tcp_packet(nl_flow *f, cz_conn *z, const nl_packet *p, int dir)
 
     if (do_close)
         cz_connection_closed(f, z, dir, k.ts);
-
-    for (int d = 0; d < 2; d++)
-        f->bytes[d] = conn_zeek_tcp_size(f, z, d);
     return dir;
 }

@@ -73,42 +73,46 @@ struct nl_flow_table {
     nl_flow_table_stats st;
 };
 
-/* ---- hashing: direction-independent, seeded ---- */
+/* ---- hashing: direction-independent, seeded ----
+ *
+ * Each endpoint (address, port) is hashed on its own and the two are
+ * added: a sum does not care which side came first, so both directions
+ * hash alike without ordering the endpoints (Suricata orders them; this
+ * costs two 64-bit mixes per packet and no comparison). */
 
-static uint32_t ft_mix(uint32_t h, uint32_t v)
+static uint64_t ft_fmix64(uint64_t x)
 {
-    h ^= v * 0xcc9e2d51u;
-    h = (h << 15) | (h >> 17);
-    return h * 0x1b873593u + 0xe6546b64u;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
 }
 
-static uint32_t ft_addr_hash(uint32_t h, const nl_addr *a)
+static uint64_t ft_ep_hash(const nl_addr *a, uint16_t port)
 {
-    uint32_t w[4];
-    memcpy(w, a->b, 16);
-    for (int i = 0; i < 4; i++)
-        h = ft_mix(h, w[i]);
-    return h;
+    uint64_t lo, hi;
+    memcpy(&lo, a->b, 8);
+    memcpy(&hi, a->b + 8, 8);
+    return ft_fmix64(hi ^ (lo * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)port << 47));
 }
 
-/* Order the two endpoints so that both directions hash alike. */
 static uint32_t ft_hash(uint32_t seed, uint8_t proto, const nl_addr *a, uint16_t pa,
                         const nl_addr *b, uint16_t pb)
 {
-    int c = nl_addr_cmp(a, b);
-    if (c > 0 || (c == 0 && pa > pb)) {
-        const nl_addr *t = a;
-        uint16_t tp = pa;
-        a = b; b = t; pa = pb; pb = tp;
-    }
-    uint32_t h = ft_mix(seed, proto);
-    h = ft_addr_hash(h, a);
-    h = ft_addr_hash(h, b);
-    h = ft_mix(h, ((uint32_t)pa << 16) | pb);
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    return h;
+    uint64_t h = ft_ep_hash(a, pa) + ft_ep_hash(b, pb);
+    return (uint32_t)ft_fmix64(h ^ seed ^ ((uint64_t)proto << 56));
+}
+
+static int ft_addr_eq(const nl_addr *a, const nl_addr *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->b, 8);
+    memcpy(&a1, a->b + 8, 8);
+    memcpy(&b0, b->b, 8);
+    memcpy(&b1, b->b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 /* Direction of pkt relative to f, or -1 if it is not f's 5-tuple. */
@@ -117,10 +121,10 @@ static int ft_match(const nl_flow *f, const nl_packet *p)
     if (f->proto != p->proto)
         return -1;
     if (f->orig_port == p->sport && f->resp_port == p->dport &&
-        nl_addr_cmp(&f->orig_ip, &p->src) == 0 && nl_addr_cmp(&f->resp_ip, &p->dst) == 0)
+        ft_addr_eq(&f->orig_ip, &p->src) && ft_addr_eq(&f->resp_ip, &p->dst))
         return NL_ORIG;
     if (f->orig_port == p->dport && f->resp_port == p->sport &&
-        nl_addr_cmp(&f->orig_ip, &p->dst) == 0 && nl_addr_cmp(&f->resp_ip, &p->src) == 0)
+        ft_addr_eq(&f->orig_ip, &p->dst) && ft_addr_eq(&f->resp_ip, &p->src))
         return NL_RESP;
     return -1;
 }
@@ -432,6 +436,7 @@ static void ft_keep_orig_ack(nl_flow_table *t, nl_flow *f, const ft_live *l)
  * settled, what the summary needs of Zeek's state copied. */
 static void ft_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
 {
+    conn_zeek_settle(f, &l->z);
     ft_recs_settle(t, f, l, last);
     ft_keep_orig_ack(t, f, l);
 }
@@ -458,6 +463,7 @@ static void ft_end(nl_flow_table *t, ft_live *l)
     if (t->opts.keep_done) {
         ft_settle(t, f, l, 0);
     } else {
+        conn_zeek_settle(f, &l->z);
         if (t->opts.on_end)
             t->opts.on_end(t->opts.on_end_ctx, f);
         ft_flow_release(t, f, l);
@@ -860,8 +866,10 @@ nl_flow **flow_table_all(nl_flow_table *t, size_t *n)
         }
         t->nall = 0;
         for (int c = 0; c < LRU_N; c++)
-            for (ft_live *l = t->lru_head[c]; l && t->nall < t->cap_all; l = l->lnext)
+            for (ft_live *l = t->lru_head[c]; l && t->nall < t->cap_all; l = l->lnext) {
+                conn_zeek_settle(l->f, &l->z);
                 t->all[t->nall++] = l->f;
+            }
         qsort(t->all, t->nall, sizeof *t->all, ft_cmp_id);
     }
     *n = t->nall;

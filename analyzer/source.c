@@ -12,8 +12,13 @@
 #include <sys/stat.h>
 #include "natlens/source.h"
 
+/* stdio buffer of a capture file (glibc ignores setvbuf's size unless
+ * given the buffer) */
+#define SOURCE_IOBUF (1u << 20)
+
 struct nl_source {
     pcap_t  *pcap;
+    char    *iobuf;        /* the FILE's buffer, freed after pcap_close */
     char    *path;
     int      linktype;
     int      is_pcapng;
@@ -62,6 +67,7 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
     struct stat st;
     nl_source *s;
     pcap_t *p;
+    char *iobuf = NULL;
 
     if (strcmp(path, "-") != 0) {
         if (stat(path, &st) != 0) {
@@ -74,7 +80,30 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         }
     }
     perr[0] = '\0';
-    p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+    p = NULL;
+    if (strcmp(path, "-") != 0 && S_ISREG(st.st_mode)) {
+        /* libpcap freads every record: with stdio's 4 KB buffer that is a
+         * read(2) per 4 KB (65k calls for 256 MB), with 1 MB 256 times
+         * fewer. Opened here so the buffer is set before the first read. */
+        FILE *fp = fopen(path, "rb");
+        iobuf = fp ? malloc(SOURCE_IOBUF) : NULL;
+        if (iobuf && setvbuf(fp, iobuf, _IOFBF, SOURCE_IOBUF) != 0) {
+            free(iobuf);
+            iobuf = NULL;
+        }
+        if (fp) {
+            p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
+            if (!p) {
+                fclose(fp);
+                free(iobuf);
+                iobuf = NULL;
+            }
+        }
+    }
+    if (!p) {
+        perr[0] = '\0';
+        p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+    }
     if (!p) {
         /* libpcap's messages are terse ("unknown file format"): say what
          * the user can act on */
@@ -93,12 +122,14 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         snprintf(errbuf, 512, "%s: link type %d (%s) is not supported", path,
                  pcap_datalink(p), n ? n : "unknown");
         pcap_close(p);
+        free(iobuf);
         return NULL;
     }
     s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
         pcap_close(p);
+        free(iobuf);
         snprintf(errbuf, 512, "%s: out of memory", path);
         return NULL;
     }
@@ -106,6 +137,7 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         if (pcap_compile(p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             snprintf(errbuf, 512, "bad filter expression '%s': %s", bpf, pcap_geterr(p));
             pcap_close(p);
+            free(iobuf);
             free(s->path);
             free(s);
             return NULL;
@@ -113,6 +145,7 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         s->has_prog = 1;
     }
     s->pcap = p;
+    s->iobuf = iobuf;
     s->linktype = pcap_datalink(p);
     /* libpcap reports a pcapng section's version (1.x), classic pcap 2.4 */
     s->is_pcapng = pcap_major_version(p) == 1;
@@ -219,6 +252,7 @@ void source_close(nl_source *s)
     if (s->has_prog)
         pcap_freecode(&s->prog);
     pcap_close(s->pcap);
+    free(s->iobuf);           /* after the FILE that used it is closed */
     free(s->path);
     free(s);
 }
