@@ -53,12 +53,26 @@ void ft_arena_destroy(ft_arena *a);
 
 /* ---- flow_keep.c ---- */
 
+/* What a live flow's packet records show, gathered as each is written
+ * (flow_keep_note) so that the decision never reads them back. */
+enum {
+    FK_RST     = 0x01,   /* a record with RST */
+    FK_SYN     = 0x02,   /* the originator's SYN (no ACK) */
+    FK_DONE    = 0x04,   /* ... and after it the originator's ACK: completed */
+    FK_ANY_SYN = 0x08,   /* any record with SYN */
+    FK_PATHS   = 0x10    /* a record on another interface or MAC pair than the first */
+};
+
+/* facts updated with record r (first: the flow's first record, may be r). */
+unsigned flow_keep_note(unsigned facts, const nl_pkt_rec *first, const nl_pkt_rec *r);
+
 /* Whether the findings of a capture (diagnose_single.c, diagnose_stray.c)
- * could read more from this ended flow's packet records than from its
- * summary: 0 only for a clean flow - TCP with a handshake completed through
- * this point or a TCP flow seen only mid-way, no reset, no SYN or SYN-ACK
- * sent twice, one interface and one MAC pair throughout, no ICMP error
- * quoting it; UDP and other flows no ICMP error quoted; ICMP echo. */
-int flow_keep_needed(const nl_flow *f);
+ * could read more from this settled flow's packet records (`facts`, from
+ * flow_keep_note) than from its summary: 0 only for a clean flow - TCP
+ * with a handshake completed through this point or a TCP flow seen only
+ * mid-way, no reset, no SYN or SYN-ACK sent twice, one interface and one
+ * MAC pair throughout, no ICMP error quoting it; UDP and other flows no
+ * ICMP error quoted; ICMP echo. */
+int flow_keep_needed(const nl_flow *f, unsigned facts);
 
 #endif

@@ -42,6 +42,7 @@ typedef struct ft_live {
     uint32_t  hash;
     uint8_t   rclass;         /* class of f->recs, FT_NO_CLASS if none */
     uint8_t   in_timer;       /* 1 + its wheel slot, 0 if none */
+    uint8_t   kfacts;         /* FK_* of its records (flow_keep_note) */
     cz_conn   z;              /* Zeek's state of the connection */
 } ft_live;
 
@@ -332,9 +333,10 @@ static void ft_unhash(nl_flow_table *t, ft_live *l)
 
 /* ---- records ---- */
 
-static void ft_recs_release(nl_flow_table *t, nl_flow *f, ft_live *l)
+static void ft_recs_release(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
 {
-    if (l && l->rclass != FT_NO_CLASS && f->recs)
+    /* when the input ended nothing takes a chunk again: do not touch it */
+    if (l && l->rclass != FT_NO_CLASS && f->recs && !last)
         ft_pool_put(&t->recs[l->rclass], f->recs);
     if (l)
         l->rclass = FT_NO_CLASS;
@@ -362,7 +364,7 @@ static void ft_recs_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
         keep = last;
         break;
     case NL_KEEP_NEEDED:
-        keep = flow_keep_needed(f);
+        keep = flow_keep_needed(f, l->kfacts);
         if (!keep && t->st.recs_sampled < NL_FLOW_SAMPLE_FLOWS) {
             t->st.recs_sampled++;
             keep = 1;
@@ -374,7 +376,7 @@ static void ft_recs_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
     }
     if (!keep || f->nrecs == 0) {
         t->st.recs_dropped += keep ? 0 : 1;
-        ft_recs_release(t, f, l);
+        ft_recs_release(t, f, l, last);
         return;
     }
     t->st.recs_kept++;
@@ -443,7 +445,7 @@ static void ft_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
 
 static void ft_flow_release(nl_flow_table *t, nl_flow *f, ft_live *l)
 {
-    ft_recs_release(t, f, l);
+    ft_recs_release(t, f, l, 0);
     if (f->ext)
         ft_pool_put(&t->exts, f->ext);
     ft_pool_put(&t->flows, f);
@@ -492,13 +494,12 @@ void flow_table_finish(nl_flow_table *t)
         while (l) {
             ft_live *nx = l->lnext;
             ft_settle(t, l->f, l, 1);
-            ft_pool_put(&t->lives, l);
             l = nx;
         }
         t->lru_head[c] = t->lru_tail[c] = NULL;
     }
     memset(t->wheel, 0, sizeof t->wheel);
-    /* every live block is back in its pool: give the pool to malloc */
+    /* no live block is in use any more: give the pool to malloc */
     ft_pool_destroy(&t->lives);
     free(t->bkt);
     t->bkt = NULL;
@@ -734,6 +735,7 @@ static void ft_record(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet 
         }
         r->text[n] = '\0';
     }
+    l->kfacts = (uint8_t)flow_keep_note(l->kfacts, &f->recs[0], r);
 }
 
 /* Link an ICMP error to the flow whose packet it quotes. */
