@@ -26,11 +26,16 @@ CURSES_CFLAGS := $(shell $(PKG_CONFIG) --cflags ncursesw 2>/dev/null)
 CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || echo -lncursesw)
 NET_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libnet 2>/dev/null)
 NET_LIBS    := $(shell $(PKG_CONFIG) --libs libnet 2>/dev/null || echo -lnet)
+# record readers: JSON through json-c, conntrack's XML through libxml2
+REC_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c libxml-2.0 2>/dev/null)
+REC_LIBS    := $(shell $(PKG_CONFIG) --libs json-c libxml-2.0 2>/dev/null || echo -ljson-c -lxml2)
+NFCT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnetfilter_conntrack 2>/dev/null)
+NFCT_LIBS   := $(shell $(PKG_CONFIG) --libs libnetfilter_conntrack 2>/dev/null || echo -lnetfilter_conntrack)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(REC_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) -lnettle -lm
+LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) -lnettle -lm -lpthread
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
@@ -45,27 +50,42 @@ CAP_OBJ := $(CAP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIB     := $(BUILD)/libnatlens.a
+# shared library: libnatlens.so -> libnatlens.so.0 (soname) -> libnatlens.so.0.1.0
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libnatlens.so.$(SOMAJOR)
+SHLIB   := $(BUILD)/libnatlens.so.$(VERSION)
 BINS    := $(BUILD)/natlens $(BUILD)/natlens-capture
 
-.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps
-all: $(LIB) $(BINS) natlens natlens-capture
+.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps FORCE
+all: $(LIB) $(SHLIB) $(BINS) natlens natlens-capture
 
-$(BUILD)/%.o: %.c $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
+$(BUILD)/%.o: %.c Makefile $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
 $(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
-$(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS)
+$(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS) $(NFCT_CFLAGS)
+
+# library objects are position independent: the same objects make the
+# static archive and the shared library
+$(LIB_OBJ): override CFLAGS += -fPIC
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# the shared library records what it needs (DT_NEEDED from LDLIBS), so a
+# program links it with -lnatlens alone
+$(SHLIB): $(LIB_OBJ)
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+	@ln -sf libnatlens.so.$(VERSION) $(BUILD)/$(SONAME)
+	@ln -sf $(SONAME) $(BUILD)/libnatlens.so
+
 $(BUILD)/natlens: $(CLI_OBJ) $(TUI_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) $(CURSES_LIBS) $(LDLIBS)
 
 $(BUILD)/natlens-capture: $(CAP_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CAP_OBJ) $(LIB) $(NET_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CAP_OBJ) $(LIB) $(NET_LIBS) $(NFCT_LIBS) $(LDLIBS)
 
 # Convenience links at the top so `./natlens` works after `make`.
 natlens: $(BUILD)/natlens
@@ -80,7 +100,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 units: $(UNIT_BIN)
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
-BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev
+BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
+              libjson-c-dev libxml2-dev libnetfilter-conntrack-dev
 TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)
@@ -103,27 +124,47 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all units
 
-$(BUILD)/gen_capture: tests/gen/gen_capture.c
+GEN_SRCS := $(wildcard tests/gen/gen_*.c)
+$(BUILD)/gen_capture: $(GEN_SRCS) tests/gen/gen.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PCAP_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(GEN_SRCS) $(PCAP_LIBS)
 
+# /usr/bin/time gives the peak RSS; ijson scores multi-GB correlate --json
+BENCH_PKGS := time python3-ijson
 bench: deps-test all $(BUILD)/gen_capture
+	@sh tests/deps.sh $(BENCH_PKGS)
 	@BUILD=$(BUILD) sh tests/bench.sh
 
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
 
-natlens.pc: natlens.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
-	    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' $< > $@
+# natlens.pc: what a program that uses the library needs. Libs.private is
+# the library's own LDLIBS (what libnatlens.a needs beside it; the shared
+# library records the same as DT_NEEDED). libpcap is named by -lpcap and
+# not by Requires.private: libpcap.pc requires dbus-1, whose --static
+# libs include -lsystemd, which only a static libpcap needs and Debian
+# ships no static or development copy of.
+define NATLENS_PC
+sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+    -e 's|@LIBS_PRIVATE@|$(strip $(LDLIBS))|g' natlens.pc.in
+endef
 
-install: all natlens.pc
+$(BUILD)/natlens.pc: natlens.pc.in Makefile FORCE
+	@mkdir -p $(dir $@)
+	@$(NATLENS_PC) > $@.tmp && mv $@.tmp $@
+FORCE:
+
+install: all $(BUILD)/natlens.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR)/natlens $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 644 include/natlens/*.h $(DESTDIR)$(INCDIR)/natlens/
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/
-	install -m 644 natlens.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libnatlens.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnatlens.so
+	install -m 644 $(BUILD)/natlens.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 644 $(wildcard *.1) $(DESTDIR)$(MANDIR)/man1/
 
 clean:
-	rm -rf build build-asan build-fuzz natlens natlens-capture natlens.pc
+	rm -rf build build-asan build-fuzz natlens natlens-capture

@@ -1,6 +1,9 @@
 /* clock.c - how far one capture's clock runs ahead of another's.
  *
- * Every packet seen at both points gives d = t_far - t_near. For packets
+ * Every packet seen at both points gives d = t_far - t_near (pairs of
+ * flows whose packet records were not kept give their first packet of each
+ * direction: the same packet at both points unless it was lost between
+ * them, which the median shrugs off). For packets
  * travelling near -> far, d = offset + latency; far -> near, d = offset -
  * latency. The median of each direction, averaged, cancels the latency
  * (offset = (d_fwd + d_rev) / 2). Medians, not means, because a packet
@@ -39,36 +42,87 @@ static void push(clock_samples *s, int dir, int64_t d)
     s->v[dir][s->n[dir]++] = d;
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (Hoare's quickselect, middle pivot):
+ * linear on average, and the median of every pair's few samples is taken
+ * once per pair - a sort there was the correlator's biggest cost. */
+static int64_t select_kth(int64_t *v, size_t n, size_t k)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                int64_t t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
 int64_t clock_median(int64_t *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_i64);
+    int64_t hi = select_kth(v, n, n / 2);
     if (n % 2)
-        return v[n / 2];
+        return hi;
+    /* the lower middle is the largest of the lower half */
+    int64_t lo = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (v[i] > lo)
+            lo = v[i];
     /* average without overflow */
-    return v[n / 2 - 1] + (v[n / 2] - v[n / 2 - 1]) / 2;
+    return lo + (hi - lo) / 2;
 }
 
-void clock_samples_add_match(clock_samples *s, const corr_pkt_pairs *pp)
+void clock_samples_add_pair(clock_samples *s, const int64_t d[2], const int has[2])
+{
+    /* The direction that took longer travelled near -> far: latency adds
+     * to its difference and subtracts from the other's. */
+    int fwd = NL_ORIG;
+    if (has[NL_ORIG] && has[NL_RESP])
+        fwd = d[NL_RESP] > d[NL_ORIG] ? NL_RESP : NL_ORIG;
+    else if (has[NL_RESP])
+        fwd = NL_RESP;
+    for (int dir = 0; dir < 2; dir++)
+        if (has[dir])
+            push(s, dir == fwd ? 0 : 1, d[dir]);
+}
+
+void clock_samples_add_series(clock_samples *s, const int64_t *a, size_t na,
+                              const int64_t *b, size_t nb)
 {
     int fwd = NL_ORIG;
-    if (pp->n[0] && pp->n[1]) {
-        int64_t a[NL_FLOW_KEEP_PKTS], b[NL_FLOW_KEEP_PKTS];
-        memcpy(a, pp->d[0], pp->n[0] * sizeof a[0]);
-        memcpy(b, pp->d[1], pp->n[1] * sizeof b[0]);
-        if (clock_median(b, pp->n[1]) > clock_median(a, pp->n[0]))
+    if (na && nb) {
+        int64_t x[NL_FLOW_KEEP_PKTS], y[NL_FLOW_KEEP_PKTS];
+        size_t ka = na < NL_FLOW_KEEP_PKTS ? na : NL_FLOW_KEEP_PKTS;
+        size_t kb = nb < NL_FLOW_KEEP_PKTS ? nb : NL_FLOW_KEEP_PKTS;
+        memcpy(x, a, ka * sizeof x[0]);
+        memcpy(y, b, kb * sizeof y[0]);
+        if (clock_median(y, kb) > clock_median(x, ka))
             fwd = NL_RESP;
-    } else if (pp->n[1]) {
+    } else if (nb) {
         fwd = NL_RESP;
     }
-    for (int dir = 0; dir < 2; dir++)
-        for (size_t i = 0; i < pp->n[dir]; i++)
-            push(s, dir == fwd ? 0 : 1, pp->d[dir][i]);
+    for (size_t i = 0; i < na; i++)
+        push(s, fwd == NL_ORIG ? 0 : 1, a[i]);
+    for (size_t i = 0; i < nb; i++)
+        push(s, fwd == NL_RESP ? 0 : 1, b[i]);
 }
 
 static double mad_of(int64_t *v, size_t n, int64_t center, int64_t *tmp)

@@ -14,6 +14,12 @@ void correlate_opts_default(nl_correlate_opts *o)
     o->bucket_cap = 32;
 }
 
+static int pos_cmp(const void *a, const void *b)
+{
+    const nl_flow *x = ((const nl_corr_pos *)a)->f, *y = ((const nl_corr_pos *)b)->f;
+    return x < y ? -1 : x > y;
+}
+
 static int match_cmp(const void *a, const void *b)
 {
     const nl_match *x = a, *y = b;
@@ -24,11 +30,13 @@ static int match_cmp(const void *a, const void *b)
     return x->near_pos < y->near_pos ? -1 : x->near_pos > y->near_pos;
 }
 
-static int build_index(nl_correlation *c, const nl_correlate_opts *o)
+static int build_index(nl_correlation *c, corr_conns *cc)
 {
     c->fwd_idx = calloc(c->ncaps, sizeof *c->fwd_idx);
     c->back_idx = calloc(c->ncaps, sizeof *c->back_idx);
-    if (!c->fwd_idx || !c->back_idx)
+    c->twin_idx = calloc(c->ncaps, sizeof *c->twin_idx);
+    c->piece_head = calloc(c->ncaps, sizeof *c->piece_head);
+    if (!c->fwd_idx || !c->back_idx || !c->twin_idx || !c->piece_head)
         return -1;
     for (size_t i = 0; i < c->ncaps; i++) {
         size_t n = c->caps[i].nflows ? c->caps[i].nflows : 1;
@@ -38,15 +46,10 @@ static int build_index(nl_correlation *c, const nl_correlate_opts *o)
             return -1;
         memset(c->fwd_idx[i], 0xff, n * sizeof **c->fwd_idx);   /* -1 */
         memset(c->back_idx[i], 0xff, n * sizeof **c->back_idx);
-    }
-    c->twin_idx = calloc(c->ncaps, sizeof *c->twin_idx);
-    if (!c->twin_idx)
-        return -1;
-    for (size_t i = 0; i < c->ncaps; i++) {
-        size_t n = c->caps[i].nflows ? c->caps[i].nflows : 1;
-        c->twin_idx[i] = malloc(n * sizeof **c->twin_idx);
-        if (!c->twin_idx[i] || corr_twins_run(&c->caps[i], o, c->twin_idx[i]) < 0)
-            return -1;
+        /* the connection view is the correlation's from here on */
+        c->twin_idx[i] = cc[i].twin;
+        c->piece_head[i] = cc[i].head;
+        cc[i].twin = cc[i].head = NULL;
     }
     for (size_t k = 0; k < c->nmatches; k++) {
         const nl_match *m = &c->matches[k];
@@ -56,10 +59,67 @@ static int build_index(nl_correlation *c, const nl_correlate_opts *o)
     return 0;
 }
 
+/* Positions of flows by address, for inputs whose flows are not in id
+ * order (filtered views, tests): flow_pos() must not search linearly,
+ * presenters ask it for every flow. */
+static int pos_index_build(nl_correlation *c)
+{
+    c->dense = calloc(c->ncaps, 1);
+    c->by_ptr = calloc(c->ncaps, sizeof *c->by_ptr);
+    if (!c->dense || !c->by_ptr)
+        return -1;
+    for (size_t i = 0; i < c->ncaps; i++) {
+        const nl_corr_input *in = &c->caps[i];
+        int dense = 1;
+        for (size_t p = 0; p < in->nflows && dense; p++)
+            dense = in->flows[p]->id == p + 1;
+        c->dense[i] = (uint8_t)dense;
+        if (dense)
+            continue;
+        c->by_ptr[i] = malloc((in->nflows ? in->nflows : 1) * sizeof **c->by_ptr);
+        if (!c->by_ptr[i])
+            return -1;
+        for (size_t p = 0; p < in->nflows; p++) {
+            c->by_ptr[i][p].f = in->flows[p];
+            c->by_ptr[i][p].pos = (uint32_t)p;
+        }
+        qsort(c->by_ptr[i], in->nflows, sizeof **c->by_ptr, pos_cmp);
+    }
+    return 0;
+}
+
+/* The same capture given twice (or a copy of it): every count and both
+ * ends of the time span equal. Two points of one path never agree on all
+ * of them (loss, NAT, timing). */
+static int same_capture(const nl_corr_input *a, const nl_corr_input *b)
+{
+    const nl_trace *x = a->trace, *y = b->trace;
+    if (!x || !y || a->nflows == 0 || a->nflows != b->nflows)
+        return 0;
+    return x->packets == y->packets && x->wire_bytes == y->wire_bytes &&
+           x->first_ns == y->first_ns && x->last_ns == y->last_ns &&
+           x->file_size == y->file_size;
+}
+
+/* How much the two spans overlap (negative: the gap), far span in the
+ * near clock when the offset is known. */
+static void span_overlap(const nl_corr_input *n, const nl_corr_input *f,
+                         nl_clock_offset *off)
+{
+    /* in doubles: hostile timestamps span the whole 64-bit range, and an
+     * overlap of a few ns more or less does not matter */
+    double o = off->known ? off->offset_s * 1e9 : 0;
+    double a0 = (double)n->first_ns, a1 = (double)n->last_ns;
+    double b0 = (double)f->first_ns - o, b1 = (double)f->last_ns - o;
+    double lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1, d = hi - lo;
+    off->overlap_ns = d > 9e18 ? INT64_MAX : d < -9e18 ? -INT64_MAX : (int64_t)d;
+}
+
 nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
                                  const nl_correlate_opts *opts, char *errbuf)
 {
     nl_correlate_opts o;
+    corr_conns *cc = NULL;
     if (opts)
         o = *opts;
     else
@@ -74,29 +134,50 @@ nl_correlation *correlate_inputs(const nl_corr_input *caps, size_t ncaps,
     c->ncaps = ncaps;
     c->caps = calloc(ncaps, sizeof *c->caps);
     c->offsets = calloc(ncaps - 1, sizeof *c->offsets);
-    if (!c->caps || !c->offsets)
+    cc = calloc(ncaps, sizeof *cc);
+    if (!c->caps || !c->offsets || !cc)
         goto oom;
     memcpy(c->caps, caps, ncaps * sizeof *caps);
+    for (size_t i = 0; i < ncaps; i++)
+        if (corr_conns_build(&caps[i], &o, &cc[i]) < 0)
+            goto oom;
 
     corr_vec v = { NULL, 0, 0 };
     for (size_t i = 0; i + 1 < ncaps; i++) {
-        if (corr_pair_run(&caps[i], &caps[i + 1], (int)i, &o, &v,
-                          &c->offsets[i]) < 0) {
+        nl_clock_offset *off = &c->offsets[i];
+        if (same_capture(&caps[i], &caps[i + 1])) {
+            memset(off, 0, sizeof *off);
+            off->from = (int)i;
+            off->to = (int)i + 1;
+            off->same_capture = 1;
+        } else if ((corr_input_has_records(&caps[i]) || corr_input_has_records(&caps[i + 1])
+                    ? corr_pair_records(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                        &o, &v, off)
+                    : corr_pair_run(&caps[i], &caps[i + 1], (int)i, &cc[i], &cc[i + 1],
+                                    &o, &v, off)) < 0) {
             free(v.m);
             goto oom;
         }
+        span_overlap(&caps[i], &caps[i + 1], off);
     }
     c->matches = v.m;
     c->nmatches = v.n;
     if (c->nmatches > 1)
         qsort(c->matches, c->nmatches, sizeof *c->matches, match_cmp);
-    if (build_index(c, &o) < 0 || corr_chains_build(c) < 0 ||
-        corr_unmatched_build(c) < 0 || egress_build(c) < 0 ||
-        egress_changes_build(c) < 0)
+    if (build_index(c, cc) < 0 || pos_index_build(c) < 0 ||
+        corr_chains_build(c) < 0 || corr_unmatched_build(c) < 0 ||
+        egress_build(c) < 0)
         goto oom;
+    for (size_t i = 0; i < ncaps; i++)
+        corr_conns_free(&cc[i]);
+    free(cc);
     return c;
 oom:
     snprintf(errbuf, 256, "correlate: out of memory");
+    if (cc)
+        for (size_t i = 0; i < ncaps; i++)
+            corr_conns_free(&cc[i]);
+    free(cc);
     correlate_free(c);
     return NULL;
 }
@@ -132,8 +213,15 @@ void correlate_free(nl_correlation *c)
             free(c->back_idx[i]);
         if (c->twin_idx)
             free(c->twin_idx[i]);
+        if (c->piece_head)
+            free(c->piece_head[i]);
+        if (c->by_ptr)
+            free(c->by_ptr[i]);
     }
     free(c->twin_idx);
+    free(c->piece_head);
+    free(c->by_ptr);
+    free(c->dense);
     free(c->fwd_idx);
     free(c->back_idx);
     if (c->chains && c->nchains) {
@@ -146,6 +234,9 @@ void correlate_free(nl_correlation *c)
     free(c->unmatched);
     free(c->egress);
     free(c->ip_changes);
+    free(c->egress_addrs);
+    free(c->egress_pools);
+    free(c->egress_switches);
     free(c->offsets);
     free(c->caps);
     free(c);
@@ -156,10 +247,63 @@ static long flow_pos(const nl_correlation *c, int cap, const nl_flow *f)
     const nl_corr_input *in = &c->caps[cap];
     if (f->id >= 1 && f->id <= in->nflows && in->flows[f->id - 1] == f)
         return (long)f->id - 1;
-    for (size_t i = 0; i < in->nflows; i++)
-        if (in->flows[i] == f)
-            return (long)i;
-    return -1;
+    if (!c->by_ptr || !c->by_ptr[cap])
+        return -1;
+    size_t a = 0, b = in->nflows;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (c->by_ptr[cap][m].f < f)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < in->nflows && c->by_ptr[cap][a].f == f ? (long)c->by_ptr[cap][a].pos : -1;
+}
+
+/* Position of the first piece of f's connection. */
+static long head_pos(const nl_correlation *c, int cap, const nl_flow *f)
+{
+    long p = flow_pos(c, cap, f);
+    if (p < 0 || !c->piece_head)
+        return p;
+    return c->piece_head[cap][p];
+}
+
+const nl_flow *correlate_conn_head(const nl_correlation *c, int cap,
+                                   const nl_flow *f)
+{
+    if (!c || cap < 0 || (size_t)cap >= c->ncaps || !f)
+        return f;
+    long p = head_pos(c, cap, f);
+    return p < 0 ? f : c->caps[cap].flows[p];
+}
+
+size_t correlate_conn_pieces(const nl_correlation *c, int cap, const nl_flow *f,
+                             const nl_flow **out, size_t max)
+{
+    if (!c || cap < 0 || (size_t)cap >= c->ncaps || !f)
+        return 0;
+    long h = head_pos(c, cap, f);
+    if (h < 0) {
+        if (max)
+            out[0] = f;
+        return 1;
+    }
+    /* pieces come after their first one in flow order; a connection has
+     * few, but a scan to the end would be linear per call: stop at the
+     * first flow that starts after the connection could have gone quiet */
+    const nl_corr_input *in = &c->caps[cap];
+    size_t n = 0;
+    for (size_t p = (size_t)h; p < in->nflows; p++) {
+        if (c->piece_head[cap][p] == h) {
+            if (n < max)
+                out[n] = in->flows[p];
+            n++;
+        }
+        if (p > (size_t)h + 4096)
+            break;
+    }
+    return n;
 }
 
 const nl_match *correlate_match_for(const nl_correlation *c, int cap,
@@ -167,11 +311,17 @@ const nl_match *correlate_match_for(const nl_correlation *c, int cap,
 {
     if (!c || cap < 0 || (size_t)cap >= c->ncaps || !f)
         return NULL;
-    long p = flow_pos(c, cap, f);
+    long p = head_pos(c, cap, f);
     if (p < 0)
         return NULL;
     int32_t k = toward_far ? c->fwd_idx[cap][p] : c->back_idx[cap][p];
     return k < 0 ? NULL : &c->matches[k];
+}
+
+int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f)
+{
+    long p = head_pos(c, cap, f);
+    return p >= 0 && c->twin_idx && c->twin_idx[cap][p] >= 0 ? c->twin_idx[cap][p] & 1 : 0;
 }
 
 const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
@@ -179,7 +329,7 @@ const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
 {
     if (!c || cap < 0 || (size_t)cap >= c->ncaps || !f || !c->twin_idx)
         return NULL;
-    long p = flow_pos(c, cap, f);
+    long p = head_pos(c, cap, f);
     if (p < 0 || c->twin_idx[cap][p] < 0)
         return NULL;
     return c->caps[cap].flows[c->twin_idx[cap][p] / 2];
@@ -214,12 +364,23 @@ const char *correlate_translation_name(uint8_t t)
     }
 }
 
+const char *correlate_level_name(uint8_t level)
+{
+    switch (level) {
+    case NL_CONF_EXACT: return "exact";
+    case NL_CONF_STRONG: return "strong";
+    case NL_CONF_RECORDED: return "recorded";
+    default: return "likely";
+    }
+}
+
 const char *correlate_reason_name(uint8_t r)
 {
     switch (r) {
     case NL_UNM_NEVER_ARRIVED: return "never_arrived";
     case NL_UNM_FROM_ELSEWHERE: return "from_elsewhere";
     case NL_UNM_OUTSIDE_WINDOW: return "outside_window";
+    case NL_UNM_ANSWERED_ELSEWHERE: return "answered_elsewhere";
     default: return "unknown";
     }
 }
@@ -227,7 +388,7 @@ const char *correlate_reason_name(uint8_t r)
 const char *correlate_evidence_name(uint32_t bit)
 {
     static const char *const names[NL_EV_COUNT] = {
-        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time"
+        "isn", "tsval", "data", "ipid", "icmp_id", "ports", "size", "time", "record"
     };
     for (int i = 0; i < NL_EV_COUNT; i++)
         if (bit == (1u << i))

@@ -11,6 +11,7 @@
  * the matches); lone flows are in `unmatched`.
  */
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
 #include "correlate_int.h"
 
@@ -23,6 +24,15 @@ static int32_t twin_pos(const nl_correlation *c, size_t cap, size_t pos)
 static int twin_flip(const nl_correlation *c, size_t cap, size_t pos)
 {
     return c->twin_idx[cap][pos] & 1;
+}
+
+/* The responder answered this near flow (a SYN-ACK, or any reply of a
+ * non-TCP flow): it reached some destination. Records are no such proof. */
+static int answered(const nl_flow *f)
+{
+    if (f->proto == IPPROTO_TCP)
+        return f->sig[NL_RESP].has_syn && f->pkts[NL_RESP] > 0;
+    return f->pkts[NL_RESP] > 0 && f->pkts[NL_ORIG] > 0;
 }
 
 /* Follow one chain from (cap, pos). Returns 1 if it holds a match. */
@@ -53,6 +63,7 @@ static int chain_follow(nl_correlation *c, uint8_t **visited, size_t cap,
         if (k < 0) {          /* it vanished between cap and cap + 1 */
             h->present = 0;
             h->lost_packets = ch->flows[cap]->pkts[NL_ORIG];
+            h->answered = (uint8_t)answered(ch->alt[cap] ? ch->alt[cap] : ch->flows[cap]);
             break;
         }
         const nl_match *m = &c->matches[k];
@@ -170,12 +181,15 @@ int corr_unmatched_build(nl_correlation *c)
         for (size_t p = 0; p < c->caps[i].nflows; p++) {
             const nl_flow *f = c->caps[i].flows[p];
             int ci = (int)i;
+            /* a later piece of a connection is where its first one is */
+            if (c->piece_head && c->piece_head[i][p] != (int32_t)p)
+                continue;
             int32_t t = twin_pos(c, i, p);
             /* a leg whose twin crossed is not lost */
             if (i + 1 < c->ncaps && c->fwd_idx[i][p] < 0 &&
                 (t < 0 || c->fwd_idx[i][t] < 0)) {
-                uint8_t r = outside_window(c, ci, ci + 1, f)
-                            ? NL_UNM_OUTSIDE_WINDOW : NL_UNM_NEVER_ARRIVED;
+                uint8_t r = outside_window(c, ci, ci + 1, f) ? NL_UNM_OUTSIDE_WINDOW
+                            : answered(f) ? NL_UNM_ANSWERED_ELSEWHERE : NL_UNM_NEVER_ARRIVED;
                 if (unm_push(c, &cap, ci, ci + 1, f, r) < 0)
                     return -1;
             }

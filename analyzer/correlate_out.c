@@ -45,6 +45,12 @@ static void correlate_json_offsets(nl_json *j, const nl_correlation *c)
         json_bool(j, "two_way", o->two_way);
         if (o->two_way)
             json_double(j, "latency_s", o->latency_s, 9);
+        json_str(j, "basis", o->basis == NL_CLOCK_STRONG ? "strong_keys" :
+                             o->basis == NL_CLOCK_CONSENSUS ? "consensus" :
+                             o->basis == NL_CLOCK_RECORDS ? "records" : "none");
+        json_uint(j, "anchors", o->anchors);
+        json_bool(j, "same_capture", o->same_capture);
+        json_double(j, "overlap_s", (double)o->overlap_ns / 1e9, 6);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -73,6 +79,7 @@ static void correlate_json_matches(nl_json *j, const nl_correlation *c)
         json_bool(j, "port_remapped", m->sport_changed);
         correlate_json_evidence(j, m->evidence);
         json_double(j, "confidence", m->confidence, 3);
+        json_str(j, "level", correlate_level_name(m->level));
         if (m->has_seq_offset) {
             /* signed: how far the far side's sequence numbers run ahead */
             json_obj_begin(j, "seq_offset");
@@ -123,6 +130,51 @@ static void correlate_json_egress(nl_json *j, const nl_correlation *c)
         json_ts(j, "first_ts", e->first_ns);
         json_ts(j, "last_ts", e->last_ns);
         json_uint(j, "flows", e->flows);
+        json_uint(j, "confident_flows", e->confident);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
+
+/* The answer per capture point, its pools and switches. */
+static void correlate_json_answer(nl_json *j, const nl_correlation *c)
+{
+    json_arr_begin(j, "egress_answer");
+    for (size_t i = 0; i < c->negress_addrs; i++) {
+        const nl_egress_addr *e = &c->egress_addrs[i];
+        json_obj_begin(j, NULL);
+        json_int(j, "seen_at", e->seen_at);
+        json_addr(j, "egress_ip", &e->ip);
+        json_uint(j, "flows", e->flows);
+        json_uint(j, "hosts", e->hosts);
+        json_uint(j, "pool_hosts", e->pool_hosts);
+        json_ts(j, "first_ts", e->first_ns);
+        json_ts(j, "last_ts", e->last_ns);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_arr_begin(j, "egress_pools");
+    for (size_t i = 0; i < c->negress_pools; i++) {
+        const nl_egress_pool *p = &c->egress_pools[i];
+        json_obj_begin(j, NULL);
+        json_int(j, "seen_at", p->seen_at);
+        json_uint(j, "addresses", p->naddrs);
+        json_uint(j, "hosts", p->hosts);
+        json_uint(j, "flows", p->flows);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_arr_begin(j, "egress_switches");
+    for (size_t i = 0; i < c->negress_switches; i++) {
+        const nl_egress_switch *s = &c->egress_switches[i];
+        json_obj_begin(j, NULL);
+        json_int(j, "seen_at", s->seen_at);
+        json_addr(j, "from_ip", &s->from_ip);
+        json_addr(j, "to_ip", &s->to_ip);
+        json_uint(j, "hosts", s->hosts);
+        json_ts(j, "first_ts", s->first_ns);
+        json_ts(j, "last_ts", s->last_ns);
+        json_addr(j, "first_inner_ip", &s->first_inner);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -152,6 +204,7 @@ static void correlate_json_changes(nl_json *j, const nl_correlation *c)
         json_ts(j, "at_ts", ch->at_ns);
         json_ts(j, "prev_ts", ch->prev_ns);
         json_uint(j, "old_still_open", ch->old_still_open);
+        json_int(j, "seen_at", ch->seen_at);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -195,6 +248,8 @@ static void correlate_json_chains(nl_json *j, const nl_correlation *c)
             else
                 json_null(j, "translation");
             json_uint(j, "lost_packets", hp->lost_packets);
+            if (!hp->present)
+                json_bool(j, "answered", hp->answered);
             if (hp->via_alt)
                 json_bool(j, "via_alt", 1);
             json_obj_end(j);
@@ -212,6 +267,7 @@ void correlate_json(nl_json *j, const nl_correlation *c)
     correlate_json_matches(j, c);
     correlate_json_unmatched(j, c);
     correlate_json_egress(j, c);
+    correlate_json_answer(j, c);
     correlate_json_changes(j, c);
     correlate_json_chains(j, c);
 }

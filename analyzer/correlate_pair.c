@@ -1,28 +1,47 @@
-/* correlate_pair.c - match the flows of two adjacent captures.
+/* correlate_pair.c - match the connections of two adjacent captures.
  *
- * Pass 1 looks only through keys that are rare and strong (ISN, TSval,
- * payload, ICMP id, exact tuple; runs of at most bucket_cap flows), with no
- * time limit but max_skew_s: a far clock ten minutes off must not hide the
- * twins. Its confident matches give a first clock offset. Pass 2 looks
- * again with time as evidence; now a big run (a thousand flows to one
- * port) is searched only within a few seconds of the expected start, and
- * flows with no strong candidate also look among flows to the same
- * destination. Candidates are sorted by score and assigned greedily, so
- * each flow ends with at most one twin and the best-supported pairs win
- * ties (two clients behind one SNAT on the same source port).
+ * A pair is accepted only when it is consistent with one clock offset for
+ * the two captures, so unrelated captures pair nothing. Three stages, each
+ * linear or n log n in flows:
+ *
+ *   1. Anchors. Keys that are unique on both sides (one connection carries
+ *      them here, one there) pair directly: the SYN's ISN (32 random bits,
+ *      corroborated by the port, a second ISN, TSval or payload, so that a
+ *      chance collision among a million flows cannot pair), or a unique
+ *      TSval. No clock is needed yet: the far clock may be off by many
+ *      minutes. The anchors' time differences must agree on one offset (the
+ *      densest 1 s window holds a majority, or at least three of them);
+ *      anchors outside it are dropped unless SYN retries explain the gap.
+ *   2. Without any anchor (no TCP handshake, say), weak keys that are
+ *      unique on both sides (a payload) may set the clock, but only when at
+ *      least three of them, and a majority, agree within 0.1 s: a lone weak
+ *      pair never pairs (two labs sending the same test payload).
+ *   3. The window. With the offset known, every connection still unpaired
+ *      looks for its twin among the far flows that start within the clock's
+ *      tolerance of where it should be (SYN retries widen it forward), found
+ *      through sorted keys (destination, tuple, ICMP id, its strong keys):
+ *      a bounded number of neighbours in time per key, never a whole key
+ *      bucket. Candidates are scored (correlate_score.c) and assigned
+ *      greedily, best first; each connection pairs once.
+ * Then the offset is estimated once more from every pair with a strong key.
+ * Only first pieces of connections pair (correlate_conn.c); the legs of a
+ * NAT seen in one capture count as one connection for uniqueness, and the
+ * leg that scores best (the one facing the other capture) pairs.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include "correlate_int.h"
 
-#define PASS1_MIN_SCORE   50.0  /* a pair trusted to measure the clock */
-#define STRONG_ENOUGH     60.0  /* no need to look among the destination run */
-#define WINDOW_NS         INT64_C(5000000000)  /* big-run search, each side */
-#define DST_WINDOW_NS     INT64_C(3500000000)
-#define RUN_SCAN_MAX      256
-#define TWIN_MIN_SCORE    60.0
-#define PASS1_RETRY_CAP   256
+#define ANCHOR_MIN_SCORE  50.0
+#define RUN_MAX           4        /* entries of one unique key: legs, echo */
+#define MODE_HALF_NS      INT64_C(500000000)    /* anchors agree within */
+#define WEAK_HALF_NS      INT64_C(100000000)    /* weak pairs agree within */
+#define RETRY_MAX_NS      INT64_C(130000000000) /* SYN retries explain up to */
+#define CONSENSUS_MIN     3
+#define WINDOW_SCAN_MAX   64       /* neighbours in time looked at per key */
+#define NS_PER_S          1e9
 
 typedef struct cand {
     uint32_t ni, fi;
@@ -66,134 +85,405 @@ static int cand_cmp(const void *a, const void *b)
 
 typedef struct pair_run {
     const nl_corr_input *near, *far;
-    corr_index nix, fix;
+    const corr_conns *ncc, *fcc;
+    uint8_t   *nuse, *fuse;      /* first pieces: the flows that pair */
+    corr_index nix, fix;         /* strong keys of first pieces */
+    corr_index fwhere;           /* destination, tuple, ICMP id (far) */
     corr_ctx   cx;
-    uint32_t  *stamp;        /* per far flow: last near flow (+1) that saw it */
-    corr_rarity *rar;        /* per near flow, computed once */
-    int        self;         /* near and far are one capture (twins) */
-    uint32_t   cap;
-    cand_vec   cands;
+    corr_rarity *rar;            /* per near flow */
+    uint8_t   *ntaken, *ftaken;  /* per connection id (conn[]): paired */
+    uint32_t  *stamp;            /* per far flow: last near flow + 1 that saw it */
+    cand_vec   cands, weak;
+    int64_t    ext_ns;           /* forward window for SYN retries, per call */
 } pair_run;
 
-static int same_tuple(const nl_flow *a, const nl_flow *b)
+/* ---- stage 1: unique keys ------------------------------------------------ */
+
+/* Number of distinct connections in the run [lo, hi) of an index. Runs
+ * are short here (RUN_MAX), so a quadratic look is fine. */
+static size_t run_conns(const corr_index *ix, size_t lo, size_t hi,
+                        const corr_conns *cc)
 {
-    if (a->proto != b->proto)
-        return 0;
-    if (!nl_addr_cmp(&a->orig_ip, &b->orig_ip) && !nl_addr_cmp(&a->resp_ip, &b->resp_ip) &&
-        a->orig_port == b->orig_port && a->resp_port == b->resp_port)
+    size_t d = 0;
+    for (size_t i = lo; i < hi; i++) {
+        int seen = 0;
+        for (size_t j = lo; j < i && !seen; j++)
+            seen = cc->conn[ix->k[j].idx] == cc->conn[ix->k[i].idx];
+        d += !seen;
+    }
+    return d;
+}
+
+/* An ISN alone could be a chance collision among millions of flows: it
+ * pairs when something independent agrees too. */
+static int anchor_corroborated(const nl_flow *n, const nl_flow *f, const corr_score *s)
+{
+    if (s->evidence & (NL_EV_TSVAL | NL_EV_DATA | NL_EV_PORTS))
         return 1;
-    return !nl_addr_cmp(&a->orig_ip, &b->resp_ip) && !nl_addr_cmp(&a->resp_ip, &b->orig_ip) &&
-           a->orig_port == b->resp_port && a->resp_port == b->orig_port;
+    int isn = 0;
+    for (int d = 0; d < 2; d++) {
+        const nl_flow_sig *a = &n->sig[d], *b = &f->sig[d ^ s->flip];
+        isn += a->has_syn && b->has_syn && a->syn_isn == b->syn_isn;
+    }
+    if (isn == 2)
+        return 1;
+    /* the service port survives SNAT; a DNAT that moves it leaves the
+     * other keys above */
+    uint16_t fport = s->flip ? f->orig_port : f->resp_port;
+    return n->resp_port == fport;
 }
 
-/* Score far flows of the run [lo, lo+cnt) of one key against near flow ni.
- * Returns the best score seen, or -INFINITY; -2 on out of memory. */
-static int scan_run(pair_run *r, uint32_t ni, size_t lo, size_t cnt,
-                    int64_t window, double min_keep, double *best)
+static int stage_unique(pair_run *r)
 {
-    const nl_flow *n = r->near->flows[ni];
-    size_t a = lo, e = lo + cnt;
-    if (cnt > r->cap) {
-        if (!r->cx.have_offset)
-            return 0;
-        int64_t c = (int64_t)n->first_ns + r->cx.off_ns;
-        int64_t t0 = c - window;
-        a = corr_index_time_lower(&r->fix, lo, cnt, t0 < 0 ? 0 : (uint64_t)t0);
-        int64_t t1 = c + window;
-        size_t b = corr_index_time_lower(&r->fix, lo, cnt,
-                                         t1 < 0 ? 0 : (uint64_t)t1 + 1);
-        if (b - a > RUN_SCAN_MAX) {
-            /* keep the RUN_SCAN_MAX entries nearest the expected start */
-            size_t mid = corr_index_time_lower(&r->fix, a, b - a,
-                                               c < 0 ? 0 : (uint64_t)c);
-            size_t half = RUN_SCAN_MAX / 2;
-            size_t na = mid > a + half ? mid - half : a;
-            size_t nb = na + RUN_SCAN_MAX < b ? na + RUN_SCAN_MAX : b;
-            a = na;
-            b = nb;
+    const corr_index *a = &r->nix, *b = &r->fix;
+    size_t i = 0, j = 0;
+    while (i < a->n && j < b->n) {
+        uint64_t key = a->k[i].key;
+        if (b->k[j].key < key) {
+            j++;
+            continue;
         }
-        e = b;
-    }
-    for (size_t k = a; k < e; k++) {
-        uint32_t fi = r->fix.k[k].idx;
-        if (r->stamp[fi] == ni + 1)
-            continue;
-        r->stamp[fi] = ni + 1;
-        if (r->self && (fi == ni || same_tuple(n, r->far->flows[fi])))
-            continue;        /* a twin is the same connection translated */
-        corr_score s;
-        if (!corr_score_pair(&r->cx, n, &r->rar[ni], r->far->flows[fi], &s))
-            continue;
-        if (s.score > *best)
-            *best = s.score;
-        if (s.score < min_keep)
-            continue;
-        cand c = { ni, fi, s.score, s.dt_s, s.evidence, s.flip };
-        if (cand_push(&r->cands, &c) < 0)
-            return -2;
+        size_t ie = i, je = j;
+        while (ie < a->n && a->k[ie].key == key)
+            ie++;
+        while (je < b->n && b->k[je].key == key)
+            je++;
+        int kind = corr_key_kind(key);
+        if (je > j && ie - i <= RUN_MAX && je - j <= RUN_MAX &&
+            run_conns(a, i, ie, r->ncc) == 1 && run_conns(b, j, je, r->fcc) == 1) {
+            for (size_t x = i; x < ie; x++)
+                for (size_t y = j; y < je; y++) {
+                    const nl_flow *n = r->near->flows[a->k[x].idx];
+                    const nl_flow *f = r->far->flows[b->k[y].idx];
+                    corr_score s;
+                    if (!corr_score_pair(&r->cx, n, &r->rar[a->k[x].idx], f, &s))
+                        continue;
+                    cand c = { a->k[x].idx, b->k[y].idx, s.score, s.dt_s,
+                               s.evidence, s.flip };
+                    if (kind == CK_DATA) {
+                        if (cand_push(&r->weak, &c) < 0)
+                            return -1;
+                    } else if (s.score >= ANCHOR_MIN_SCORE &&
+                               (s.evidence & (NL_EV_ISN | NL_EV_TSVAL)) &&
+                               anchor_corroborated(n, f, &s)) {
+                        if (cand_push(&r->cands, &c) < 0)
+                            return -1;
+                    }
+                }
+        }
+        i = ie;
+        j = je;
     }
     return 0;
 }
 
-static int gen_candidates(pair_run *r, int pass, double min_keep)
-{
-    r->cands.n = 0;
-    memset(r->stamp, 0, r->far->nflows * sizeof *r->stamp);
-    for (uint32_t ni = 0; ni < r->near->nflows; ni++) {
-        const uint64_t *keys = r->rar[ni].key;
-        size_t nk = r->rar[ni].n;
-        double best = -INFINITY;
-        long dst_slot = -1;
-        for (size_t j = 0; j < nk; j++) {
-            if (corr_key_kind(keys[j]) == CK_DST) {
-                dst_slot = (long)j;
-                continue;
-            }
-            size_t lo = r->rar[ni].far_lo[j], cnt = r->rar[ni].far_cnt[j];
-            if (cnt && scan_run(r, ni, lo, cnt, WINDOW_NS, min_keep, &best) < 0)
-                return -1;
-        }
-        if (pass == 2 && dst_slot >= 0 && best < STRONG_ENOUGH &&
-            r->cx.have_offset && !r->self) {
-            size_t lo = r->rar[ni].far_lo[dst_slot];
-            size_t cnt = r->rar[ni].far_cnt[dst_slot];
-            /* always through the window: a destination run can be huge */
-            uint32_t save = r->cap;
-            r->cap = 0;
-            int rc = cnt ? scan_run(r, ni, lo, cnt, DST_WINDOW_NS, min_keep,
-                                    &best) : 0;
-            r->cap = save;
-            if (rc < 0)
-                return -1;
-        }
-    }
-    if (r->cands.n > 1)
-        qsort(r->cands.c, r->cands.n, sizeof *r->cands.c, cand_cmp);
-    return 0;
-}
+/* ---- assignment ------------------------------------------------------------ */
 
-/* Greedy: best candidates first, each flow used once. Accepted candidates
- * are compacted to the front of the vector; returns their number. */
-static size_t assign(pair_run *r, double min_score, uint32_t need_ev)
+/* Greedy: best candidates first, each connection used once on each side.
+ * Accepted candidates are compacted to the front; returns their number. */
+static size_t assign(pair_run *r, cand_vec *v, double min_score)
 {
-    size_t nn = r->near->nflows, nf = r->far->nflows, out = 0;
-    uint8_t *used = calloc(nn + nf, 1);
-    if (!used)
-        return (size_t)-1;
-    for (size_t i = 0; i < r->cands.n; i++) {
-        cand c = r->cands.c[i];
+    size_t out = 0;
+    if (v->n > 1)
+        qsort(v->c, v->n, sizeof *v->c, cand_cmp);
+    for (size_t i = 0; i < v->n; i++) {
+        cand c = v->c[i];
+        int32_t cn = r->ncc->conn[c.ni], cf = r->fcc->conn[c.fi];
         if (c.score < min_score)
             break;
-        if (used[c.ni] || used[nn + c.fi])
+        if (r->ntaken[cn] || r->ftaken[cf])
             continue;
-        if (need_ev && !(c.ev & need_ev))
-            continue;
-        used[c.ni] = used[nn + c.fi] = 1;
-        r->cands.c[out++] = c;
+        r->ntaken[cn] = r->ftaken[cf] = 1;
+        v->c[out++] = c;
     }
-    free(used);
     return out;
 }
+
+static void release(pair_run *r, const cand *c)
+{
+    r->ntaken[r->ncc->conn[c->ni]] = 0;
+    r->ftaken[r->fcc->conn[c->fi]] = 0;
+}
+
+/* ---- the clock --------------------------------------------------------------- */
+
+/* far - near of the first packet in each of the near flow's directions. */
+static void pair_deltas(const nl_flow *n, const nl_flow *f, int flip,
+                        int64_t d[2], int has[2])
+{
+    for (int dir = 0; dir < 2; dir++) {
+        const nl_flow_sig *a = &n->sig[dir], *b = &f->sig[dir ^ flip];
+        has[dir] = n->pkts[dir] && f->pkts[dir ^ flip] && a->first_ns && b->first_ns;
+        /* unsigned difference: hostile timestamps must not overflow */
+        d[dir] = has[dir] ? (int64_t)(b->first_ns - a->first_ns) : 0;
+    }
+}
+
+/* far start - near start - offset, in the direction where it is smallest
+ * (as the scorer measures it), seconds. */
+static double pair_dt(const pair_run *r, const cand *c, int64_t off_ns)
+{
+    int64_t d[2];
+    int has[2];
+    double best = 0;
+    int any = 0;
+    pair_deltas(r->near->flows[c->ni], r->far->flows[c->fi], c->flip, d, has);
+    for (int dir = 0; dir < 2; dir++) {
+        if (!has[dir])
+            continue;
+        double x = (double)corr_ssub(d[dir], off_ns) / NS_PER_S;
+        if (!any || fabs(x) < fabs(best))
+            best = x;
+        any = 1;
+    }
+    return best;
+}
+
+static int64_t pair_delta(const pair_run *r, const cand *c)
+{
+    int64_t d[2];
+    int has[2];
+    pair_deltas(r->near->flows[c->ni], r->far->flows[c->fi], c->flip, d, has);
+    return has[NL_ORIG] ? d[NL_ORIG] : d[NL_RESP];
+}
+
+static int syn_retried(const nl_flow *f)
+{
+    return f->sig[NL_ORIG].syn_count > 1 || f->sig[NL_RESP].syn_count > 1;
+}
+
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The offset most pairs agree on: the window of width 2 * half holding
+ * the most deltas; *k receives how many it holds. 0 when none. */
+static int delta_mode(const pair_run *r, const cand *v, size_t n, int64_t half,
+                      int64_t *center, size_t *k)
+{
+    int64_t *d = malloc((n ? n : 1) * sizeof *d);
+    if (!d)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        d[i] = pair_delta(r, &v[i]);
+    qsort(d, n, sizeof *d, i64_cmp);
+    size_t best = 0, bi = 0, lo = 0;
+    for (size_t hi = 0; hi < n; hi++) {
+        while (corr_ssub(d[hi], d[lo]) > 2 * half)
+            lo++;
+        if (hi - lo + 1 > best) {
+            best = hi - lo + 1;
+            bi = lo;
+        }
+    }
+    *k = best;
+    *center = best ? d[bi + best / 2] : 0;
+    free(d);
+    return 0;
+}
+
+/* Keep the candidates [0, n) that agree with `center`; the others are
+ * released. Returns how many stay (compacted to the front). */
+static size_t keep_agreeing(pair_run *r, cand *v, size_t n, int64_t center,
+                            int64_t half)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t dd = corr_ssub(pair_delta(r, &v[i]), center);
+        int64_t a = dd < 0 ? corr_ssub(0, dd) : dd;
+        int retried = (v[i].ev & NL_EV_ISN) &&
+                      (syn_retried(r->near->flows[v[i].ni]) ||
+                       syn_retried(r->far->flows[v[i].fi]));
+        if (a <= half || (retried && a <= RETRY_MAX_NS))
+            v[out++] = v[i];
+        else
+            release(r, &v[i]);
+    }
+    return out;
+}
+
+/* One pair's clock samples: every packet both kept records of (a
+ * retransmitted SYN pairs with its own copy), else - or when fine is 0 -
+ * the first packet of each direction. */
+static void pair_samples(const pair_run *r, const cand *c, clock_samples *cs, int fine)
+{
+    const nl_flow *n = r->near->flows[c->ni], *f = r->far->flows[c->fi];
+    if (fine && n->nrecs && f->nrecs) {
+        nl_match m;
+        memset(&m, 0, sizeof m);
+        m.near = n;
+        m.far = f;
+        m.flip = c->flip;
+        corr_pkts_pair(&m);         /* the sequence offsets twins need */
+        int16_t twin[NL_FLOW_KEEP_PKTS];
+        if (correlate_pkt_twins(&m, twin) > 0) {
+            int64_t d[2][NL_FLOW_KEEP_PKTS];
+            size_t k[2] = { 0, 0 };
+            uint16_t nn = n->nrecs < NL_FLOW_KEEP_PKTS ? n->nrecs : NL_FLOW_KEEP_PKTS;
+            for (uint16_t i = 0; i < nn; i++) {
+                int dir = n->recs[i].dir & 1;
+                if (twin[i] >= 0)
+                    d[dir][k[dir]++] = (int64_t)(f->recs[twin[i]].ts_ns - n->recs[i].ts_ns);
+            }
+            clock_samples_add_series(cs, d[0], k[0], d[1], k[1]);
+            return;
+        }
+    }
+    int64_t d[2];
+    int has[2];
+    pair_deltas(n, f, c->flip, d, has);
+    clock_samples_add_pair(cs, d, has);
+}
+
+/* The offset from the pairs v[0..n) with evidence need_ev (0: all).
+ * fine: from the packets both kept records of, for at most FINE_PAIRS
+ * pairs (more add nothing to a median but time); else from each pair's
+ * first packets - enough to open the window. */
+#define FINE_PAIRS 4096
+static int estimate(const pair_run *r, const cand *v, size_t n, uint32_t need_ev,
+                    int fine, nl_clock_offset *off)
+{
+    clock_samples cs;
+    size_t used = 0;
+    clock_samples_init(&cs);
+    for (size_t i = 0; i < n; i++) {
+        if (need_ev && !(v[i].ev & need_ev))
+            continue;
+        pair_samples(r, &v[i], &cs, fine && used++ < FINE_PAIRS);
+    }
+    int oom = cs.oom;
+    clock_estimate(&cs, off);
+    clock_samples_free(&cs);
+    return oom ? -1 : 0;
+}
+
+/* Stages 1 and 2: the pairs that set the clock, or none. Returns how many
+ * (at the front of r->cands), -1 on out of memory. */
+static long stage_clock(pair_run *r, nl_clock_offset *off)
+{
+    size_t n = assign(r, &r->cands, ANCHOR_MIN_SCORE);
+    int64_t center;
+    size_t k;
+    if (n > 0) {
+        if (delta_mode(r, r->cands.c, n, MODE_HALF_NS, &center, &k) < 0)
+            return -1;
+        if (k * 2 > n || k >= CONSENSUS_MIN) {
+            n = keep_agreeing(r, r->cands.c, n, center, MODE_HALF_NS);
+            r->cands.n = n;
+            if (estimate(r, r->cands.c, n, 0, 0, off) < 0)
+                return -1;
+            off->basis = NL_CLOCK_STRONG;
+            off->anchors = (uint32_t)n;
+            return (long)n;
+        }
+        for (size_t i = 0; i < n; i++)   /* chance collisions: no clock */
+            release(r, &r->cands.c[i]);
+    }
+    r->cands.n = 0;
+    n = assign(r, &r->weak, 0);
+    if (n > 0) {
+        if (delta_mode(r, r->weak.c, n, WEAK_HALF_NS, &center, &k) < 0)
+            return -1;
+        if (k >= CONSENSUS_MIN && k * 2 > n) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++) {
+                int64_t dd = corr_ssub(pair_delta(r, &r->weak.c[i]), center);
+                if (dd <= WEAK_HALF_NS && dd >= -WEAK_HALF_NS)
+                    r->weak.c[m++] = r->weak.c[i];
+                else
+                    release(r, &r->weak.c[i]);
+            }
+            for (size_t i = 0; i < m; i++)
+                if (cand_push(&r->cands, &r->weak.c[i]) < 0)
+                    return -1;
+            if (estimate(r, r->cands.c, m, 0, 0, off) < 0)
+                return -1;
+            off->basis = NL_CLOCK_CONSENSUS;
+            off->anchors = (uint32_t)m;
+            return (long)m;
+        }
+        for (size_t i = 0; i < n; i++)
+            release(r, &r->weak.c[i]);
+    }
+    off->known = 0;
+    off->basis = NL_CLOCK_NONE;
+    return 0;
+}
+
+/* ---- stage 3: the time window ---------------------------------------------- */
+
+/* Score the far flows of one key's run that start inside [t0, t1], at most
+ * WINDOW_SCAN_MAX of them, nearest to the expected start c first. */
+static int scan_window(pair_run *r, uint32_t ni, const corr_index *ix, uint64_t key,
+                       int64_t c, int64_t t0, int64_t t1, double min_keep)
+{
+    size_t lo, cnt = corr_index_find(ix, key, &lo);
+    if (cnt == 0)
+        return 0;
+    size_t a = corr_index_time_lower(ix, lo, cnt, t0 < 0 ? 0 : (uint64_t)t0);
+    size_t b = corr_index_time_lower(ix, lo, cnt, t1 < 0 ? 0 : (uint64_t)t1 + 1);
+    if (b - a > WINDOW_SCAN_MAX) {
+        size_t mid = corr_index_time_lower(ix, a, b - a, c < 0 ? 0 : (uint64_t)c);
+        size_t half = WINDOW_SCAN_MAX / 2;
+        a = mid > a + half ? mid - half : a;
+        b = a + WINDOW_SCAN_MAX < b ? a + WINDOW_SCAN_MAX : b;
+    }
+    const nl_flow *n = r->near->flows[ni];
+    for (size_t k = a; k < b; k++) {
+        uint32_t fi = ix->k[k].idx;
+        if (r->stamp[fi] == ni + 1 || r->ftaken[r->fcc->conn[fi]])
+            continue;
+        r->stamp[fi] = ni + 1;
+        corr_score s;
+        if (!corr_score_pair(&r->cx, n, &r->rar[ni], r->far->flows[fi], &s) || s.score < min_keep)
+            continue;
+        double lim = r->cx.tol_s + (double)r->ext_ns / NS_PER_S;
+        if (s.dt_s > lim || s.dt_s < -r->cx.tol_s)
+            continue;           /* not where the clock says it should be */
+        cand cd = { ni, fi, s.score, s.dt_s, s.evidence, s.flip };
+        if (cand_push(&r->cands, &cd) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int stage_window(pair_run *r, double min_score)
+{
+    size_t start = r->cands.n;
+    int64_t tol = (int64_t)(r->cx.tol_s * NS_PER_S);
+    memset(r->stamp, 0, r->far->nflows * sizeof *r->stamp);
+    for (uint32_t ni = 0; ni < r->near->nflows; ni++) {
+        const nl_flow *n = r->near->flows[ni];
+        if (!r->nuse[ni] || r->ntaken[r->ncc->conn[ni]])
+            continue;
+        int64_t c = corr_sadd((int64_t)n->first_ns, r->cx.off_ns);
+        /* a first SYN lost between the points: the far side starts with
+         * a retry, up to the near flow's last packet later */
+        r->ext_ns = 0;
+        if (syn_retried(n)) {
+            uint64_t span = n->last_ns - n->first_ns;
+            r->ext_ns = span > (uint64_t)RETRY_MAX_NS ? RETRY_MAX_NS : (int64_t)span;
+        }
+        int64_t t0 = corr_ssub(c, tol), t1 = corr_sadd(corr_sadd(c, tol), r->ext_ns);
+        uint64_t keys[CK_MAX_PER_FLOW];
+        size_t nk = corr_keys_of(n, keys);
+        for (size_t j = 0; j < nk; j++) {
+            int kind = corr_key_kind(keys[j]);
+            const corr_index *ix = (CK_SET_STRONG >> kind) & 1 ? &r->fix : &r->fwhere;
+            if (scan_window(r, ni, ix, keys[j], c, t0, t1, min_score) < 0)
+                return -1;
+        }
+    }
+    /* greedy over the window candidates only; the anchors stay */
+    cand_vec w = { r->cands.c + start, r->cands.n - start, r->cands.n - start };
+    size_t got = assign(r, &w, min_score);
+    r->cands.n = start + got;
+    return 0;
+}
+
+/* ---- the run ------------------------------------------------------------------ */
 
 static void fill_match(pair_run *r, const cand *c, int ni, nl_match *m)
 {
@@ -208,36 +498,12 @@ static void fill_match(pair_run *r, const cand *c, int ni, nl_match *m)
     m->evidence = c->ev;
     m->score = c->score;
     m->confidence = corr_confidence(c->score, c->ev);
+    m->level = corr_level(c->ev);
     m->dt_s = c->dt;
     corr_classify(m);
 }
 
-/* Clock offset from the accepted matches [0, n) (only strong ones when
- * there are any). */
-static int estimate_from(pair_run *r, size_t n, int ni, nl_clock_offset *off)
-{
-    clock_samples cs;
-    clock_samples_init(&cs);
-    int any_strong = 0;
-    for (size_t i = 0; i < n; i++)
-        if (r->cands.c[i].ev & NL_EV_STRONG)
-            any_strong = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (any_strong && !(r->cands.c[i].ev & NL_EV_STRONG))
-            continue;
-        nl_match m;
-        corr_pkt_pairs pp;
-        fill_match(r, &r->cands.c[i], ni, &m);
-        corr_pkts_pair(&m, &pp);
-        clock_samples_add_match(&cs, &pp);
-    }
-    int oom = cs.oom;
-    clock_estimate(&cs, off);
-    clock_samples_free(&cs);
-    return oom ? -1 : 0;
-}
-
-static int vec_push(corr_vec *v, const nl_match *m)
+int corr_vec_push(corr_vec *v, const nl_match *m)
 {
     if (v->n == v->cap) {
         size_t nc = v->cap ? v->cap * 2 : 256;
@@ -251,7 +517,61 @@ static int vec_push(corr_vec *v, const nl_match *m)
     return 0;
 }
 
+static uint8_t *first_pieces(const corr_conns *cc)
+{
+    uint8_t *u = malloc(cc->n ? cc->n : 1);
+    if (u)
+        for (size_t i = 0; i < cc->n; i++)
+            u[i] = cc->head[i] == (int32_t)i;
+    return u;
+}
+
+static int run_setup(pair_run *r)
+{
+    size_t nn = r->near->nflows, nf = r->far->nflows;
+    r->nuse = first_pieces(r->ncc);
+    r->fuse = first_pieces(r->fcc);
+    r->ntaken = calloc(nn, 1);
+    r->ftaken = calloc(nf, 1);
+    r->stamp = calloc(nf, sizeof *r->stamp);
+    if (!r->nuse || !r->fuse || !r->ntaken || !r->ftaken || !r->stamp)
+        return -1;
+    if (corr_index_build(&r->nix, r->near->flows, nn, CK_SET_STRONG, r->nuse) < 0 ||
+        corr_index_build(&r->fix, r->far->flows, nf, CK_SET_STRONG, r->fuse) < 0 ||
+        corr_index_build(&r->fwhere, r->far->flows, nf, CK_SET_WHERE, r->fuse) < 0)
+        return -1;
+    r->rar = malloc((nn ? nn : 1) * sizeof *r->rar);
+    if (!r->rar)
+        return -1;
+    corr_rarity_build(&r->nix, &r->fix, nn, r->rar);
+    return 0;
+}
+
+static void run_free(pair_run *r)
+{
+    corr_index_free(&r->nix);
+    corr_index_free(&r->fix);
+    corr_index_free(&r->fwhere);
+    free(r->nuse);
+    free(r->fuse);
+    free(r->ntaken);
+    free(r->ftaken);
+    free(r->stamp);
+    free(r->rar);
+    free(r->cands.c);
+    free(r->weak.c);
+}
+
+/* The clock's tolerance: noise (six spreads) and one-way latency (the
+ * offset cancels it only over both directions), at least 50 ms. */
+static double clock_tol(const nl_clock_offset *off)
+{
+    double t = 0.05 + 6 * off->spread_s + fabs(off->latency_s);
+    return t;
+}
+
 int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
+                  const corr_conns *ncc, const corr_conns *fcc,
                   const nl_correlate_opts *o, corr_vec *out,
                   nl_clock_offset *off)
 {
@@ -261,133 +581,64 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
     memset(off, 0, sizeof *off);
     off->from = ni;
     off->to = ni + 1;
-    r.near = near;
-    r.far = far;
-    r.cap = o->bucket_cap;
     if (near->nflows == 0 || far->nflows == 0)
         return 0;
-    r.stamp = calloc(far->nflows, sizeof *r.stamp);
-    if (!r.stamp || corr_index_build(&r.nix, near->flows, near->nflows) < 0 ||
-        corr_index_build(&r.fix, far->flows, far->nflows) < 0)
+    r.near = near;
+    r.far = far;
+    r.ncc = ncc;
+    r.fcc = fcc;
+    r.cx.max_skew_s = o->max_skew_s;
+    if (run_setup(&r) < 0)
         goto done;
     r.cx.nix = &r.nix;
     r.cx.fix = &r.fix;
-    r.cx.max_skew_s = o->max_skew_s;
-    r.rar = malloc(near->nflows * sizeof *r.rar);
-    if (!r.rar)
-        goto done;
-    corr_rarity_build(&r.cx, near->flows, near->nflows, r.rar);
 
-    /* Pass 1: strong keys only, no clock yet. */
-    if (gen_candidates(&r, 1, PASS1_MIN_SCORE) < 0)
+    if (stage_unique(&r) < 0)
         goto done;
-    size_t n1 = assign(&r, PASS1_MIN_SCORE, NL_EV_STRONG);
-    if (n1 == 0 && r.cap < PASS1_RETRY_CAP) {
-        /* nothing rare enough (every payload repeated, no TCP): look
-         * through bigger runs once before giving up on the clock */
-        r.cap = PASS1_RETRY_CAP;
-        if (gen_candidates(&r, 1, PASS1_MIN_SCORE) < 0)
-            goto done;
-        n1 = assign(&r, PASS1_MIN_SCORE, NL_EV_STRONG);
-        r.cap = o->bucket_cap;
-    }
-    if (n1 == (size_t)-1)
+    long nclock = stage_clock(&r, off);
+    if (nclock < 0)
         goto done;
-    nl_clock_offset first;
-    memset(&first, 0, sizeof first);
-    if (estimate_from(&r, n1, ni, &first) < 0)
-        goto done;
-    if (first.known) {
+    if (off->known) {
         r.cx.have_offset = 1;
-        r.cx.off_ns = (int64_t)llround(first.offset_s * 1e9);
-        r.cx.spread_s = first.spread_s;
+        r.cx.off_ns = (int64_t)llround(off->offset_s * NS_PER_S);
+        r.cx.tol_s = clock_tol(off);
+        /* rescore the clock's pairs with time as evidence */
+        for (size_t i = 0; i < r.cands.n; i++) {
+            cand *c = &r.cands.c[i];
+            corr_score s;
+            corr_score_pair(&r.cx, near->flows[c->ni], &r.rar[c->ni], far->flows[c->fi], &s);
+            c->score = s.score;
+            c->ev = s.evidence;
+            c->dt = s.dt_s;
+            c->flip = s.flip;
+        }
+        if (stage_window(&r, o->min_score) < 0)
+            goto done;
+        /* the final offset from every pair with a strong key */
+        nl_clock_offset fin = *off;
+        if (estimate(&r, r.cands.c, r.cands.n, NL_EV_STRONG, 1, &fin) < 0)
+            goto done;
+        if (fin.known) {
+            fin.basis = off->basis;
+            fin.anchors = off->anchors;
+            *off = fin;
+            /* each pair's time difference against the final offset */
+            int64_t o_ns = (int64_t)llround(fin.offset_s * NS_PER_S);
+            for (size_t i = 0; i < r.cands.n; i++)
+                r.cands.c[i].dt = pair_dt(&r, &r.cands.c[i], o_ns);
+        }
     }
-
-    /* Pass 2: everything, time now counts. */
-    if (gen_candidates(&r, 2, o->min_score) < 0)
-        goto done;
-    size_t n2 = assign(&r, o->min_score, 0);
-    if (n2 == (size_t)-1)
-        goto done;
-    if (estimate_from(&r, n2, ni, off) < 0)
-        goto done;
     off->from = ni;
     off->to = ni + 1;
-    /* pass-2 dt is relative to the first estimate; report it against the
-     * final one */
-    double shift = (first.known ? first.offset_s : 0) -
-                   (off->known ? off->offset_s : 0);
-    for (size_t i = 0; i < n2; i++) {
+    for (size_t i = 0; i < r.cands.n; i++) {
         nl_match m;
-        corr_pkt_pairs pp;
         fill_match(&r, &r.cands.c[i], ni, &m);
-        corr_pkts_pair(&m, &pp);
-        m.dt_s += shift;
-        if (vec_push(out, &m) < 0)
+        corr_pkts_pair(&m);
+        if (corr_vec_push(out, &m) < 0)
             goto done;
     }
     rc = 0;
 done:
-    corr_index_free(&r.nix);
-    corr_index_free(&r.fix);
-    free(r.stamp);
-    free(r.rar);
-    free(r.cands.c);
-    return rc;
-}
-
-/* Twins: one capture taken on both sides of a NAT (a firewall's `-i any`)
- * holds each translated connection twice, once per leg. Found like a pair
- * of captures with the capture against itself, the clock known (offset 0),
- * a flow never twin of itself or of a flow with its own tuple, and only on
- * the SYN's ISN or on TSval and payload together. */
-int corr_twins_run(const nl_corr_input *in, const nl_correlate_opts *o,
-                   int32_t *twin)
-{
-    pair_run r;
-    int rc = -1;
-    memset(&r, 0, sizeof r);
-    for (size_t i = 0; i < in->nflows; i++)
-        twin[i] = -1;
-    if (in->nflows < 2)
-        return 0;
-    r.near = r.far = in;
-    r.self = 1;
-    r.cap = o->bucket_cap;
-    r.stamp = calloc(in->nflows, sizeof *r.stamp);
-    if (!r.stamp || corr_index_build(&r.nix, in->flows, in->nflows) < 0)
-        goto done;
-    r.fix = r.nix;            /* one index serves both roles */
-    r.cx.nix = &r.nix;
-    r.cx.fix = &r.fix;
-    r.cx.max_skew_s = o->max_skew_s;
-    r.cx.have_offset = 1;
-    r.rar = malloc(in->nflows * sizeof *r.rar);
-    if (!r.rar)
-        goto done;
-    corr_rarity_build(&r.cx, in->flows, in->nflows, r.rar);
-    if (gen_candidates(&r, 2, TWIN_MIN_SCORE) < 0)
-        goto done;
-    uint8_t *used = calloc(in->nflows, 1);
-    if (!used)
-        goto done;
-    /* one greedy over both roles: a flow has at most one twin */
-    for (size_t i = 0; i < r.cands.n; i++) {
-        const cand *c = &r.cands.c[i];
-        int strong = (c->ev & NL_EV_ISN) ||
-                     ((c->ev & NL_EV_TSVAL) && (c->ev & NL_EV_DATA));
-        if (!strong || !(c->ev & NL_EV_TIME) || used[c->ni] || used[c->fi])
-            continue;
-        used[c->ni] = used[c->fi] = 1;
-        twin[c->ni] = (int32_t)(c->fi * 2 + c->flip);
-        twin[c->fi] = (int32_t)(c->ni * 2 + c->flip);
-    }
-    free(used);
-    rc = 0;
-done:
-    corr_index_free(&r.nix);  /* r.fix shares it */
-    free(r.stamp);
-    free(r.rar);
-    free(r.cands.c);
+    run_free(&r);
     return rc;
 }

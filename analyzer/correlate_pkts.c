@@ -6,8 +6,10 @@
  * rewrites the client's ISN shifts the client's seq and the server's ack by
  * the same amount) all agree; UDP and ICMP use payload and IPv4 ID. Each
  * far record pairs at most once, first come first served, so with TSvals a
- * retransmission pairs with its own copy. Pairs feed the clock offset;
- * counter differences give the packets lost between the points.
+ * retransmission pairs with its own copy. The ladders show them; counter
+ * differences give the packets lost between the points. The clock rests on
+ * the flows' first packets (correlate_pair.c), so flows whose records were
+ * not kept pair and time alike.
  */
 #include <string.h>
 #include <netinet/in.h>
@@ -36,12 +38,11 @@ static int same_packet(const nl_pkt_rec *a, const nl_pkt_rec *b, int tcp,
     return 1;
 }
 
-void corr_pkts_pair(nl_match *m, corr_pkt_pairs *pp)
+void corr_pkts_pair(nl_match *m)
 {
     const nl_flow *n = m->near, *f = m->far;
     int flip = m->flip, tcp = n->proto == IPPROTO_TCP;
 
-    pp->n[0] = pp->n[1] = 0;
     m->has_seq_offset = 0;
     for (int d = 0; d < 2; d++) {
         int fd = d ^ flip;
@@ -57,16 +58,7 @@ void corr_pkts_pair(nl_match *m, corr_pkt_pairs *pp)
     m->lost[NL_RESP] = fr > n->pkts[NL_RESP] ? fr - n->pkts[NL_RESP] : 0;
 
     int16_t twin[NL_FLOW_KEEP_PKTS];
-    uint16_t nn = n->nrecs < NL_FLOW_KEEP_PKTS ? n->nrecs : NL_FLOW_KEEP_PKTS;
     m->paired_pkts = (uint32_t)correlate_pkt_twins(m, twin);
-    for (uint16_t i = 0; i < nn; i++) {
-        const nl_pkt_rec *a = &n->recs[i];
-        int d = a->dir & 1;
-        if (twin[i] < 0)
-            continue;
-        /* unsigned difference: hostile timestamps must not overflow */
-        pp->d[d][pp->n[d]++] = (int64_t)(f->recs[twin[i]].ts_ns - a->ts_ns);
-    }
 }
 
 size_t correlate_pkt_twins(const nl_match *m, int16_t far_of_near[NL_FLOW_KEEP_PKTS])

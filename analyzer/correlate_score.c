@@ -23,26 +23,22 @@
 #define W_TIME   15.0
 #define W_OPENER 10.0
 
-static size_t index_count(const corr_ctx *cx, uint64_t key)
+static size_t index_count(const corr_index *ix, uint64_t key)
 {
-    size_t lo, a = 0, b = 0;
-    if (cx->nix)
-        a = corr_index_find(cx->nix, key, &lo);
-    if (cx->fix)
-        b = corr_index_find(cx->fix, key, &lo);
-    return a > b ? a : b;
+    size_t lo;
+    return ix && ix->n ? corr_index_find(ix, key, &lo) : 0;
 }
 
-void corr_rarity_build(const corr_ctx *cx, nl_flow *const *flows, size_t n,
-                       corr_rarity *rr)
+/* Weight of an agreeing key: 1 when one flow a side carries it, less when
+ * several do (floor 0.1). An ISN counts the busier side only when both
+ * sides repeat it: 32 random bits do not collide by chance, but one side
+ * may hold one connection twice (both legs of a NAT) and that must not
+ * weaken the pair. A binary search per key: n log n over a run. */
+void corr_rarity_build(const corr_index *a, const corr_index *b,
+                       size_t nflows, corr_rarity *rr)
 {
-    for (size_t i = 0; i < n; i++) {
-        rr[i].n = corr_keys_of(flows[i], rr[i].key);
-        for (size_t s = 0; s < rr[i].n; s++)
-            rr[i].count[s] = rr[i].count_min[s] = rr[i].far_lo[s] =
-                rr[i].far_cnt[s] = 0;
-    }
-    const corr_index *a = cx->nix, *b = cx->fix;
+    for (size_t i = 0; i < nflows; i++)
+        rr[i].n = 0;
     size_t i = 0, j = 0;
     while (i < a->n) {
         uint64_t key = a->k[i].key;
@@ -54,58 +50,37 @@ void corr_rarity_build(const corr_ctx *cx, nl_flow *const *flows, size_t n,
         size_t je = j;
         while (je < b->n && b->k[je].key == key)
             je++;
-        size_t cn = ie - i, cf = je - j, m = cn > cf ? cn : cf;
+        size_t cn = ie - i, cf = je - j;
+        size_t m = corr_key_kind(key) == CK_ISN ? (cn < cf ? cn : cf) : (cn > cf ? cn : cf);
         for (size_t e = i; e < ie; e++) {
             corr_rarity *r = &rr[a->k[e].idx];
-            for (size_t s = 0; s < r->n; s++)
-                if (r->key[s] == key) {
-                    r->count[s] = m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
-                    r->count_min[s] = (uint32_t)(cn < cf ? cn : cf);
-                    r->far_lo[s] = (uint32_t)j;
-                    r->far_cnt[s] = (uint32_t)cf;
-                    break;
-                }
+            if (r->n < CR_MAX) {
+                r->key[r->n] = key;
+                r->count[r->n++] = m > UINT32_MAX ? UINT32_MAX : (uint32_t)m;
+            }
         }
         i = ie;
         j = je;
     }
 }
 
-/* Weight of an agreeing key: 1 when one flow a side carries it, less when
- * several do (floor 0.1). An ISN counts the busier side only when both
- * sides repeat it: 32 random bits do not collide by chance, but one side
- * may split one connection into several flows (SYN retries after a RST)
- * and that must not weaken the pair that holds the first SYN. */
 static double rarity(const corr_ctx *cx, const corr_rarity *rr, uint64_t key)
 {
     size_t m = 0;
     int found = 0;
-    if (rr) {
-        for (size_t i = 0; i < rr->n; i++)
-            if (rr->key[i] == key) {
-                m = corr_key_kind(key) == CK_ISN ? rr->count_min[i]
-                                                 : rr->count[i];
-                found = 1;
-                break;
-            }
+    for (size_t i = 0; rr && i < rr->n && !found; i++)
+        if (rr->key[i] == key) {
+            m = rr->count[i];
+            found = 1;
+        }
+    if (!found) {
+        size_t a = index_count(cx->nix, key), b = index_count(cx->fix, key);
+        m = corr_key_kind(key) == CK_ISN ? (a < b ? a : b) : (a > b ? a : b);
     }
-    if (!found)
-        m = index_count(cx, key);
     if (m <= 1)
         return 1.0;
     double r = 1.0 / (double)m;
     return r < 0.1 ? 0.1 : r;
-}
-
-/* Does `tsval` appear among f's kept records of direction dir? Catches a
- * first SYN lost between the two points: the far side's first TSval is
- * then the retransmission's. */
-static int tsval_in_recs(const nl_flow *f, int dir, uint32_t tsval)
-{
-    for (uint16_t i = 0; i < f->nrecs; i++)
-        if (f->recs[i].dir == dir && f->recs[i].tsval == tsval)
-            return 1;
-    return 0;
 }
 
 static void far_ep(const nl_flow *f, int dir, const nl_addr **ip,
@@ -147,9 +122,7 @@ static void score_orient(const corr_ctx *cx, const nl_flow *n,
             }
         }
         if (a->has_tsval && b->has_tsval && a->first_tsval && b->first_tsval) {
-            if (a->first_tsval == b->first_tsval ||
-                tsval_in_recs(n, d, b->first_tsval) ||
-                tsval_in_recs(f, fd, a->first_tsval)) {
+            if (a->first_tsval == b->first_tsval) {
                 s += W_TSVAL * rarity(cx, rr, corr_key_make(CK_TSVAL,
                                                         a->first_tsval));
                 ev |= NL_EV_TSVAL;
@@ -222,7 +195,9 @@ static void score_orient(const corr_ctx *cx, const nl_flow *n,
     /* Disagreement. */
     if (isn_ne && !isn_eq && !ts_eq && !data_eq)
         s -= 25;
-    if (ts_ne && !ts_eq)
+    /* a first SYN lost between the points: the far side's first TSval
+     * is the retransmission's, its ISN the same */
+    if (ts_ne && !ts_eq && !isn_eq)
         s -= 15;
     if (data_ne && !data_eq)
         s -= 20;
@@ -233,8 +208,7 @@ static void score_orient(const corr_ctx *cx, const nl_flow *n,
             if (adt > cx->max_skew_s)
                 s -= 100;
         } else {
-            double tol = 0.05 + 6 * cx->spread_s;
-            if (adt <= tol) {
+            if (adt <= cx->tol_s) {
                 s += W_TIME;
                 ev |= NL_EV_TIME;
             } else if (adt <= 3.5) {
@@ -280,6 +254,17 @@ double corr_confidence(double score, uint32_t evidence)
     if (!(evidence & NL_EV_STRONG) && c > 0.8)
         c = 0.8;              /* time and ports alone never make us sure */
     return c > 0.999 ? 0.999 : c;
+}
+
+uint8_t corr_level(uint32_t ev)
+{
+    /* the pairing stages admit a key only when the clock agrees (or, for
+     * an ISN, when SYN retries explain the difference) */
+    if (ev & NL_EV_ISN)
+        return NL_CONF_EXACT;
+    if ((ev & (NL_EV_TSVAL | NL_EV_DATA | NL_EV_ICMP_ID)) && (ev & NL_EV_TIME))
+        return NL_CONF_STRONG;
+    return NL_CONF_LIKELY;
 }
 
 uint8_t corr_translation(const nl_flow *n, const nl_flow *f, int flip,

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "natlens/diagnose.h"
+#include "natlens/record.h"
 #include "natlens/hostmeta.h"
 
 /* A capture of a port scan can hold millions of unanswered SYNs; a case is
@@ -29,7 +30,10 @@
 
 static const char *const kind_names[NL_FK_COUNT] = {
     "asymmetric_return", "never_arrived", "icmp_unreachable", "rejected",
-    "handshake_broken", "source_changed", "seq_rewritten"
+    "handshake_broken", "source_changed", "seq_rewritten",
+    "nat_port_exhausted", "rejected_by_rule", "nat_no_reply",
+    "egress_pool", "no_common_traffic", "no_time_overlap", "same_capture",
+    "partial_capture"
 };
 
 const char *diagnose_kind_name(nl_finding_kind k)
@@ -39,7 +43,17 @@ const char *diagnose_kind_name(nl_finding_kind k)
 
 int diagnose_kind_priority(nl_finding_kind k)
 {
-    static const int pr[NL_FK_COUNT] = { 0, 1, 2, 3, 4, 5, 6 };
+    /* lower is more specific: a rule or the NAT that dropped a
+     * connection explains it better than "it never arrived" */
+    static const int pr[NL_FK_COUNT] = {
+        [NL_FK_ASYMMETRIC_RETURN] = 0, [NL_FK_NAT_PORT_EXHAUSTED] = 1,
+        [NL_FK_REJECTED_BY_RULE] = 2, [NL_FK_NEVER_ARRIVED] = 3,
+        [NL_FK_ICMP_UNREACHABLE] = 4, [NL_FK_REJECTED] = 5, [NL_FK_NAT_NO_REPLY] = 6,
+        [NL_FK_HANDSHAKE_BROKEN] = 7, [NL_FK_SOURCE_CHANGED] = 8,
+        [NL_FK_SEQ_REWRITTEN] = 9, [NL_FK_EGRESS_POOL] = 10,
+        [NL_FK_NO_COMMON_TRAFFIC] = 11, [NL_FK_NO_TIME_OVERLAP] = 12,
+        [NL_FK_SAME_CAPTURE] = 13, [NL_FK_PARTIAL_CAPTURE] = 14,
+    };
     return (unsigned)k < NL_FK_COUNT ? pr[k] : 99;
 }
 
@@ -357,9 +371,16 @@ int diagnose_correlation(nl_findings *out, const nl_correlation *c)
         cx.last_ns = in->last_ns;
         cx.name = diagnose_capture_name(out, (int)i);
         cx.hostmeta = out->meta[i];
-        diagnose_single_run(&cx);
+        /* a record file has no packets: its own rules, not the handshake
+         * rules (a capture carrying records gets both) */
+        if (!in->trace || !in->trace->is_record)
+            diagnose_single_run(&cx);
+        if (in->trace && record_count(in->trace) > 0)
+            diagnose_records_run(out, (int)i, in->trace);
     }
+    diagnose_scope_run(out, c);
     diagnose_pair_run(out, c);
+    diagnose_egress_run(out, c);
     finalize(out, c);
     return out->oom ? -1 : (int)out->n;
 }

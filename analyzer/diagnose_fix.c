@@ -262,12 +262,16 @@ char *diagnose_fix_lost_between(const char *a, const char *b, const char *what_e
 char *diagnose_fix_source_changed(const char *dest, const char *from_ip,
                                   const char *to_ip, const char *inner)
 {
+    /* dest and inner are addresses, or NULL when several: the command line
+     * then carries a placeholder, never prose */
     return fix_printf(
-        "if %s allow-lists sources: add %s to the allow-list next to %s (and every other "
+        "if %s allow-list%s sources: add %s to the allow-list next to %s (and every other "
         "address the NAT may use)\n"
         "or pin the egress address of %s on the NAT device, e.g.\n"
         "  iptables -t nat -I POSTROUTING -s %s -d %s -j SNAT --to-source %s",
-        dest, to_ip, from_ip, inner, inner, dest, from_ip);
+        dest ? dest : "the destinations", dest ? "s" : "", to_ip, from_ip,
+        inner ? inner : "these inner hosts", inner ? inner : "<inner network>",
+        dest ? dest : "<destination>", from_ip);
 }
 
 char *diagnose_fix_seq(void)

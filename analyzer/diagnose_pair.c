@@ -8,7 +8,6 @@
  *     asymmetric_return, and the merge keeps that (with this evidence);
  *   - a flow seen near never reached the next capture while other
  *     connections to the same destination did -> never_arrived;
- *   - the egress address changed (nl_ip_change) -> source_changed;
  *   - ISNs differ between two captures (nl_match.seq_offset) -> seq_rewritten
  *     with the offset, one finding per pair of captures.
  * Times in evidence are each capture's own clock.
@@ -189,82 +188,6 @@ static void rule_never_arrived(nl_findings *fs, const nl_correlation *c, const n
                                                        f->resp_port));
 }
 
-/* ---- the egress address changed ----------------------------------------- */
-
-static void rule_source_changed(nl_findings *fs, const nl_correlation *c, const nl_ip_change *x)
-{
-    char in[64], d[80], from[64], to[64], dip[64], tm[32];
-    nl_addr_str(&x->inner_ip, in, sizeof in);
-    nl_addr_str(&x->from_ip, from, sizeof from);
-    nl_addr_str(&x->to_ip, to, sizeof to);
-    nl_addr_str(&x->dest_ip, dip, sizeof dip);
-    if (x->has_port)
-        diagnose_ep(&x->dest_ip, x->dest_port, d, sizeof d);
-    else
-        snprintf(d, sizeof d, "%s", dip);
-    flow_out_time(x->at_ns, tm, sizeof tm, 0);
-    dg_case *k = diagnose_case_new(fs, NL_FK_SOURCE_CHANGED, NL_SEV_WARNING);
-    k->claims = 0;
-    k->rank = 10;
-    if (x->first_new)
-        diagnose_case_flow(k, 0, x->first_new);
-    snprintf(k->subject1, sizeof k->subject1, "The address %s sees for %s", d, in);
-    snprintf(k->subjectn, sizeof k->subjectn, "addresses %s sees for %s", d, in);
-    snprintf(k->predicate, sizeof k->predicate, "changed from %s to %s at %s (%s clock)%s", from,
-             to, tm, cap_name(fs, 0),
-             x->old_still_open ? "; flows opened before kept the old address" : "");
-    snprintf(k->group, sizeof k->group, "sc|%.60s|%.70s|%.50s|%.50s|%" PRIu64, in, d, from, to,
-             x->at_ns);
-    if (x->prev_ns)
-        diagnose_case_ev(k, 0, 0, x->prev_ns, "last flow from %s to %s leaves as %s", in, d, from);
-    if (x->first_new) {
-        char t[200];
-        flow_out_tuple(x->first_new, t, sizeof t, 1);
-        diagnose_case_ev(k, 0, x->first_new->first_frame, x->first_new->first_ns,
-                         "first flow on the new address: %s, seen as %s further on", t, to);
-    }
-    if (x->old_still_open)
-        diagnose_case_ev(k, 0, 0, 0, "%u flow%s on %s still open at the change",
-                         x->old_still_open, x->old_still_open > 1 ? "s" : "", from);
-    diagnose_case_fix(k, 10, diagnose_fix_source_changed(dip, from, to, in));
-    (void)c;
-}
-
-/* Add a per-port change to the address-level case of the same change. */
-static int source_change_fold(nl_findings *fs, const nl_correlation *c, const nl_ip_change *x)
-{
-    for (size_t i = 0; i < c->nip_changes; i++) {
-        const nl_ip_change *a = &c->ip_changes[i];
-        if (a->has_port || nl_addr_cmp(&a->inner_ip, &x->inner_ip) ||
-            nl_addr_cmp(&a->dest_ip, &x->dest_ip) || nl_addr_cmp(&a->from_ip, &x->from_ip) ||
-            nl_addr_cmp(&a->to_ip, &x->to_ip))
-            continue;
-        char in[64], dip[64], from[64], to[64], grp[240];
-        nl_addr_str(&a->inner_ip, in, sizeof in);
-        nl_addr_str(&a->dest_ip, dip, sizeof dip);
-        nl_addr_str(&a->from_ip, from, sizeof from);
-        nl_addr_str(&a->to_ip, to, sizeof to);
-        snprintf(grp, sizeof grp, "sc|%.60s|%.70s|%.50s|%.50s|%" PRIu64, in, dip, from, to,
-                 a->at_ns);
-        dg_case *k = diagnose_case_find(fs, NL_FK_SOURCE_CHANGED, grp);
-        if (!k)
-            return 0;
-        char ep[80], tm[32];
-        diagnose_ep(&x->dest_ip, x->dest_port, ep, sizeof ep);
-        flow_out_time(x->at_ns, tm, sizeof tm, 0);
-        if (x->first_new) {
-            diagnose_case_flow(k, 0, x->first_new);
-            diagnose_case_ev(k, 0, x->first_new->first_frame, x->first_new->first_ns,
-                             "to %s/%s: first flow on %s at %s", ep,
-                             x->proto == DG_PROTO_TCP ? "tcp" : x->proto == DG_PROTO_UDP ? "udp"
-                                                                                        : "ip",
-                             to, tm);
-        }
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- rewritten sequence numbers ------------------------------------------ */
 
 /* Did flow a (direction da) send a SYN with a sequence number that flow b
@@ -383,13 +306,5 @@ void diagnose_pair_run(nl_findings *fs, const nl_correlation *c)
     for (size_t i = 0; i < c->nunmatched; i++)
         rule_never_arrived(fs, c, &c->unmatched[i], dests, nd);
     free(dests);
-    /* one finding per address change; a change the destination address
-     * saw on all ports makes the per-port ones evidence under it */
-    for (size_t i = 0; i < c->nip_changes; i++)
-        if (!c->ip_changes[i].has_port)
-            rule_source_changed(fs, c, &c->ip_changes[i]);
-    for (size_t i = 0; i < c->nip_changes; i++)
-        if (c->ip_changes[i].has_port && !source_change_fold(fs, c, &c->ip_changes[i]))
-            rule_source_changed(fs, c, &c->ip_changes[i]);
     rule_seq(fs, c);
 }

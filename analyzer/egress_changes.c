@@ -1,28 +1,25 @@
 /* egress_changes.c - when did the address a destination sees change?
  *
- * Flows of one inner host to one destination, ordered by their START (in
- * capture 0's clock): a change is the first flow whose egress address
- * differs from the flow before it. Ordering by start, not by last packet,
- * is what keeps a long-lived flow that kept the old address from hiding
- * (or delaying) the change; such flows are counted in old_still_open.
- * Done twice: per destination port and protocol, and per destination
- * address across ports (has_port = 0).
+ * Flows of one inner host to one destination, seen at one capture point,
+ * ordered by their START (capture 0's clock): a change is the first flow
+ * of a new stretch of the host (egress_groups.c) whose egress address
+ * differs from the flow before it. Addresses alternating inside a pool are
+ * not changes (they are the pool); only switches are. Ordering by start,
+ * not by last packet, keeps a long-lived flow that kept the old address
+ * from hiding (or delaying) the change; such flows are counted in
+ * old_still_open. Done twice: per destination port and protocol, and per
+ * destination address across ports (has_port = 0). Flows followed only by
+ * "likely" pairs take no part.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "correlate_int.h"
 
-typedef struct obs {
-    nl_addr  inner, dest, egress;
-    uint16_t dport;
-    uint8_t  proto;
-    uint64_t start, last;
-    const nl_flow *f;
-} obs;
-
-static int obs_cmp(const obs *x, const obs *y, int by_port)
+static int obs_cmp(const egress_obs *x, const egress_obs *y, int by_port)
 {
     int r;
+    if (x->seen_at != y->seen_at)
+        return x->seen_at < y->seen_at ? -1 : 1;
     if ((r = nl_addr_cmp(&x->inner, &y->inner)))
         return r;
     if ((r = nl_addr_cmp(&x->dest, &y->dest)))
@@ -48,9 +45,10 @@ static int obs_cmp_addr(const void *a, const void *b)
     return obs_cmp(a, b, 0);
 }
 
-static int same_group(const obs *x, const obs *y, int port)
+static int same_group(const egress_obs *x, const egress_obs *y, int port)
 {
-    if (nl_addr_cmp(&x->inner, &y->inner) || nl_addr_cmp(&x->dest, &y->dest))
+    if (x->seen_at != y->seen_at || nl_addr_cmp(&x->inner, &y->inner) ||
+        nl_addr_cmp(&x->dest, &y->dest))
         return 0;
     return !port || (x->dport == y->dport && x->proto == y->proto);
 }
@@ -69,7 +67,8 @@ static int push(nl_correlation *c, size_t *cap, const nl_ip_change *ch)
     return 0;
 }
 
-static int scan(nl_correlation *c, size_t *cap, obs *v, size_t n, int port)
+/* v: the confident observations, sorted for this view. */
+static int scan(nl_correlation *c, size_t *cap, egress_obs *v, size_t n, int port)
 {
     qsort(v, n, sizeof *v, port ? obs_cmp_port : obs_cmp_addr);
     size_t run = 0;                /* first flow of the current address run */
@@ -80,8 +79,13 @@ static int scan(nl_correlation *c, size_t *cap, obs *v, size_t n, int port)
         }
         if (nl_addr_cmp(&v[i].egress, &v[i - 1].egress) == 0)
             continue;
+        if (v[i].group == v[i - 1].group) {
+            run = i;               /* a pool's addresses take turns */
+            continue;
+        }
         nl_ip_change ch;
         memset(&ch, 0, sizeof ch);
+        ch.seen_at = v[i].seen_at;
         ch.inner_ip = v[i].inner;
         ch.dest_ip = v[i].dest;
         ch.has_port = port;
@@ -114,35 +118,20 @@ static int change_cmp(const void *a, const void *b)
         return x->at_ns < y->at_ns ? -1 : 1;
     if (x->has_port != y->has_port)           /* address-wide first */
         return x->has_port < y->has_port ? -1 : 1;
-    return x->dest_port < y->dest_port ? -1 : x->dest_port > y->dest_port;
+    if (x->dest_port != y->dest_port)
+        return x->dest_port < y->dest_port ? -1 : 1;
+    return x->seen_at < y->seen_at ? -1 : x->seen_at > y->seen_at;
 }
 
-int egress_changes_build(nl_correlation *c)
+int egress_changes_build(nl_correlation *c, egress_obs *o, size_t n)
 {
-    c->nip_changes = 0;
-    if (c->nchains == 0)
-        return 0;
-    obs *v = calloc(c->nchains, sizeof *v);
-    if (!v)
+    size_t m = 0, cap = 0;
+    for (size_t i = 0; i < n; i++)      /* confident ones to the front */
+        if (o[i].confident)
+            o[m++] = o[i];
+    if (scan(c, &cap, o, m, 1) < 0 || scan(c, &cap, o, m, 0) < 0)
         return -1;
-    size_t n = 0, cap = 0;
-    for (size_t i = 0; i < c->nchains; i++) {
-        obs *o = &v[n];
-        int seen_at;
-        const nl_chain *chn = &c->chains[i];
-        if (!egress_chain_view(c, chn, &o->inner, &o->dest, &o->dport,
-                               &o->proto, &o->egress, &seen_at))
-            continue;
-        o->f = chn->flows[0];
-        o->start = o->f->first_ns;
-        o->last = o->f->last_ns;
-        n++;
-    }
-    int rc = 0;
-    if (scan(c, &cap, v, n, 1) < 0 || scan(c, &cap, v, n, 0) < 0)
-        rc = -1;
-    free(v);
-    if (rc == 0 && c->nip_changes > 1)
+    if (c->nip_changes > 1)
         qsort(c->ip_changes, c->nip_changes, sizeof *c->ip_changes, change_cmp);
-    return rc;
+    return 0;
 }

@@ -45,7 +45,7 @@ void flow_out_json(nl_json *j, const char *key, const nl_flow *f)
     json_uint(j, "missed_bytes", f->missed_bytes);
     json_ts(j, "first_ts", f->first_ns);
     json_ts(j, "last_ts", f->last_ns);
-    json_str(j, "community_id", flow_community_id(f, buf, sizeof buf));
+    json_str(j, "community_id", flow_community_id_seed(f, j->community_id_seed, buf, sizeof buf));
     json_uint(j, "id", f->id);
     json_uint(j, "first_frame", f->first_frame);
     if (f->proto == 6 && f->sig[NL_ORIG].has_syn)
@@ -79,7 +79,7 @@ void flow_out_csv_header(FILE *out)
           "orig_bytes,resp_bytes,orig_ip_bytes,resp_ip_bytes,first_ts,last_ts,community_id\n", out);
 }
 
-void flow_out_csv_row(FILE *out, const nl_flow *f)
+void flow_out_csv_row(FILE *out, const nl_flow *f, uint16_t cid_seed)
 {
     char a[64], b[64], p[16], cid[64];
     /* no field can hold a comma or quote: addresses, numbers, letters */
@@ -90,7 +90,7 @@ void flow_out_csv_row(FILE *out, const nl_flow *f)
             flow_conn_state(f), f->history, f->pkts[0], f->pkts[1], f->bytes[0], f->bytes[1],
             f->ip_bytes[0], f->ip_bytes[1], f->first_ns / NS_PER_S,
             f->first_ns % NS_PER_S, f->last_ns / NS_PER_S, f->last_ns % NS_PER_S,
-            flow_community_id(f, cid, sizeof cid));
+            flow_community_id_seed(f, cid_seed, cid, sizeof cid));
 }
 
 /* Append s (n bytes) at *o if it fits before end (one byte kept for NUL). */

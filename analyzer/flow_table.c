@@ -881,4 +881,5 @@ nl_flow **flow_table_all(nl_flow_table *t, size_t *n)
 void flow_table_stats(const nl_flow_table *t, nl_flow_table_stats *st)
 {
     *st = t->st;
+    st->max_flows = t->opts.max_flows;
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "natlens/json.h"
 
@@ -241,6 +242,28 @@ void json_double(nl_json *j, const char *key, double v, int decimals)
     }
 }
 
+void json_double_shortest(nl_json *j, const char *key, double v)
+{
+    char buf[400];
+    json_pre(j, key);
+    if (isnan(v) || isinf(v)) {
+        json_write(j, "null", 4);
+        return;
+    }
+    /* fewest decimals that read back as v; %f never takes an exponent.
+     * Above 1e17 a double is an integer and "%.0f" is exact; below, the
+     * integer part has at most 17 digits and 340 decimals reach the
+     * smallest subnormal: the buffer always holds the text. */
+    for (int prec = 0; prec <= 340; prec++) {
+        snprintf(buf, sizeof buf, "%.*f", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    json_write(j, buf, strlen(buf));
+    if (!strchr(buf, '.'))
+        json_write(j, ".0", 2);
+}
+
 void json_bool(nl_json *j, const char *key, int v)
 {
     json_pre(j, key);
@@ -255,16 +278,33 @@ void json_null(nl_json *j, const char *key)
 
 void json_ts(nl_json *j, const char *key, uint64_t ts_ns)
 {
+    char frac[10], twin[128];
+    uint64_t r = ts_ns % NS_PER_S;
+    size_t kl;
     json_pre(j, key);
-    {
-        char frac[10];
-        uint64_t r = ts_ns % NS_PER_S;
-        json_put_u64(j, ts_ns / NS_PER_S);
-        frac[0] = '.';
-        for (int i = 9; i >= 1; i--, r /= 10)
-            frac[i] = (char)('0' + r % 10);
-        json_write(j, frac, 10);
+    json_put_u64(j, ts_ns / NS_PER_S);
+    frac[0] = '.';
+    for (int i = 9; i >= 1; i--, r /= 10)
+        frac[i] = (char)('0' + r % 10);
+    json_write(j, frac, 10);
+    if (!key)
+        return;
+    kl = strlen(key);
+    if (kl >= 4 && kl < sizeof twin && strcmp(key + kl - 3, "_ts") == 0) {
+        /* "X_ts" -> "X_ns" without snprintf: two per printed flow */
+        memcpy(twin, key, kl - 2);
+        memcpy(twin + kl - 2, "ns", 3);
+    } else if (kl >= 3 && strcmp(key + kl - 3, "_ts") == 0) {
+        snprintf(twin, sizeof twin, "%.*s_ns", (int)(kl - 3), key);
+    } else {
+        snprintf(twin, sizeof twin, "%s_ns", key);
     }
+    json_uint(j, twin, ts_ns);
+}
+
+void json_schema(nl_json *j)
+{
+    json_uint(j, "schema", NL_JSON_SCHEMA);
 }
 
 void json_addr(nl_json *j, const char *key, const nl_addr *a)

@@ -7,7 +7,16 @@
 #include <string.h>
 #include "natlens/reader.h"
 
+extern const nl_reader reader_conntrack, reader_gcp_nat, reader_gcp_flow,
+    reader_aws_flow, reader_azure_flow, reader_zeek_conn;
+
 static const nl_reader *const reader_table[] = {
+    &reader_conntrack,
+    &reader_gcp_nat,
+    &reader_gcp_flow,
+    &reader_aws_flow,
+    &reader_azure_flow,
+    &reader_zeek_conn,
     NULL /* keeps the table non-empty; readers go above this line */
 };
 

@@ -90,7 +90,9 @@ int report_json_write(rep_ctx *c)
 {
     nl_json j;
     json_init(&j, c->out, 1);
+    j.community_id_seed = c->o->community_id_seed;
     json_obj_begin(&j, NULL);
+    json_schema(&j);
     json_summary(c, &j);
     /* correlate.h's writer: the very members `correlate --json` prints */
     if (c->in->corr)

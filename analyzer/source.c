@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 /* stdio buffer of a capture file (glibc ignores setvbuf's size unless
  * given the buffer) */
 #define SOURCE_IOBUF (1u << 20)
+
+static pthread_mutex_t source_compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct nl_source {
     pcap_t  *pcap;
@@ -134,7 +137,12 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         return NULL;
     }
     if (bpf && *bpf) {
-        if (pcap_compile(p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        /* captures are read on several threads (cli_load.c); libpcap's
+         * filter compiler is not documented as reentrant */
+        pthread_mutex_lock(&source_compile_lock);
+        int crc = pcap_compile(p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN);
+        pthread_mutex_unlock(&source_compile_lock);
+        if (crc != 0) {
             snprintf(errbuf, 512, "bad filter expression '%s': %s", bpf, pcap_geterr(p));
             pcap_close(p);
             free(iobuf);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "natlens/hostmeta.h"
 #include "natlens/reader.h"
+#include "natlens/record.h"
 #include "natlens/source.h"
 #include "natlens/trace.h"
 
@@ -60,23 +61,22 @@ static const nl_reader *trace_pick_reader(const char *path, const char *format,
     size_t n;
     FILE *f;
     *err = 0;
-    if (format) {
-        const nl_reader *r = reader_find(format);
-        if (!r) {
-            snprintf(errbuf, 512, "unknown record format '%s'", format);
-            *err = 1;
-        }
-        return r;
+    if (format && !reader_find(format)) {
+        snprintf(errbuf, 512, "unknown record format '%s'", format);
+        *err = 1;
+        return NULL;
     }
     if (!strcmp(path, "-") || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return NULL;
+        return format ? reader_find(format) : NULL;
     if (!(f = fopen(path, "rb")))
         return NULL;
     n = fread(head, 1, sizeof head, f);
     fclose(f);
+    /* a forced format names the record files: captures given beside them
+     * (correlate vm.pcap nat-log.json) still go to libpcap */
     if (trace_is_pcap_magic((const unsigned char *)head, n))
         return NULL;
-    return reader_sniff(head, n);
+    return format ? reader_find(format) : reader_sniff(head, n);
 }
 
 static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
@@ -235,6 +235,7 @@ void trace_free(nl_trace *t)
     free(t->warning);
     free(t->probes);
     free(t->hostmeta);
+    record_set_free(t->records);
     for (size_t i = 0; i < NL_TRACE_BAD_KEEP && i < t->bad_records; i++)
         free(t->bad_first[i]);
     free(t);

@@ -8,7 +8,7 @@ export BUILD
 NATLENS=${NATLENS:-$PWD/$BUILD/natlens}
 export NATLENS
 export NATLENS_CAPTURE=${NATLENS_CAPTURE:-$PWD/$BUILD/natlens-capture}
-export CORPUS=${CORPUS:-$PWD/../shared/corpus}
+export CORPUS=${CORPUS:-$(cd "$(dirname "$0")" && pwd)/corpus}
 pass=0; fail=0; skip=0; failed=""
 logdir=$(mktemp -d /tmp/natlens-test.XXXXXX)
 

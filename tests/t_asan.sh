@@ -4,7 +4,7 @@
 # regression files in tests/damaged/ replayed through the fuzz targets
 # (tests/fuzz/replay_main.c, no libFuzzer needed). Any report fails.
 cd "$(dirname "$0")/.." || exit 2
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 if ! command -v clang >/dev/null 2>&1; then
     echo "clang not installed (apt-get install clang libclang-rt-14-dev)"
     exit 77
@@ -38,7 +38,7 @@ N=build-asan/natlens
 for f in zeek/wikipedia.pcap zeek/pcapng-multi-interface.pcapng zeek/linux-sll2.pcap zeek/vlan-mpls.pcap \
          zeek/teredo.pcap zeek/gre.pcap zeek/pppoe.pcap zeek/ipv6-atomic-frag.pcap zeek/tcp-padding.pcap \
          tcpdump/bigtcp-ipv6.pcap tcpdump/LINKTYPE_RAW_ipv6.pcap tcpdump/802.1ad_QinQ.pcap \
-         suricata/decode-sll2-02/input.pcap arkime/tcp_handshake_synthetic.pcap bench/echo-connections.pcap; do
+         suricata/decode-sll2-02/input.pcap arkime/tcp_handshake_synthetic.pcap; do
     [ -f "$CORPUS/$f" ] || continue
     for mode in --json --csv ""; do
         # shellcheck disable=SC2086
@@ -65,13 +65,13 @@ if "$N" correlate --help > /dev/null 2>&1; then
 fi
 
 # fuzz regression files, replayed without libFuzzer
-for t in fuzz_decode fuzz_trace fuzz_correlate; do
+for t in fuzz_decode fuzz_trace fuzz_correlate fuzz_records; do
     [ -f "tests/fuzz/$t.c" ] || continue
     regs=$(ls tests/damaged/"$t"-* 2>/dev/null)
     [ -n "$regs" ] || continue
     if ! clang -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
             -Iinclude -o "$tmp/$t" "tests/fuzz/$t.c" tests/fuzz/replay_main.c build-asan/libnatlens.a \
-            $(pkg-config --libs libpcap 2>/dev/null || echo -lpcap) $(pkg-config --libs nettle 2>/dev/null) -lm \
+            $(pkg-config --libs libpcap 2>/dev/null || echo -lpcap) $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm \
             > "$tmp/log" 2>&1; then
         report "building the $t replayer" "$tmp/log"; cat "$tmp/log"; continue
     fi

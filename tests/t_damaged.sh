@@ -10,7 +10,7 @@
 # kept in tests/damaged/. With build-asan/natlens present (make asan) the
 # same set runs again under ASan/UBSan and any report fails the test.
 cd "$(dirname "$0")/.." || exit 2
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 NATLENS=${NATLENS:-$PWD/${BUILD:-build}/natlens}
 if [ ! -x "$NATLENS" ]; then
     echo "natlens binary not built ($NATLENS)"
@@ -39,6 +39,29 @@ fi
 # shellcheck disable=SC2086
 python3 tests/gen/damage.py "$tmp/v" $srcs > "$tmp/list" || { echo "damage.py failed"; exit 1; }
 mkdir -p "$tmp/dir.pcap"
+# record files (samples/records, conntrack logs): cut mid-line, garbled bytes,
+# a huge line, deep JSON nesting; each must be read up to the damage or refused
+python3 - "$tmp/rec" samples/records/*/* samples/snat-masq/conntrack-router.txt >> "$tmp/list" <<'PYEOF'
+import os, random, sys
+out = sys.argv[1]; os.makedirs(out, exist_ok=True)
+rnd = random.Random(16)
+for src in sys.argv[2:]:
+    if src.endswith(".py") or not os.path.isfile(src):
+        continue
+    b = open(src, "rb").read()
+    base = os.path.basename(src)
+    variants = {"cut": b[: len(b) // 2], "cut1": b[: len(b) * 9 // 10]}
+    g = bytearray(b)
+    for _ in range(max(1, len(g) // 200)):
+        g[rnd.randrange(len(g))] = rnd.randrange(256)
+    variants["garbled"] = bytes(g)
+    variants["longline"] = b[:200] + b"A" * 70000 + b"\n" + b[200:]
+    variants["deep"] = b[:100] + b"[" * 5000 + b"\n" + b[100:]
+    for k, v in variants.items():
+        p = os.path.join(out, "%s.%s" % (k, base))
+        open(p, "wb").write(v)
+        print("any", p)
+PYEOF
 {
     echo "any $tmp/dir.pcap"
     echo "any $tmp/does-not-exist.pcap"

@@ -49,6 +49,7 @@ want = {
     "time-shift":  (8, 0, 0, 0, 2, 437.25),
     "asym-return": (5, 5, 4, 0, 6, 0.0),
     "halfopen":    (3, 4, 0, 0, 2, 0.0),
+    "lb":          (12, 0, 0, 0, 6, 0.0),
 }
 bad = 0
 def check(cond, msg):
@@ -76,6 +77,8 @@ for s, (nat, att, ev, isn, caps, shift) in sorted(want.items()):
     kinds = {n["kind"] for n in t["nat"]}
     if s == "nonat":
         check(kinds == {"none"}, "%s: kinds %r" % (s, kinds))
+    elif s == "lb":
+        check(kinds == {"snat+dnat"}, "%s: kinds %r" % (s, kinds))
     elif s == "asym-return":
         check(kinds == {"dnat"}, "%s: kinds %r" % (s, kinds))
         res = [(a["expected"], a["client_result"]) for a in t["attempts"]]

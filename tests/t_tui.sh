@@ -12,7 +12,6 @@ set -u
 
 NATLENS=${NATLENS:-build/natlens}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CORPUS=${CORPUS:-/work/shared/corpus}
 
 if ! command -v tmux >/dev/null 2>&1; then
     echo "skip: tmux is not installed (apt-get install tmux)"

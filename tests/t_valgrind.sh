@@ -3,7 +3,7 @@
 # capture cut in the middle of a record (the damage path), under valgrind:
 # any memory error or a definite/indirect leak fails.
 cd "$(dirname "$0")/.." || exit 2
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 NATLENS=${NATLENS:-$PWD/${BUILD:-build}/natlens}
 if ! command -v valgrind >/dev/null 2>&1; then
     echo "valgrind not installed (apt-get install valgrind)"

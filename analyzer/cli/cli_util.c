@@ -1,4 +1,5 @@
-/* cli_util.c - loading captures for the command line, progress, colour. */
+/* cli_util.c - loading captures for the command line, progress, colour,
+ * and the options every capture-reading command shares. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ static void cli_progress_cb(void *ctx, int64_t done, int64_t total, uint64_t pac
     p->shown = 1;
 }
 
+int cli_partial;
+
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
 {
     char err[512];
@@ -54,6 +57,12 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
         fprintf(stderr, "natlens: %s\n", err);
         return NULL;
     }
+    cli_trace_notes(t);
+    return t;
+}
+
+void cli_trace_notes(nl_trace *t)
+{
     if (t->warning)
         fprintf(stderr, "natlens: warning: %s\n", t->warning);
     {
@@ -64,15 +73,35 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
             fprintf(stderr, "natlens: warning: %s: out of memory: %llu packets of new flows were "
                             "not accounted; %s\n",
                     t->name, (unsigned long long)st.no_memory,
-                    o.max_flows ? "a smaller --max-flows bounds the live flows further (each "
+                    st.max_flows ? "a smaller --max-flows bounds the live flows further (each "
                                   "flow that ended still keeps a summary of about 300 bytes)"
                                 : "use --max-flows N to bound memory");
+    }
+    if (t->bad_records) {
+        /* file text in the reasons: escaped, nothing raw reaches a terminal */
+        for (uint64_t i = 0; i < t->bad_records && i < NL_TRACE_BAD_KEEP; i++) {
+            fputs("natlens: warning: ", stderr);
+            for (const unsigned char *s = (const unsigned char *)t->bad_first[i]; s && *s; s++)
+                if (*s >= 0x20 && *s < 0x7f)
+                    fputc(*s, stderr);
+                else
+                    fprintf(stderr, "\\x%02x", *s);
+            fputs(" (line skipped)\n", stderr);
+        }
+        if (t->bad_records > NL_TRACE_BAD_KEEP)
+            fprintf(stderr, "natlens: warning: %s: %llu more lines skipped\n", t->name,
+                    (unsigned long long)(t->bad_records - NL_TRACE_BAD_KEEP));
+    }
+    {
+        nl_flow_table_stats st;
+        flow_table_stats(t->flows, &st);
+        if (t->warning || t->bad_records || st.no_memory || t->malformed)
+            cli_partial = 1;
     }
     if (t->malformed || t->truncated)
         fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "
                         "(counted, decoded as far as they go)\n",
                 t->name, (unsigned long long)t->malformed, (unsigned long long)t->truncated);
-    return t;
 }
 
 int cli_use_color(FILE *f)
@@ -114,4 +143,100 @@ unsigned long cli_parse_count(const char *opt, const char *val)
         exit(CLI_USAGE);
     }
     return v;
+}
+
+char *cli_take_filter(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            char *expr = cli_join_args(*argc, argv, i + 1);
+            *argc = i;
+            return expr;
+        }
+    }
+    return NULL;
+}
+
+char *cli_filter_and(const char *a, const char *b, int *oom)
+{
+    char *s;
+    size_t n;
+    *oom = 0;
+    if (!a || !b) {
+        if (!a && !b)
+            return NULL;
+        s = strdup(a ? a : b);
+    } else {
+        n = strlen(a) + strlen(b) + 12;
+        s = malloc(n);
+        if (s)
+            snprintf(s, n, "(%s) and (%s)", a, b);
+    }
+    if (!s)
+        *oom = 1;
+    return s;
+}
+
+uint16_t cli_parse_seed(const char *val)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = val ? strtoul(val, &end, 10) : 0;
+    if (!val || !*val || errno || *end || v > 65535 || val[0] == '-' || val[0] == '+') {
+        fprintf(stderr, "natlens: --community-id-seed needs a number from 0 to 65535, got '%s'\n",
+                val ? val : "");
+        exit(CLI_USAGE);
+    }
+    return (uint16_t)v;
+}
+
+/* The value of a short option given as "-xVALUE" or "-x VALUE". */
+static const char *cli_short_value(int argc, char **argv, int *i, const char *what)
+{
+    const char *a = argv[*i];
+    if (a[2])
+        return a + 2;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "natlens: %s needs %s\n", a, what);
+        exit(CLI_USAGE);
+    }
+    return argv[++*i];
+}
+
+void cli_common_file(cli_common *c, const char *path)
+{
+    const char **nf = realloc(c->files, ((size_t)c->nfiles + 1) * sizeof *nf);
+    if (!nf) {
+        fprintf(stderr, "natlens: out of memory\n");
+        exit(CLI_USAGE);
+    }
+    c->files = nf;
+    c->files[c->nfiles++] = path;
+}
+
+int cli_common_arg(cli_common *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "-n") == 0)
+        return 1;
+    if (strncmp(a, "-r", 2) == 0) {
+        cli_common_file(c, cli_short_value(argc, argv, i, "a capture file"));
+        return 1;
+    }
+    if (strncmp(a, "-f", 2) == 0) {
+        c->filter_f = cli_short_value(argc, argv, i, "a BPF expression");
+        return 1;
+    }
+    if (strcmp(a, "--community-id-seed") == 0) {
+        if (*i + 1 >= argc)
+            cli_parse_seed(NULL);
+        c->cid_seed = cli_parse_seed(argv[++*i]);
+        return 1;
+    }
+    if (strncmp(a, "--community-id-seed=", 20) == 0) {
+        c->cid_seed = cli_parse_seed(a + 20);
+        return 1;
+    }
+    return 0;
 }

@@ -27,7 +27,9 @@ static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
                "                      [--redact] [--all] [--top N] [--max-flows N] [--fail-on-findings]\n"
-               "                      CAPTURE...\n"
+               "                      [--strict]\n"
+               "                      [--community-id-seed N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
+               "                      [-- BPF expression]\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
                "  --title T     title of the report (default: the capture names)\n"
@@ -36,7 +38,13 @@ static void report_usage(FILE *f)
                "  --top N       flows in the flow table\n"
                "  --max-flows N cap live flows per capture (least recently used are evicted);\n"
                "                flows that ended keep their summary only: bounded memory\n"
-               "  --fail-on-findings  exit 1 when the report holds a finding\n");
+               "  --fail-on-findings  exit 1 when the report holds a finding\n"
+               "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
+               "  --input-format NAME read record files (not captures) with this record reader\n"
+               "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
+               "  -r CAPTURE    a capture (as tcpdump; may repeat), before the others\n"
+               "  -f EXPR       BPF filter for every capture; so are the words after --\n"
+               "  -n            accepted (natlens never resolves names)\n");
 }
 
 /* Append one word to the rendered command line, shell-quoted when needed. */
@@ -110,13 +118,16 @@ int cmd_report(int argc, char **argv)
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
         {"max-flows", required_argument, NULL, 'm'},
-        {"fail-on-findings", no_argument, NULL, 'f'},
+        {"fail-on-findings", no_argument, NULL, 'X'},
+        {"strict", no_argument, NULL, 'Y'},
+        {"input-format", required_argument, NULL, 'I'},
+        {"community-id-seed", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nl_report_opts ro;
-    const char *outpath = NULL, *fmtname = NULL;
-    int c, fail_on = 0, rc = CLI_USAGE, ncaps;
+    const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
+    int c, fail_on = 0, strict = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
     unsigned long max_flows = 0;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
@@ -125,11 +136,21 @@ int cmd_report(int argc, char **argv)
     char *cmdline = NULL, *tmppath = NULL;
     char err[512];
     FILE *out = NULL;
+    cli_common cc = {NULL, 0, NULL, 0};
+    char *after_dashes, *bpf = NULL;
+    const char **paths = NULL;
+    int oom;
 
     report_opts_default(&ro);
+    after_dashes = cli_take_filter(&argc, argv);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:hr:nf:", lo, NULL)) != -1) {
         switch (c) {
+        /* tcpdump habits, as correlate and tui take them */
+        case 'r': cli_common_file(&cc, optarg); break;
+        case 'n': break;
+        case 'f': cc.filter_f = optarg; break;
+        case 'S': ro.community_id_seed = cli_parse_seed(optarg); break;
         case 'o': outpath = optarg; break;
         case 'F': fmtname = optarg; break;
         case 'T': ro.title = optarg; break;
@@ -137,16 +158,25 @@ int cmd_report(int argc, char **argv)
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
         case 'm': max_flows = cli_parse_count("--max-flows", optarg); break;
-        case 'f': fail_on = 1; break;
-        case 'h': report_usage(stdout); return CLI_OK;
-        default: report_usage(stderr); return CLI_USAGE;
+        case 'X': fail_on = 1; break;
+        case 'Y': strict = 1; break;
+        case 'I': rec_format = optarg; break;
+        case 'h': report_usage(stdout); rc = CLI_OK; goto out;
+        default: report_usage(stderr); goto out;
         }
     }
-    if (!outpath || optind >= argc) {
+    if (!outpath || (optind >= argc && !cc.nfiles)) {
         fprintf(stderr, "natlens report: %s\n", !outpath ? "-o FILE is required" : "no capture given");
         report_usage(stderr);
-        return CLI_USAGE;
+        goto out;
     }
+    bpf = cli_filter_and(cc.filter_f, after_dashes, &oom);
+    ncaps = cc.nfiles + (argc - optind);
+    paths = calloc((size_t)ncaps, sizeof *paths);
+    if (oom || !paths)
+        goto oom;
+    for (int i = 0; i < ncaps; i++)
+        paths[i] = i < cc.nfiles ? cc.files[i] : argv[optind + i - cc.nfiles];
     ro.format = report_format_from_name(fmtname ? fmtname : outpath);
     if (ro.format < 0) {
         if (fmtname)
@@ -154,9 +184,8 @@ int cmd_report(int argc, char **argv)
         else
             fprintf(stderr, "natlens report: cannot tell the format from '%s': name it .html, .md or "
                             ".json, or give --format\n", outpath);
-        return CLI_USAGE;
+        goto out;
     }
-    ncaps = argc - optind;
     caps = calloc((size_t)ncaps, sizeof *caps);
     tr = calloc((size_t)ncaps, sizeof *tr);
     fs = diagnose_new();
@@ -166,10 +195,12 @@ int cmd_report(int argc, char **argv)
     }
     for (int i = 0; i < ncaps; i++) {
         nl_trace_opts o;
-        const char *path = argv[optind + i];
+        const char *path = paths[i];
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
         o.max_flows = max_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)max_flows;
+        o.bpf = bpf;
+        o.format = rec_format;   /* --format is the report's own: --input-format here */
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
             goto out;
@@ -198,7 +229,7 @@ int cmd_report(int argc, char **argv)
         if (diagnose_trace(fs, tr[0], 0) < 0)
             goto oom;
     }
-    cmdline = report_cmdline(argc, argv);
+    cmdline = report_cmdline(argc_all, argv);   /* with the words after -- */
     ro.command_line = cmdline;
 
     if (!strcmp(outpath, "-")) {
@@ -236,6 +267,8 @@ int cmd_report(int argc, char **argv)
         }
     }
     rc = fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING) > 0 ? CLI_FINDINGS : CLI_OK;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
     goto out;
 oom:
     fprintf(stderr, "natlens report: out of memory\n");
@@ -253,5 +286,9 @@ out:
     free(caps);
     free(cmdline);
     free(tmppath);
+    free(paths);
+    free(cc.files);
+    free(bpf);
+    free(after_dashes);
     return rc;
 }

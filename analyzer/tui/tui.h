@@ -128,6 +128,7 @@ typedef struct tui_loader {
     int               started;
     char            **paths;   /* borrowed from argv */
     size_t            npaths;
+    const char       *bpf;     /* filter for every capture or NULL; borrowed */
     int               utf8;
     /* under mu */
     int               stage;
@@ -137,9 +138,12 @@ typedef struct tui_loader {
     uint64_t          start_ns, ready_ns;
 } tui_loader;
 
+/* Read record files with this record reader (--format; reader.h); NULL
+ * detects. Call before tui_load_start(). */
+void tui_load_set_format(const char *name);
 /* Start reading in the background (signals blocked in the loader threads
  * so they reach the UI thread). -1 with err filled if no thread. */
-int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err);
+int tui_load_start(tui_loader *ld, char **paths, size_t n, const char *bpf, int utf8, char *err);
 /* Snapshot of the state; *model set once ready. */
 int tui_load_poll(tui_loader *ld, tui_cap_progress *prog, tui_model **model,
                   char *err, size_t errlen);

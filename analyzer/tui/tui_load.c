@@ -39,12 +39,21 @@ static void tui_load_progress(void *ctx, int64_t done, int64_t total, uint64_t p
     pthread_mutex_unlock(&j->ld->mu);
 }
 
+static const char *tui_format;   /* set once before the loader threads start */
+
+void tui_load_set_format(const char *name)
+{
+    tui_format = name;
+}
+
 static void *tui_load_one(void *arg)
 {
     tui_cap_job *j = arg;
     nl_trace_opts o;
     memset(&o, 0, sizeof o);
     o.keep_packets = 1;
+    o.bpf = j->ld->bpf;
+    o.format = tui_format;
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);
@@ -151,7 +160,7 @@ out:
     return NULL;
 }
 
-int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err)
+int tui_load_start(tui_loader *ld, char **paths, size_t n, const char *bpf, int utf8, char *err)
 {
     sigset_t all, old;
     int rc;
@@ -159,6 +168,7 @@ int tui_load_start(tui_loader *ld, char **paths, size_t n, int utf8, char *err)
     pthread_mutex_init(&ld->mu, NULL);
     ld->paths = paths;
     ld->npaths = n;
+    ld->bpf = bpf;
     ld->utf8 = utf8;
     ld->stage = TUI_LD_READING;
     ld->start_ns = tui_now_ns();

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <curses.h>
+#include "natlens/reader.h"
 #include "natlens/source.h"
 #include "../cli/cli.h"
 #include "tui.h"
@@ -38,13 +39,17 @@ const tui_panel *tui_panel_get(int p)
 
 static void tui_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens tui CAPTURE [CAPTURE...]\n"
+    fprintf(f, "usage: natlens tui [--format NAME] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
+               "                   [-- BPF expression]\n"
+               "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
                "  Interactive viewer. Captures in path order, client side first.\n"
+               "  -r CAPTURE a capture (as tcpdump; may repeat); -f EXPR or the words after --:\n"
+               "  a BPF filter for every capture; -n accepted (natlens never resolves names).\n"
                "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
                "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n");
 }
 
-static int tui_preflight(char **paths, size_t n)
+static int tui_preflight(char **paths, size_t n, const char *bpf, const char *format)
 {
     char err[512];
     for (size_t i = 0; i < n; i++) {
@@ -54,8 +59,16 @@ static int tui_preflight(char **paths, size_t n)
                             "give capture files, not '-'\n");
             return -1;
         }
-        s = source_open(paths[i], NULL, err);
+        s = source_open(paths[i], bpf, err);    /* a bad filter fails here too */
         if (!s) {
+            /* a record file (conntrack, cloud logs, conn.log) is no pcap */
+            char head[NL_READER_HEAD];
+            FILE *f = fopen(paths[i], "rb");
+            size_t hn = f ? fread(head, 1, sizeof head, f) : 0;
+            if (f)
+                fclose(f);
+            if (hn && (format || reader_sniff(head, hn)))
+                continue;
             fprintf(stderr, "natlens: %s\n", err);
             return -1;
         }
@@ -82,36 +95,19 @@ static void tui_signals(void)
     sigaction(SIGQUIT, &sa, NULL);
 }
 
-int cmd_tui(int argc, char **argv)
+/* Everything after the options: check the files, read them in the
+ * background, run the viewer. paths[n], bpf and format (a record reader's
+ * name or NULL) stay the caller's. */
+static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
 {
     tui_loader ld;
     tui_ui ui;
     char err[512];
-    char **paths;
-    size_t n;
-    int first = 1, rc = CLI_OK, done = 0, dirty = 1;
+    int rc = CLI_OK, done = 0, dirty = 1;
     uint64_t t_first = 0;
 
-    for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
-        if (!strcmp(argv[first], "--")) {
-            first++;
-            break;
-        }
-        if (!strcmp(argv[first], "-h") || !strcmp(argv[first], "--help")) {
-            tui_usage(stdout);
-            return CLI_OK;
-        }
-        fprintf(stderr, "natlens tui: unknown option '%s'\n", argv[first]);
-        tui_usage(stderr);
-        return CLI_USAGE;
-    }
-    if (first >= argc) {
-        tui_usage(stderr);
-        return CLI_USAGE;
-    }
-    paths = argv + first;
-    n = (size_t)(argc - first);
-    if (tui_preflight(paths, n) < 0)
+    tui_load_set_format(format);
+    if (tui_preflight(paths, n, bpf, format) < 0)
         return CLI_USAGE;
 
     memset(&ui, 0, sizeof ui);
@@ -132,7 +128,7 @@ int cmd_tui(int argc, char **argv)
     tui_signals();
     /* reading starts before the screen is taken: the first screen already
      * shows progress */
-    if (tui_load_start(&ld, paths, n, ui.utf8, err) < 0) {
+    if (tui_load_start(&ld, paths, n, bpf, ui.utf8, err) < 0) {
         fprintf(stderr, "natlens tui: %s\n", err);
         free(ui.prog);
         return CLI_USAGE;
@@ -207,5 +203,57 @@ int cmd_tui(int argc, char **argv)
     tui_model_free((tui_model *)ui.m);
     free(ui.order);
     free(ui.prog);
+    return rc;
+}
+
+int cmd_tui(int argc, char **argv)
+{
+    cli_common cc = {NULL, 0, NULL, 0};
+    char **paths = NULL, *filter, *bpf = NULL;
+    const char *format = NULL;
+    size_t n;
+    int first, rc = CLI_USAGE, oom = 0;
+
+    filter = cli_take_filter(&argc, argv);
+    for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+        if (cli_common_arg(&cc, argc, argv, &first))
+            continue;          /* -r -n -f, shared with correlate and report */
+        if (!strcmp(argv[first], "-h") || !strcmp(argv[first], "--help")) {
+            tui_usage(stdout);
+            rc = CLI_OK;
+            goto out;
+        }
+        if (!strcmp(argv[first], "--format") && first + 1 < argc) {
+            format = argv[++first];
+            continue;
+        }
+        if (!strncmp(argv[first], "--format=", 9)) {
+            format = argv[first] + 9;
+            continue;
+        }
+        fprintf(stderr, "natlens tui: unknown option '%s'\n", argv[first]);
+        tui_usage(stderr);
+        goto out;
+    }
+    n = (size_t)cc.nfiles + (size_t)(argc - first);
+    if (n == 0) {
+        tui_usage(stderr);
+        goto out;
+    }
+    paths = calloc(n + 1, sizeof *paths);
+    bpf = cli_filter_and(cc.filter_f, filter, &oom);
+    if (!paths || oom) {
+        fprintf(stderr, "natlens: out of memory\n");
+        goto out;
+    }
+    /* -r captures first, in their order */
+    for (size_t i = 0; i < n; i++)
+        paths[i] = i < (size_t)cc.nfiles ? (char *)cc.files[i] : argv[first + (int)i - cc.nfiles];
+    rc = tui_run(paths, n, bpf, format);
+out:
+    free(paths);
+    free(bpf);
+    free(filter);
+    free(cc.files);
     return rc;
 }

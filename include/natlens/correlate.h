@@ -61,26 +61,60 @@ enum {
     NL_EV_ICMP_ID = 1u << 4, /* ICMP echo identifier */
     NL_EV_PORTS   = 1u << 5, /* ports left untouched */
     NL_EV_SIZE    = 1u << 6, /* packet counts, segment sizes, MSS */
-    NL_EV_TIME    = 1u << 7  /* start time agrees with the clock offset */
+    NL_EV_TIME    = 1u << 7, /* start time agrees with the clock offset */
+    NL_EV_RECORD  = 1u << 8  /* a record (conntrack, NAT or flow log) of this
+                                exact 5-tuple covers the flow's time */
 };
-#define NL_EV_COUNT 8
+#define NL_EV_COUNT 9
 #define NL_EV_STRONG (NL_EV_ISN | NL_EV_TSVAL | NL_EV_DATA)
+
+/* nl_match.level: how a pair is known, for people ("exact", ...). Only
+ * EXACT, STRONG and RECORDED pairs make allow-list lines. */
+enum {
+    NL_CONF_LIKELY = 0,       /* time, addresses and sizes agree; no key */
+    NL_CONF_STRONG,           /* a rare key (TSval, payload) and the clock */
+    NL_CONF_EXACT,            /* the SYN's ISN (or ISN + TSval) and the clock */
+    NL_CONF_RECORDED          /* a NAT's own record of the mapping */
+};
 
 /* nl_unmatched.reason */
 enum {
     NL_UNM_NEVER_ARRIVED = 0, /* near flow with no twin further along the path */
     NL_UNM_FROM_ELSEWHERE,    /* far flow with no twin nearer the client */
-    NL_UNM_OUTSIDE_WINDOW     /* the flow lies wholly outside the other
+    NL_UNM_OUTSIDE_WINDOW,    /* the flow lies wholly outside the other
                                  capture's time span (clock-corrected) */
+    NL_UNM_ANSWERED_ELSEWHERE /* near flow the responder answered (a completed
+                                 handshake, a reply): it arrived somewhere,
+                                 only not at the next capture (a load
+                                 balancer sent it to another backend) */
 };
 
-/* Clock relation between capture `from` and capture `to` (adjacent). */
+/* nl_clock_offset.basis: what the offset rests on. */
+enum {
+    NL_CLOCK_NONE = 0,        /* nothing agreed: no pairs at all */
+    NL_CLOCK_STRONG,          /* pairs on unique strong keys (SYN ISN, TSval) */
+    NL_CLOCK_CONSENSUS,       /* no strong key: many weak pairs (payloads)
+                                 agreed on one offset */
+    NL_CLOCK_RECORDS          /* records too coarse to time a clock: paired on
+                                 exact tuples inside their time windows, the
+                                 clocks assumed to agree */
+};
+
+/* Clock relation between capture `from` and capture `to` (adjacent), and
+ * what the two captures share. */
 typedef struct nl_clock_offset {
     int      from, to;        /* capture indexes */
-    int      known;           /* 0: no paired packets, offset_s is 0 */
+    int      known;           /* 0: no agreeing pairs, offset_s is 0 and
+                                 nothing is paired between the two */
+    uint8_t  basis;           /* NL_CLOCK_* */
+    uint8_t  same_capture;    /* the same file (or an identical copy) twice */
+    uint32_t anchors;         /* pairs that set the clock */
+    /* time spans: overlap after clock correction (raw when unknown) */
+    int64_t  overlap_ns;      /* < 0: they do not overlap, by that much */
     double   offset_s;        /* how far `to`'s clock runs ahead of `from`'s */
     double   spread_s;        /* robust spread: 1.4826 * MAD of the samples */
-    uint32_t samples;         /* paired packets used */
+    uint32_t samples;         /* packet times used: the first packet of each
+                                 direction of each pair that set the clock */
     int      two_way;         /* both directions seen: latency cancelled */
     double   latency_s;       /* one-way latency estimate (two_way only) */
 } nl_clock_offset;
@@ -100,6 +134,7 @@ typedef struct nl_match {
     double   score;           /* internal score (higher is surer) */
     double   confidence;      /* 0..1 */
     double   dt_s;            /* far start - near start - clock offset (s) */
+    uint8_t  level;           /* NL_CONF_*: how the pair is known */
     uint8_t  has_seq_offset;  /* ISNs differ in some direction */
     uint32_t seq_offset[2];   /* far seq - near seq, mod 2^32, per direction */
     uint64_t lost[2];         /* [NL_ORIG]: packets of the near originator's
@@ -128,6 +163,9 @@ typedef struct nl_hop {
     uint8_t  via_alt;         /* the match starts at alt[from], not flows[from] */
     uint64_t lost_packets;    /* lost[0] + lost[1] of the match; when absent:
                                  packets `from` sent toward `to` */
+    uint8_t  answered;        /* absent only: the responder answered at `from`
+                                 (the connection went on elsewhere, e.g. a
+                                 balancer's other backend), not lost */
     const nl_match *match;    /* NULL when absent; match->near is flows[from]
                                  or, with via_alt, alt[from] */
 } nl_hop;
@@ -159,16 +197,61 @@ typedef struct nl_egress {
     uint16_t dest_port;       /* 0 for ICMP */
     uint8_t  proto;
     nl_addr  egress_ip;
-    int      seen_at;         /* capture index where egress_ip was seen */
+    int      seen_at;         /* capture index where egress_ip was seen:
+                                 rows of different capture points are apart */
     uint64_t first_ns;        /* earliest start of such a flow */
     uint64_t last_ns;         /* latest last packet of such a flow */
     uint32_t flows;
+    uint32_t confident;       /* of them, followed by confident pairs only
+                                 (level exact, strong or recorded): only
+                                 these make allow-list lines */
 } nl_egress;
 
+/* The answer of one capture point: an address its destinations saw,
+ * summed over every inner host (what an allow list needs). Sorted by
+ * seen_at, then flows (most first). Only confident flows count. */
+typedef struct nl_egress_addr {
+    int      seen_at;
+    nl_addr  ip;
+    uint32_t flows;
+    uint32_t hosts;           /* inner hosts seen with it */
+    uint32_t pool_hosts;      /* ... that used it interleaved with another
+                                 address: a pool */
+    uint64_t first_ns, last_ns;   /* first and last flow start (capture 0 clock) */
+} nl_egress_addr;
+
+/* How the addresses of one capture point were used over time, per inner
+ * host, summed. An inner host's flows in start order form stretches: a
+ * stretch ends where every address used so far is never used again (a
+ * switch: a rule changed, a NIC failed over); inside a stretch, two or more
+ * addresses interleave (a pool: each new flow takes one of them). */
+typedef struct nl_egress_pool {
+    int      seen_at;
+    uint32_t hosts;           /* inner hosts with a stretch of >= 2 addresses */
+    uint32_t flows;           /* their flows in such stretches */
+    uint32_t naddrs;          /* addresses taking part (egress_addrs with
+                                 pool_hosts > 0 at seen_at) */
+} nl_egress_pool;
+
+/* A switch: inner hosts whose new flows left as to_ip where they had left
+ * as from_ip (one per seen_at, from_ip, to_ip), the hosts summed. */
+typedef struct nl_egress_switch {
+    int      seen_at;
+    nl_addr  from_ip, to_ip;
+    uint32_t hosts;           /* inner hosts that switched this way */
+    uint64_t first_ns, last_ns;   /* earliest and latest switch (start of the
+                                     first flow on to_ip), capture 0 clock */
+    const nl_flow *first_new; /* the earliest such flow (capture 0) */
+    nl_addr  first_inner;     /* its inner host */
+} nl_egress_switch;
+
 /* The egress address changed between two consecutive flows (ordered by
- * start) of one inner host to one destination. has_port = 0: the change is
- * per destination address across all ports and protocols. */
+ * start) of one inner host to one destination, seen at one capture point,
+ * across a switch (nl_egress_switch): addresses that alternate inside a
+ * pool are not changes. has_port = 0: the change is per destination
+ * address across all ports and protocols. */
 typedef struct nl_ip_change {
+    int      seen_at;         /* capture index the addresses were seen at */
     nl_addr  inner_ip;
     nl_addr  dest_ip;
     int      has_port;
@@ -198,6 +281,8 @@ typedef struct nl_correlate_opts {
                                  time window only (default 32) */
 } nl_correlate_opts;
 
+typedef struct nl_corr_pos nl_corr_pos;
+
 typedef struct nl_correlation {
     size_t          ncaps;
     nl_corr_input  *caps;         /* copies of the inputs */
@@ -212,10 +297,22 @@ typedef struct nl_correlation {
     size_t          negress;
     nl_ip_change   *ip_changes;   /* by inner, dest, at_ns */
     size_t          nip_changes;
+    nl_egress_addr *egress_addrs; /* the answer per capture point */
+    size_t          negress_addrs;
+    nl_egress_pool *egress_pools; /* per capture point with a pool */
+    size_t          negress_pools;
+    nl_egress_switch *egress_switches; /* by seen_at, first_ns */
+    size_t          negress_switches;
     /* private: per capture, per flow position: match index toward the far
      * side and toward the near side (-1 none). Use correlate_match_for(). */
     int32_t       **fwd_idx, **back_idx;
     int32_t       **twin_idx;     /* per capture, per flow: the other leg, -1 */
+    int32_t       **piece_head;   /* per capture, per flow: first piece of its
+                                     connection (itself when first or alone) */
+    uint8_t        *dense;        /* per capture: flows[i]->id == i + 1 */
+    struct nl_corr_pos { const nl_flow *f; uint32_t pos; } **by_ptr;
+                                  /* per capture when not dense: positions
+                                     sorted by flow address */
 } nl_correlation;
 
 void correlate_opts_default(nl_correlate_opts *o);
@@ -265,7 +362,21 @@ void correlate_json(struct nl_json *j, const nl_correlation *c);
 
 /* "none", "snat", "dnat", "snat+dnat". */
 const char *correlate_translation_name(uint8_t t);
-/* "never_arrived", "from_elsewhere", "outside_window". */
+/* "likely", "strong", "exact", "recorded". */
+const char *correlate_level_name(uint8_t level);
+
+/* The first piece of the connection flow f (capture cap) belongs to: Zeek
+ * splits one connection into pieces when its 5-tuple is reused after a
+ * RST (SYN retries); correlate pairs connections. f itself when it is the
+ * first or only piece. Matches, chains and egress name first pieces. */
+const nl_flow *correlate_conn_head(const nl_correlation *c, int cap,
+                                   const nl_flow *f);
+/* The pieces of f's connection in capture cap, in time order, into
+ * out[0..max): returns how many there are (may exceed max). */
+size_t correlate_conn_pieces(const nl_correlation *c, int cap, const nl_flow *f,
+                             const nl_flow **out, size_t max);
+
+/* "never_arrived", "from_elsewhere", "outside_window", "answered_elsewhere". */
 const char *correlate_reason_name(uint8_t r);
 /* Name of one evidence bit ("isn", "tsval", "data", "ipid", "icmp_id",
  * "ports", "size", "time"); NULL for an unknown bit. */

@@ -55,6 +55,15 @@ typedef enum nl_finding_kind {
     NL_FK_HANDSHAKE_BROKEN,      /* SYN retried without answer, or the answer got lost */
     NL_FK_SOURCE_CHANGED,        /* the egress address a destination sees changed */
     NL_FK_SEQ_REWRITTEN,         /* a middlebox rewrote the TCP sequence numbers */
+    NL_FK_NAT_PORT_EXHAUSTED,    /* records: Cloud NAT had no port for the VM (DROPPED) */
+    NL_FK_REJECTED_BY_RULE,      /* records: a flow log says a rule rejected the flow */
+    NL_FK_NAT_NO_REPLY,          /* records: conntrack never saw an answer ([UNREPLIED]) */
+    NL_FK_EGRESS_POOL,           /* new flows leave by any of several addresses (a pool) */
+    NL_FK_NO_COMMON_TRAFFIC,     /* two adjacent captures share no connection */
+    NL_FK_NO_TIME_OVERLAP,       /* two adjacent captures do not overlap in time */
+    NL_FK_SAME_CAPTURE,          /* the same capture given twice */
+    NL_FK_PARTIAL_CAPTURE,       /* a capture damaged, cut, much shorter, or overlapping
+                                    only partly: its verdict is partial */
     NL_FK_COUNT
 } nl_finding_kind;
 
@@ -115,6 +124,12 @@ int diagnose_trace(nl_findings *out, nl_trace *t, int cap_index);
  * broken connection is named once, by its most specific kind.
  * Returns the number of findings in `out` afterwards, -1 on out of memory. */
 int diagnose_correlation(nl_findings *out, const nl_correlation *c);
+
+/* Findings a record trace (or a capture carrying records, record.h) shows
+ * on its own: the single-capture rules of diagnose_trace() plus the record
+ * rules (nat_port_exhausted, rejected_by_rule, nat_no_reply; see
+ * diagnose_records.c). Same contract as diagnose_trace(). */
+int diagnose_records(nl_findings *out, nl_trace *t, int cap_index);
 
 /* Use `json` (host metadata document, see hostmeta.h; copied) for capture
  * cap_index instead of reading it from the file. Call before diagnosing.
@@ -327,6 +342,18 @@ int diagnose_path_rule(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const
 /* diagnose_stray.c: a SYN answered by a SYN-ACK from another address;
  * sets claimed[i] for each flow cx->flows[i] it explains. */
 void diagnose_stray_run(const dg_ctx *cx, uint8_t *claimed);
+
+/* diagnose_records.c: the record rules of trace t (capture index cap) into
+ * cases; diagnose_records() runs them and finalises. */
+void diagnose_records_run(nl_findings *fs, int cap, const nl_trace *t);
+
+/* diagnose_scope.c: what the captures cover (the same capture twice, no
+ * common traffic, partial overlap, damage) into cases. */
+void diagnose_scope_run(nl_findings *fs, const nl_correlation *c);
+
+/* diagnose_egress.c: one egress_pool case per capture point with a pool,
+ * one source_changed case per switch. */
+void diagnose_egress_run(nl_findings *fs, const nl_correlation *c);
 
 /* diagnose_pair.c: cross-capture rules into cases. */
 void diagnose_pair_run(nl_findings *fs, const nl_correlation *c);

@@ -10,11 +10,13 @@
 
 /* {"proto","orig_ip","orig_port","resp_ip","resp_port","conn_state",
  *  "history","orig_pkts","resp_pkts","orig_bytes","resp_bytes",
- *  "first_ts","last_ts","community_id", ...} */
+ *  "first_ts","first_ns","last_ts","last_ns","community_id", ...}
+ * community_id with the document's seed (j->community_id_seed). */
 void flow_out_json(nl_json *j, const char *key, const nl_flow *f);
 
 void flow_out_csv_header(FILE *out);
-void flow_out_csv_row(FILE *out, const nl_flow *f);
+/* community_id with seed cid_seed (0 unless --community-id-seed). */
+void flow_out_csv_row(FILE *out, const nl_flow *f, uint16_t cid_seed);
 
 /* "10.0.0.1:4242 → 192.0.2.1:80" (IPv6 in brackets). buf >= 128.
  * arrow: UTF-8 "→" when utf8 is non-zero, "->" otherwise. */

@@ -114,6 +114,7 @@ typedef struct nl_flow_table_stats {
     uint64_t recs_kept;      /* ended flows that kept their packet records */
     uint64_t recs_sampled;   /* of those, kept as a sample (NL_KEEP_NEEDED) */
     uint64_t recs_dropped;   /* ended flows whose records were recycled */
+    uint32_t max_flows;      /* the cap the table runs with (opts), 0 = none */
 } nl_flow_table_stats;
 
 void flow_table_stats(const nl_flow_table *t, nl_flow_table_stats *st);

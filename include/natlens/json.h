@@ -17,11 +17,20 @@
 
 #define NL_JSON_MAX_DEPTH 32
 
+/* Version of the documents natlens writes ("schema" at their top).
+ * 2: "schema" itself; every float-seconds time "X_ts" (or "ts") has an
+ *    integer-nanoseconds twin "X_ns" (or "ts_ns"); community_id follows
+ *    --community-id-seed. */
+#define NL_JSON_SCHEMA 2
+
 typedef struct nl_json {
     FILE *f;
     int   depth;
     int   pretty;                   /* indent with two spaces */
     uint8_t count[NL_JSON_MAX_DEPTH]; /* items written at each level (saturating) */
+    /* Settings of the document for the presenters writing into it (0 by
+     * json_init): the Community ID seed of every flow written. */
+    uint16_t community_id_seed;
     size_t n;                       /* bytes in buf not yet handed to f */
     char  buf[8192];                /* written to f when full and by json_finish */
 } nl_json;
@@ -36,10 +45,18 @@ void json_strn(nl_json *j, const char *key, const char *s, size_t n);
 void json_int(nl_json *j, const char *key, int64_t v);
 void json_uint(nl_json *j, const char *key, uint64_t v);
 void json_double(nl_json *j, const char *key, double v, int decimals);
+/* The shortest decimal that reads back as v, without exponent (always
+ * with a '.'), as rapidjson and so Zeek's JSON logs write doubles. */
+void json_double_shortest(nl_json *j, const char *key, double v);
 void json_bool(nl_json *j, const char *key, int v);
 void json_null(nl_json *j, const char *key);
-/* Seconds since the epoch with 9 decimals, from ns. */
+/* A time: key with seconds since the epoch as a number with 9 decimals,
+ * then its twin with integer nanoseconds (a double cannot hold 9
+ * decimals of a current date): "X_ts" -> "X_ns", any other key -> key
+ * + "_ns" ("ts" -> "ts_ns"). Inside an array (key NULL) only the number. */
 void json_ts(nl_json *j, const char *key, uint64_t ts_ns);
+/* "schema": NL_JSON_SCHEMA, first key of every document natlens writes. */
+void json_schema(nl_json *j);
 void json_addr(nl_json *j, const char *key, const nl_addr *a);
 /* End the document with a newline and hand everything to the FILE
  * (fflush). Required: without it the end of the document is lost. */

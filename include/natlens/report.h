@@ -55,6 +55,7 @@ typedef struct nl_report_opts {
                                    always holds everything. */
     size_t      max_ladders;    /* ladders drawn; 0 = all */
     const char *command_line;   /* shown under "how it was made"; may be NULL */
+    uint16_t    community_id_seed; /* of the flows' community_id (JSON) */
 } nl_report_opts;
 
 /* Defaults: HTML, 50 rows per table, 20 ladders, no redaction. */

@@ -73,6 +73,9 @@ typedef struct nl_trace {
      * NL_TRACE_BAD_KEEP messages ("file:line: reason"), owned. */
     uint64_t bad_records;
     char    *bad_first[NL_TRACE_BAD_KEEP];
+    /* Record facts of the record flows (record.h: record_info_of()), NULL
+     * when the trace holds none; owned, freed by trace_free(). */
+    struct nl_record_set *records;
 } nl_trace;
 
 /* Read `path` with `opts` (NULL for defaults) into a new trace.

@@ -6,7 +6,7 @@
 #
 # usage: samples/lab/lab.sh OUTDIR [scenario...]     (root; default: all)
 #
-# Rules kept here (see ../shared/LAB-NOTES.md for why): every address and
+# Rules kept here (why: "Traps met" in samples/lab/README.md): every address and
 # veth end lives in a namespace this script creates (nothing in the root
 # namespace); traffic goes only between those namespaces; every process is
 # wrapped in `timeout`; the EXIT trap kills only PIDs started here and
@@ -17,7 +17,7 @@ set -u
 LAB=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
-ALL="nonat snat-masq dualnic snat-switch snat-pool isn-rewrite mss-clamp time-shift asym-return halfopen"
+ALL="nonat snat-masq dualnic snat-switch snat-pool isn-rewrite mss-clamp time-shift asym-return halfopen lb"
 
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
     echo "usage: $0 OUTDIR [scenario...]   scenarios: $ALL" >&2
@@ -489,6 +489,10 @@ sc_asym_return() {
     ad gw2 wan 198.51.100.1/24; ad gw2 lan 192.168.1.1/24; rt gw2 192.168.0.0/24 via 192.168.1.250
     ad web eth0 192.168.0.250/24; ad web eth1 192.168.1.250/24; rt web default via 192.168.1.1 dev eth1
     X fw iptables -t nat -A PREROUTING -d 203.0.113.5 -p tcp --dport 80 -j DNAT --to-destination 192.168.0.250:80
+    # The server answers each SYN (retries included) and never retransmits
+    # a SYN-ACK on its own: a timer retry of phase b's SYN-ACK would leak
+    # out by gateway 2 once phase c lifts the drop (phases blur).
+    X web sysctl -qw net.ipv4.tcp_synack_retries=0
     ip netns exec $P-fw timeout $TMO conntrack -E -o timestamp,id >"$W/ct-fw.txt" 2>/dev/null & CT+=($!); PIDS+=($!)
     ip netns exec $P-cl timeout $TMO tcpdump $TDOPT -i eth0 -w "$D/client.pcap" 2>"$W/cap-client.err" & CAP+=($!); PIDS+=($!)
     ip netns exec $P-fw timeout $TMO tcpdump $TDOPT -i wan -w "$D/fw-out.pcap" 2>"$W/cap-fw-out.err" & CAP+=($!); PIDS+=($!)
@@ -565,6 +569,62 @@ EOF
     finish fw
 }
 
+# ---------------------------------------------------------------- lb
+sc_lb() {
+    begin lb "$OUT/lb"
+    mkns cl lb b1 b2 b3; router lb
+    veth cl eth0 lb wan
+    veth b1 eth0 lb p1; veth b2 eth0 lb p2; veth b3 eth0 lb p3; bridge lb br0 p1 p2 p3
+    ad cl eth0 198.51.100.10/24; rt cl 203.0.113.0/24 dev eth0
+    ad lb wan 198.51.100.1/24; ad lb wan 203.0.113.80/24; ad lb br0 10.9.0.1/24
+    local i
+    for i in 1 2 3; do ad b$i eth0 10.9.0.1$i/24; rt b$i default via 10.9.0.1; done
+    # The bridge must not run iptables itself (br_netfilter): its NAT would
+    # then show in the br0 capture half done (replies to the client's
+    # address on the inside). Round robin over new connections (nth counts
+    # connections in the nat table), then source NAT to the inner address.
+    X lb sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null
+    X lb iptables -t nat -A PREROUTING -d 203.0.113.80 -p tcp --dport 80 -m statistic --mode nth --every 3 --packet 0 -j DNAT --to-destination 10.9.0.11:80
+    X lb iptables -t nat -A PREROUTING -d 203.0.113.80 -p tcp --dport 80 -m statistic --mode nth --every 2 --packet 0 -j DNAT --to-destination 10.9.0.12:80
+    X lb iptables -t nat -A PREROUTING -d 203.0.113.80 -p tcp --dport 80 -j DNAT --to-destination 10.9.0.13:80
+    X lb iptables -t nat -A POSTROUTING -o br0 -j SNAT --to-source 10.9.0.1
+    ip netns exec $P-lb timeout $TMO conntrack -E -o timestamp,id >"$W/ct-lb.txt" 2>/dev/null & CT+=($!); PIDS+=($!)
+    ip netns exec $P-cl timeout $TMO tcpdump $TDOPT -i eth0 -w "$D/client.pcap" 2>"$W/cap-client.err" & CAP+=($!); PIDS+=($!)
+    ip netns exec $P-lb timeout $TMO tcpdump $TDOPT -i wan -w "$D/lb-out.pcap" 2>"$W/cap-lb-out.err" & CAP+=($!); PIDS+=($!)
+    ip netns exec $P-lb timeout $TMO tcpdump $TDOPT -i br0 -w "$D/lb-in.pcap" 2>"$W/cap-lb-in.err" & CAP+=($!); PIDS+=($!)
+    for i in 1 2 3; do
+        ip netns exec $P-b$i timeout $TMO tcpdump $TDOPT -i eth0 -w "$D/backend$i.pcap" 2>"$W/cap-backend$i.err" & CAP+=($!); PIDS+=($!)
+    done
+    capmeta client.pcap client cl eth0
+    capmeta lb-out.pcap "load balancer outside (wan: 198.51.100.1, VIP 203.0.113.80)" lb wan
+    capmeta lb-in.pcap "load balancer inside (br0: 10.9.0.1, towards the backends)" lb br0
+    for i in 1 2 3; do
+        capmeta backend$i.pcap "backend $i (10.9.0.1$i)" b$i eth0
+        ip netns exec $P-b$i timeout 40 "$PY" "$LAB/peer.py" tcp-server --port 80 --count 4 --timeout 35 --resp 600 & SRV+=($!); PIDS+=($!)
+    done
+    wait_caps
+    for i in $(seq 12); do tcpc cl --dst 203.0.113.80 --port 80; done
+    stop_all; ctlist lb lb
+    cat >"$D/README.md" <<'EOF2'
+# lb — a load balancer: DNAT round robin to three backends, SNAT to its inner address
+
+    client 198.51.100.10 --- (198.51.100.1 wan, VIP 203.0.113.80) lb (br0 10.9.0.1) --- backend1 10.9.0.11
+                                                                                     +-- backend2 10.9.0.12
+                                                                                     +-- backend3 10.9.0.13
+
+The client makes 12 TCP request/response connections to 203.0.113.80:80; the
+balancer DNATs them in turn to the three backends (iptables statistic nth:
+new connections) and SNATs them to 10.9.0.1, so each backend sees
+10.9.0.1:port -> 10.9.0.1x:80 (4 each). Captures: client.pcap (client eth0),
+lb-out.pcap (balancer wan: the outside leg), lb-in.pcap (balancer br0: the
+inside leg; `mergecap lb-out.pcap lb-in.pcap` is what a capture of both
+sides holds), backend1.pcap .. backend3.pcap (each backend's eth0).
+truth.json `nat` is conntrack's view at the balancer (kind snat+dnat).
+What a destination sees is what the last capture point saw: 10.9.0.1.
+EOF2
+    finish lb
+}
+
 # ---------------------------------------------------------------- halfopen
 sc_halfopen() {
     begin halfopen "$OUT/halfopen"
@@ -632,6 +692,7 @@ for s in $SCEN; do
         time-shift) sc_time_shift ;;
         asym-return) sc_asym_return ;;
         halfopen) sc_halfopen ;;
+        lb) sc_lb ;;
         *) echo "lab.sh: unknown scenario '$s' (known: $ALL)" >&2; exit 2 ;;
     esac
 done

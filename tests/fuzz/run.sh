@@ -21,7 +21,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 CLANG=${CLANG:-clang}
 OUT=${FUZZ_BUILD:-build-fuzz}
-CORPUS=${CORPUS:-$PWD/../shared/corpus}
+CORPUS=${CORPUS:-$PWD/tests/corpus}
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_RUNS=${FUZZ_RUNS:-}
 
@@ -32,11 +32,11 @@ fi
 PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
 PCAP_LIBS=$(pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
 # the library's other dependencies (as the Makefile's LDLIBS)
-LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle 2>/dev/null) -lm"
+LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm"
 SAN="address,undefined"
 NOSAN=""
 [ -n "${FUZZ_NO_SAN:-}" ] && NOSAN="-fno-sanitize=$FUZZ_NO_SAN"
-CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $PCAP_CFLAGS -DNATLENS_VERSION=\"fuzz\""
+CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $PCAP_CFLAGS $(pkg-config --cflags json-c libxml-2.0 2>/dev/null) -DNATLENS_VERSION=\"fuzz\""
 mkdir -p "$OUT/obj" "$OUT/artifacts" "$OUT/corpus" "$OUT/seeds" || exit 2
 if [ "$(cat "$OUT/obj/.san" 2>/dev/null)" != "${FUZZ_NO_SAN:-}" ]; then
     rm -f "$OUT"/obj/*.o
@@ -61,7 +61,7 @@ ar rcs "$OUT/libnatlens-fuzz.a" $objs || exit 2
 
 # ---- targets
 if [ -z "${FUZZ_TARGETS:-}" ]; then
-    FUZZ_TARGETS="fuzz_decode fuzz_trace"
+    FUZZ_TARGETS="fuzz_decode fuzz_trace fuzz_records"
     for x in correlate:fuzz_correlate hostmeta:fuzz_hostmeta; do
         if [ -f "include/natlens/${x%%:*}.h" ]; then
             FUZZ_TARGETS="$FUZZ_TARGETS ${x#*:}"
@@ -78,7 +78,18 @@ done
 
 # ---- seeds: every capture we have (small ones whole, frames for decode)
 captures=$(find samples "$CORPUS" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) 2>/dev/null | sort)
-mkdir -p "$OUT/seeds/fuzz_decode" "$OUT/seeds/fuzz_trace" "$OUT/seeds/fuzz_correlate" "$OUT/seeds/fuzz_hostmeta"
+mkdir -p "$OUT/seeds/fuzz_decode" "$OUT/seeds/fuzz_trace" "$OUT/seeds/fuzz_correlate" "$OUT/seeds/fuzz_hostmeta" \
+    "$OUT/seeds/fuzz_records"
+# records: byte 0 picks the reader (reader.c's table order; 255 detects), then the file
+rec_seed() { # reader-index file
+    { printf "\\$(printf '%03o' "$1")"; cat "$2"; } > "$OUT/seeds/fuzz_records/$1-$(echo "$2" | tr '/' '_')"
+}
+for f in samples/*/conntrack-*.txt samples/records/conntrack/*; do [ -f "$f" ] && rec_seed 0 "$f" && rec_seed 255 "$f"; done
+for f in samples/records/gcp_nat/*; do [ -f "$f" ] && rec_seed 1 "$f"; done
+for f in samples/records/gcp_flow/*; do [ -f "$f" ] && rec_seed 2 "$f"; done
+for f in samples/records/aws_flow/*; do [ -f "$f" ] && rec_seed 3 "$f" && rec_seed 255 "$f"; done
+for f in samples/records/azure_flow/*; do [ -f "$f" ] && rec_seed 4 "$f"; done
+for f in samples/records/zeek_conn/*; do [ -f "$f" ] && rec_seed 5 "$f" && rec_seed 255 "$f"; done
 # pair_seed OUT A B: a fuzz_correlate input (4-byte LE length of A, A, B)
 pair_seed() {
     python3 -c 'import sys,struct; a=open(sys.argv[2],"rb").read(); b=open(sys.argv[3],"rb").read(); open(sys.argv[1],"wb").write(struct.pack("<I",len(a))+a+b)' "$@"
@@ -92,7 +103,7 @@ if [ ! -f "$OUT/seeds/.done" ]; then
         [ "$sz" -le 65536 ] || continue
         cp "$c" "$OUT/seeds/fuzz_trace/$(echo "$c" | tr '/' '_')"
     done
-    if cc -O2 -o "$OUT/gen_capture" tests/gen/gen_capture.c $PCAP_LIBS 2>/dev/null; then
+    if cc -O2 -o "$OUT/gen_capture" tests/gen/gen_*.c $PCAP_LIBS 2>/dev/null; then
         "$OUT/gen_capture" -n 120 -f 8 -s 3 -o "$OUT/seeds/fuzz_trace/gen-mixed.pcap" 2>/dev/null
         "$OUT/gen_capture" --pair -f 6 -o "$OUT/seeds/fuzz_trace/gen-near.pcap" \
             -O "$OUT/seeds/fuzz_trace/gen-far.pcap" --offset 3 2>/dev/null
@@ -130,6 +141,7 @@ for t in $FUZZ_TARGETS; do
     case $t in
         fuzz_decode) maxlen=4096; ext=bin ;;
         fuzz_hostmeta) maxlen=16384; ext=json; dict="-dict=tests/fuzz/hostmeta.dict" ;;
+        fuzz_records) maxlen=16384; ext=bin; dict="-dict=tests/fuzz/records.dict" ;;
         fuzz_correlate) maxlen=131072; ext=bin; dict="-dict=tests/fuzz/pcap.dict" ;;
         *) maxlen=65536; ext=pcap; dict="-dict=tests/fuzz/pcap.dict" ;;
     esac
