@@ -9,70 +9,16 @@
  * live block (ft_live: hash and LRU links, Zeek's per-connection state,
  * the class of its record chunk). Buckets and LRU lists hold live blocks;
  * a summary does not point back. When the flow ends the live block is
- * recycled and the records are settled by keep_policy.
+ * recycled and the records are settled by keep_policy (flow_record.c);
+ * the structures are in flow_int.h.
  */
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include "natlens/flow_table.h"
-#include "conn_zeek.h"
 #include "flow_int.h"
 
 #define FT_INIT_BKTS  4096u
 #define NS            1000000000ull
-
-/* Record chunks grow through these sizes (a flow moves to the next one
- * when its chunk is full), capped at keep_limit: a one-packet flow holds
- * one record, not keep_limit. */
-static const uint8_t ft_rec_class_cap[] = {1, 2, 4, 8, 16, NL_FLOW_KEEP_PKTS};
-#define FT_NCLASS   (sizeof ft_rec_class_cap / sizeof ft_rec_class_cap[0])
-#define FT_NO_CLASS 0xff
-
-/* Zeek's removal timers fall due at most 11 s ahead; a wheel of 64 one-
- * second slots holds them (a due time beyond it waits in the last slot
- * and is placed again). Expiry runs every second of capture time. */
-#define FT_WHEEL 64u
-
-typedef struct ft_live {
-    struct ft_live *hnext;    /* hash chain */
-    struct ft_live *lprev, *lnext; /* LRU of live flows */
-    struct ft_live *tprev, *tnext; /* timer wheel slot (in_timer) */
-    nl_flow  *f;
-    uint64_t  due;            /* in the timer list: when Zeek may remove it */
-    uint32_t  hash;
-    uint8_t   rclass;         /* class of f->recs, FT_NO_CLASS if none */
-    uint8_t   in_timer;       /* 1 + its wheel slot, 0 if none */
-    uint8_t   kfacts;         /* FK_* of its records (flow_keep_note) */
-    cz_conn   z;              /* Zeek's state of the connection */
-} ft_live;
-
-/* live flows, least recently used first: one list per timeout class so the
- * head of each list is always the next one to expire */
-enum { LRU_TCP = 0, LRU_OTHER = 1, LRU_N = 2 };
-
-struct nl_flow_table {
-    nl_flow_table_opts opts;
-    ft_live **bkt;
-    uint32_t  nbkt;           /* power of two */
-    uint32_t  seed;
-    ft_pool   flows;          /* nl_flow summaries */
-    ft_pool   lives;          /* ft_live blocks */
-    ft_pool   exts;           /* nl_flow_ext */
-    ft_pool   recs[FT_NCLASS];/* record chunks by class */
-    uint8_t   rcap[FT_NCLASS];/* records per chunk of each class */
-    uint8_t   nclass;         /* classes in use (the last holds keep_limit) */
-    ft_arena  kept;           /* records of ended flows, exact size */
-    ft_live  *lru_head[LRU_N], *lru_tail[LRU_N];
-    /* flows with an armed Zeek removal timer, by the second it falls due */
-    ft_live  *wheel[FT_WHEEL];
-    uint64_t  wheel_sec;      /* first second not yet fully processed */
-    nl_flow **all;            /* every flow kept for output, by id */
-    size_t    nall, cap_all;
-    uint32_t  next_id;
-    uint64_t  last_expire_ns;
-    int       finished;       /* flow_table_finish() ran */
-    nl_flow_table_stats st;
-};
 
 /* ---- hashing: direction-independent, seeded ----
  *
@@ -132,21 +78,6 @@ static int ft_match(const nl_flow *f, const nl_packet *p)
 
 /* ---- table life ---- */
 
-static void ft_rec_classes(nl_flow_table *t)
-{
-    uint8_t lim = t->opts.keep_limit;
-    t->nclass = 0;
-    for (size_t c = 0; c < FT_NCLASS; c++) {
-        uint8_t cap = ft_rec_class_cap[c] < lim ? ft_rec_class_cap[c] : lim;
-        t->rcap[t->nclass] = cap;
-        ft_pool_init(&t->recs[t->nclass], (size_t)cap * sizeof(nl_pkt_rec),
-                     &t->st.bytes_allocated);
-        t->nclass++;
-        if (cap == lim)
-            break;
-    }
-}
-
 nl_flow_table *flow_table_new(const nl_flow_table_opts *opts)
 {
     nl_flow_table *t = calloc(1, sizeof *t);
@@ -180,7 +111,7 @@ nl_flow_table *flow_table_new(const nl_flow_table_opts *opts)
     ft_pool_init(&t->flows, sizeof(nl_flow), &t->st.bytes_allocated);
     ft_pool_init(&t->lives, sizeof(ft_live), &t->st.bytes_allocated);
     ft_pool_init(&t->exts, sizeof(nl_flow_ext), &t->st.bytes_allocated);
-    ft_rec_classes(t);
+    flow_record_classes(t);
     ft_arena_init(&t->kept, &t->st.bytes_allocated);
     return t;
 }
@@ -331,90 +262,6 @@ static void ft_unhash(nl_flow_table *t, ft_live *l)
     l->hnext = NULL;
 }
 
-/* ---- records ---- */
-
-static void ft_recs_release(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
-{
-    /* when the input ended nothing takes a chunk again: do not touch it */
-    if (l && l->rclass != FT_NO_CLASS && f->recs && !last)
-        ft_pool_put(&t->recs[l->rclass], f->recs);
-    if (l)
-        l->rclass = FT_NO_CLASS;
-    f->recs = NULL;
-    f->nrecs = 0;
-}
-
-/* A settled flow's records (it ended, or the input did): kept or recycled
- * as the keep policy says. An ended flow's kept records move to the arena
- * at their exact size, so its chunk serves the next flows; when the input
- * ended (`last`) no flow comes to reuse a chunk and copying would only add
- * memory: they stay. Flows still live then keep them under
- * NL_KEEP_SUMMARY (at most max_flows flows). */
-static void ft_recs_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
-{
-    int keep;
-    nl_pkt_rec *r;
-    if (!f->recs)
-        return;
-    switch (t->opts.keep_policy) {
-    case NL_KEEP_ALL:
-        keep = 1;
-        break;
-    case NL_KEEP_SUMMARY:
-        keep = last;
-        break;
-    case NL_KEEP_NEEDED:
-        keep = flow_keep_needed(f, l->kfacts);
-        if (!keep && t->st.recs_sampled < NL_FLOW_SAMPLE_FLOWS) {
-            t->st.recs_sampled++;
-            keep = 1;
-        }
-        break;
-    default:
-        keep = 0;
-        break;
-    }
-    if (!keep || f->nrecs == 0) {
-        t->st.recs_dropped += keep ? 0 : 1;
-        ft_recs_release(t, f, l, last);
-        return;
-    }
-    t->st.recs_kept++;
-    if (last)
-        return;
-    r = ft_arena_recs(&t->kept, f->nrecs);
-    if (!r)
-        return; /* out of memory: the chunk stays the flow's */
-    memcpy(r, f->recs, (size_t)f->nrecs * sizeof *r);
-    ft_pool_put(&t->recs[l->rclass], f->recs);
-    l->rclass = FT_NO_CLASS;
-    f->recs = r;
-}
-
-/* Room for one more record of live flow f: a chunk of the next class when
- * the current one is full. NULL when full at keep_limit or out of memory. */
-static nl_pkt_rec *ft_rec_slot(nl_flow_table *t, nl_flow *f, ft_live *l)
-{
-    uint8_t c = l->rclass;
-    if (c != FT_NO_CLASS && f->nrecs < t->rcap[c])
-        return &f->recs[f->nrecs++];
-    if (c != FT_NO_CLASS && c + 1 >= t->nclass)
-        return NULL;
-    {
-        uint8_t nc = c == FT_NO_CLASS ? 0 : (uint8_t)(c + 1);
-        nl_pkt_rec *r = ft_pool_get(&t->recs[nc]);
-        if (!r)
-            return NULL;
-        if (f->recs) {
-            memcpy(r, f->recs, (size_t)f->nrecs * sizeof *r);
-            ft_pool_put(&t->recs[c], f->recs);
-        }
-        f->recs = r;
-        l->rclass = nc;
-    }
-    return &f->recs[f->nrecs++];
-}
-
 /* ---- ending flows ---- */
 
 /* What the summary keeps of Zeek's live state: the originator's ack_seq
@@ -439,13 +286,13 @@ static void ft_keep_orig_ack(nl_flow_table *t, nl_flow *f, const ft_live *l)
 static void ft_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last)
 {
     conn_zeek_settle(f, &l->z);
-    ft_recs_settle(t, f, l, last);
+    flow_record_settle(t, f, l, last);
     ft_keep_orig_ack(t, f, l);
 }
 
 static void ft_flow_release(nl_flow_table *t, nl_flow *f, ft_live *l)
 {
-    ft_recs_release(t, f, l, 0);
+    flow_record_release(t, f, l, 0);
     if (f->ext)
         ft_pool_put(&t->exts, f->ext);
     ft_pool_put(&t->flows, f);
@@ -628,116 +475,6 @@ nl_flow *flow_table_put(nl_flow_table *t, const nl_flow *src)
     return NULL;
 }
 
-/* FNV-1a over the first 64 payload bytes: a key that survives NAT. */
-static uint32_t ft_payload_hash(const uint8_t *b, const nl_packet *p)
-{
-    uint32_t h = 2166136261u, n = p->payload_caplen < 64 ? p->payload_caplen : 64;
-    if (!b || n == 0)
-        return 0;
-    for (uint32_t i = 0; i < n; i++) {
-        h ^= b[p->payload_off + i];
-        h *= 16777619u;
-    }
-    return h ? h : 1;
-}
-
-/* One packet's payload hash, computed at most once and only when the
- * signature or a record wants it. */
-typedef struct ft_phash {
-    const uint8_t   *b;
-    const nl_packet *p;
-    uint32_t         h;
-    int              done;
-} ft_phash;
-
-static uint32_t ft_phash_get(ft_phash *ph)
-{
-    if (!ph->done) {
-        ph->h = ft_payload_hash(ph->b, ph->p);
-        ph->done = 1;
-    }
-    return ph->h;
-}
-
-static void ft_signature(nl_flow *f, const nl_packet *p, ft_phash *ph, int dir)
-{
-    nl_flow_sig *s = &f->sig[dir];
-    if (f->pkts[dir] == 1) {
-        s->first_ipid = p->ip_id;
-        s->first_ns = p->ts_ns;
-    }
-    if (p->proto == IPPROTO_TCP) {
-        if (p->tcp_flags & NL_TH_SYN) {
-            if (!s->has_syn) {
-                s->has_syn = 1;
-                s->syn_isn = p->seq;
-                if (p->flags & NL_PKT_TCP_MSS)
-                    s->syn_mss = p->mss;
-            }
-            if (s->syn_count < 255)
-                s->syn_count++;
-        }
-        if ((p->flags & NL_PKT_TCP_TS) && !s->has_tsval) {
-            s->has_tsval = 1;
-            s->first_tsval = p->tsval;
-        }
-    }
-    if (p->payload_len > 0 && s->ndata < 2) {
-        uint32_t h = ft_phash_get(ph);
-        /* a retransmission of the first segment is not a second segment */
-        if (h && !(s->ndata == 1 && s->data_hash[0] == h)) {
-            s->data_hash[s->ndata] = h;
-            s->data_len[s->ndata] = (uint16_t)(p->payload_len > 0xffff ? 0xffff : p->payload_len);
-            s->ndata++;
-        }
-    }
-}
-
-static void ft_record(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet *p,
-                      ft_phash *ph, int dir)
-{
-    const uint8_t *b = ph->b;
-    nl_pkt_rec *r = ft_rec_slot(t, f, l);
-    if (!r)
-        return;
-    memset(r, 0, sizeof *r);
-    r->ts_ns = p->ts_ns;
-    r->frame = p->frame;
-    r->seq = p->seq;
-    r->ack = p->ack;
-    r->tsval = (p->flags & NL_PKT_TCP_TS) ? p->tsval : 0;
-    r->payload_hash = ft_phash_get(ph);
-    r->payload_len = (uint16_t)(p->payload_len > 0xffff ? 0xffff : p->payload_len);
-    r->ip_len = (uint16_t)(p->ip_len > 0xffff ? 0xffff : p->ip_len);
-    r->ip_id = p->ip_id;
-    r->win = p->win;
-    r->mss = (p->flags & NL_PKT_TCP_MSS) ? p->mss : 0;
-    r->tcp_flags = p->tcp_flags;
-    r->dir = (uint8_t)dir;
-    r->ttl = p->ttl;
-    r->pkttype = p->pkttype;
-    r->ifindex = p->ifindex;
-    if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
-        r->seq = p->icmp_seq;
-        r->ack = p->icmp_type;
-    }
-    if (p->flags & NL_PKT_HAS_MAC) {
-        memcpy(r->src_mac, p->src_mac, 6);
-        memcpy(r->dst_mac, p->dst_mac, 6);
-    }
-    /* printable preview only: packet text never reaches a terminal raw */
-    if (b) {
-        uint32_t n = p->payload_caplen < sizeof r->text - 1 ? p->payload_caplen
-                                                            : (uint32_t)sizeof r->text - 1;
-        for (uint32_t i = 0; i < n; i++) {
-            uint8_t c = b[p->payload_off + i];
-            r->text[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '.';
-        }
-        r->text[n] = '\0';
-    }
-    l->kfacts = (uint8_t)flow_keep_note(l->kfacts, &f->recs[0], r);
-}
-
 /* Link an ICMP error to the flow whose packet it quotes. */
 static void ft_link_icmp_error(nl_flow_table *t, const nl_packet *p)
 {
@@ -830,20 +567,7 @@ nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *p, const uint8_t *b)
         f->first_ns = p->ts_ns;
     if (p->ts_ns > f->last_ns)
         f->last_ns = p->ts_ns;
-    if (f->pkts[dir] == 1) {
-        f->sig[dir].ttl = p->ttl;
-        f->ifindex[dir] = (p->flags & NL_PKT_HAS_IFINDEX) ? p->ifindex : -1;
-        if (p->flags & NL_PKT_HAS_MAC) {
-            memcpy(f->mac[dir], p->src_mac, 6);
-            f->sig[dir].has_mac = 1;
-        }
-    }
-    {
-        ft_phash ph = { b, p, 0, 0 };
-        ft_signature(f, p, &ph, dir);
-        if (t->opts.keep_packets)
-            ft_record(t, f, l, p, &ph, dir);
-    }
+    flow_record_packet(t, f, l, p, b, dir);
     return f;
 }
 

@@ -190,6 +190,8 @@ static void json_close(nl_json *j, char c)
     if (had)
         json_indent(j);
     json_putc(j, c);
+    if (j->depth <= 0)
+        json_flush(j);       /* the document is complete: it is the FILE's */
 }
 
 void json_obj_begin(nl_json *j, const char *key) { json_open(j, key, '{'); }
