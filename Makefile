@@ -44,7 +44,7 @@ CAP_SRC := $(sort $(wildcard capture/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/fleet_sql.o
 TUI_OBJ := $(TUI_SRC:%.c=$(BUILD)/%.o)
 CAP_OBJ := $(CAP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -69,6 +69,16 @@ $(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS) $(NFCT_CFLAGS)
 # library objects are position independent: the same objects make the
 # static archive and the shared library
 $(LIB_OBJ): override CFLAGS += -fPIC
+# `natlens fleet` carries its ClickHouse SQL inside the binary: the files
+# in analyzer/sql/clickhouse/ become C strings fleet_sql_<name>.
+FLEET_SQL := analyzer/sql/clickhouse/schema.sql analyzer/sql/clickhouse/pair.sql \
+             analyzer/sql/clickhouse/egress.sql
+$(BUILD)/gen/fleet_sql.c: $(FLEET_SQL)
+	@mkdir -p $(dir $@)
+	@{ for f in $(FLEET_SQL); do echo "const char fleet_sql_$$(basename $$f .sql)[] ="; \
+	   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; echo "    ;"; done; } >$@
+$(BUILD)/gen/fleet_sql.o: $(BUILD)/gen/fleet_sql.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -102,7 +112,8 @@ units: $(UNIT_BIN)
 # ---- dependencies: install when root, else say the exact command (exit 2)
 BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
               libjson-c-dev libxml2-dev libnetfilter-conntrack-dev
-TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3
+TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 \
+              clickhouse-server clickhouse-client
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)
 deps-test:

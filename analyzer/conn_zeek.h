@@ -14,6 +14,7 @@
 
 #include "natlens/decode.h"
 #include "natlens/flow.h"
+#include "natlens/server_ports.h"
 
 /* Zeek's TCP_Endpoint bookkeeping for one side of a live flow (the state
  * itself is public: nl_flow.ep[dir].state). Sequence numbers are Zeek's:
@@ -51,8 +52,9 @@ typedef struct cz_conn {
 /* For a packet that creates a new flow: 1 if Zeek would make the packet's
  * receiver the originator (e.g. a lone SYN-ACK, or a packet from a likely
  * server port to a client port). The table then swaps the new flow's
- * roles and writes history '^' (conn_zeek_history). */
-int conn_zeek_new_flow_flipped(const nl_packet *pkt);
+ * roles and writes history '^' (conn_zeek_history).
+ * sp: the likely server ports (NULL: Zeek's default set). */
+int conn_zeek_new_flow_flipped(const nl_packet *pkt, const nl_server_ports *sp);
 
 /* Whether `pkt` (direction dir) on existing flow f (Zeek state z) starts a
  * new connection with the same 5-tuple. TCP: Zeek's IsReuse (a SYN with a

@@ -184,13 +184,20 @@ int diagnose_set_hostmeta(nl_findings *fs, int cap, const char *json)
     return 0;
 }
 
-/* Host metadata of capture cap, read from its file once on first use. */
-static void hostmeta_load(nl_findings *fs, int cap, const char *path)
+/* Host metadata of capture cap, once on first use: what the trace holds
+ * (a record file such as NDJSON carries its capture's), else read from
+ * its file. */
+static void hostmeta_load(nl_findings *fs, int cap, const nl_trace *t)
 {
     char err[512];
+    const char *path = t->path;
     if (caps_reserve(fs, cap) < 0 || fs->meta_set[cap])
         return;
     fs->meta_set[cap] = 1;
+    if (t->hostmeta) {
+        fs->meta[cap] = strdup(t->hostmeta);
+        return;
+    }
     if (!path || !strcmp(path, "-"))
         return;
     err[0] = '\0';
@@ -333,7 +340,7 @@ int diagnose_trace(nl_findings *out, nl_trace *t, int cap_index)
     if (!out || !t || caps_reserve(out, cap_index) < 0)
         return -1;
     diagnose_set_name(out, cap_index, t->name ? t->name : t->path);
-    hostmeta_load(out, cap_index, t->path);
+    hostmeta_load(out, cap_index, t);
     memset(&cx, 0, sizeof cx);
     cx.fs = out;
     cx.cap = cap_index;
@@ -361,7 +368,7 @@ int diagnose_correlation(nl_findings *out, const nl_correlation *c)
         diagnose_set_name(out, (int)i, in->name ? in->name
                                        : in->trace ? in->trace->name : NULL);
         if (in->trace)
-            hostmeta_load(out, (int)i, in->trace->path);
+            hostmeta_load(out, (int)i, in->trace);
         memset(&cx, 0, sizeof cx);
         cx.fs = out;
         cx.cap = (int)i;

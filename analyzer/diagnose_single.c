@@ -298,7 +298,8 @@ static int rule_icmp(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const d
     if (f->proto == DG_PROTO_TCP)
         diagnose_single_ev_retries(k, cx, h);
     diagnose_case_fix(k, 10, diagnose_fix_icmp((uint8_t)v6, flow_icmp_err_type(f),
-                                               flow_icmp_err_code(f), from, dip, f->resp_port, proto_word(f->proto)));
+                                               flow_icmp_err_code(f), from, dip, f->resp_port,
+                                               proto_word(f->proto)));
     return 1;
 }
 

@@ -146,6 +146,10 @@ void flow_record_packet(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packe
 /* A settled flow's records (it ended, or the input did, `last`): kept or
  * recycled as keep_policy says. */
 void flow_record_settle(nl_flow_table *t, nl_flow *f, ft_live *l, int last);
+/* The records of a flow that comes from a record (flow_table_put): the
+ * first n of recs (read, never kept), kept as keep_policy says for a flow
+ * that ended, copied to their exact size. */
+void flow_record_put(nl_flow_table *t, nl_flow *f, const nl_pkt_rec *recs, unsigned n);
 /* Give f's record chunk back (not touched when `last`: nothing takes one
  * again), f keeps none. l may be NULL (a flow that never was live). */
 void flow_record_release(nl_flow_table *t, nl_flow *f, ft_live *l, int last);

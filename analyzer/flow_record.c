@@ -223,6 +223,41 @@ static void fr_record(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet 
     l->kfacts = (uint8_t)flow_keep_note(l->kfacts, &f->recs[0], r);
 }
 
+void flow_record_put(nl_flow_table *t, nl_flow *f, const nl_pkt_rec *recs, unsigned n)
+{
+    unsigned facts = 0;
+    int keep;
+    nl_pkt_rec *r;
+    if (!t->opts.keep_packets || !recs || n == 0)
+        return;
+    if (n > t->opts.keep_limit)
+        n = t->opts.keep_limit;
+    for (unsigned i = 0; i < n; i++)
+        facts = flow_keep_note(facts, &recs[0], &recs[i]);
+    /* what flow_record_settle decides for a flow that ends */
+    f->recs = (nl_pkt_rec *)(uintptr_t)recs;   /* read only, by flow_keep_needed */
+    f->nrecs = (uint16_t)n;
+    keep = t->opts.keep_policy == NL_KEEP_ALL ||
+           (t->opts.keep_policy == NL_KEEP_NEEDED && flow_keep_needed(f, facts));
+    if (!keep && t->opts.keep_policy == NL_KEEP_NEEDED &&
+        t->st.recs_sampled < NL_FLOW_SAMPLE_FLOWS) {
+        t->st.recs_sampled++;
+        keep = 1;
+    }
+    f->recs = NULL;
+    f->nrecs = 0;
+    if (!keep) {
+        t->st.recs_dropped++;
+        return;
+    }
+    if (!(r = ft_arena_recs(&t->kept, n)))
+        return;
+    memcpy(r, recs, n * sizeof *r);
+    f->recs = r;
+    f->nrecs = (uint16_t)n;
+    t->st.recs_kept++;
+}
+
 void flow_record_packet(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet *p,
                         const uint8_t *b, int dir)
 {

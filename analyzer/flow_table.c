@@ -426,7 +426,7 @@ static ft_live *ft_create(nl_flow_table *t, const nl_packet *p, uint32_t h)
     f->ifindex[0] = f->ifindex[1] = -1;
     if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
         f->icmp_type = p->icmp_type;
-    if (conn_zeek_new_flow_flipped(p)) {
+    if (conn_zeek_new_flow_flipped(p, t->opts.server_ports)) {
         flow_swap_roles(f);
         conn_zeek_history(f, &l->z, '^', NL_ORIG);
     }
@@ -455,22 +455,31 @@ nl_flow *flow_table_put(nl_flow_table *t, const nl_flow *src)
         t->st.no_memory++;
         return NULL;
     }
-    *f = *src;
-    /* the copy is the table's: its own id, no records, its own ext */
+    memcpy(f, src, sizeof *f);
+    /* the copy is the table's: its own id, its own ext, records settled
+     * like those of a flow that ends */
     f->recs = NULL;
     f->nrecs = 0;
     f->ext = x;
     if (x)
-        *x = *src->ext;
+        memcpy(x, src->ext, sizeof *x);   /* padding too: readers compare bytes */
     f->id = t->next_id++;
     f->ended = 1;
     t->st.flows_total++;
     if (t->opts.keep_done) {
+        flow_record_put(t, f, src->recs, src->recs ? src->nrecs : 0);
         t->all[t->nall++] = f;
         return f;
     }
+    if (t->opts.keep_packets && src->recs) {
+        /* on_end reads them during the call: src's own, not copied */
+        f->recs = src->recs;
+        f->nrecs = src->nrecs < t->opts.keep_limit ? src->nrecs : t->opts.keep_limit;
+    }
     if (t->opts.on_end)
         t->opts.on_end(t->opts.on_end_ctx, f);
+    f->recs = NULL;
+    f->nrecs = 0;
     ft_flow_release(t, f, NULL);
     return NULL;
 }

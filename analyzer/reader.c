@@ -6,11 +6,13 @@
  */
 #include <string.h>
 #include "natlens/reader.h"
+#include "natlens/reader_ndjson.h"
 
 extern const nl_reader reader_conntrack, reader_gcp_nat, reader_gcp_flow,
     reader_aws_flow, reader_azure_flow, reader_zeek_conn;
 
 static const nl_reader *const reader_table[] = {
+    &reader_ndjson,
     &reader_conntrack,
     &reader_gcp_nat,
     &reader_gcp_flow,

@@ -277,22 +277,11 @@ static void report_verdict(rep_ctx *c)
         report_text_free(f->summary, s);
         return;
     }
-    if (co && co->negress) {
-        nl_addr *ea;
-        size_t ne = report_egress_addrs(c, &ea);
-        size_t k = (size_t)snprintf(v, len, "No problems found. The destinations see this traffic coming from ");
-        for (size_t i = 0; i < ne && k < len; i++) {
-            char a[64];
-            if (i == 4) {
-                k += (size_t)snprintf(v + k, len - k, " and %zu more", ne - 4);
-                break;
-            }
-            report_addr(c, &ea[i], a, sizeof a);
-            k += (size_t)snprintf(v + k, len - k, "%s%s", i ? ", " : "", a);
-        }
-        if (k < len)
-            snprintf(v + k, len - k, ".");
-        free(ea);
+    char ans[1024], note[1024];
+    int at;
+    if (co && report_answer(c, ans, sizeof ans, note, sizeof note, &at)) {
+        snprintf(v, len, "No problems found. The destinations see this traffic coming from %.400s (%.400s).",
+                 ans, note);
         return;
     }
     if (co)
@@ -300,6 +289,34 @@ static void report_verdict(rep_ctx *c)
                  c->nrows_total, co->nchains, c->in->ncaps);
     else
         snprintf(v, len, "No problems found in %zu flows of one capture.", c->nrows_total);
+}
+
+char *report_pair_sentence(const rep_ctx *c, const nl_clock_offset *o, char *buf, size_t len)
+{
+    const char *to = report_cap_name(c, (size_t)o->to), *from = report_cap_name(c, (size_t)o->from);
+    size_t k;
+    if (o->same_capture) {
+        snprintf(buf, len, "%s is the same capture as %s: nothing was paired", to, from);
+        return buf;
+    }
+    if (o->basis == NL_CLOCK_NONE) {
+        snprintf(buf, len, "%s shares no traffic with %s (no connection agreed on one clock)%s", to,
+                 from, o->overlap_ns < 0 ? " and their spans do not overlap" : "");
+        return buf;
+    }
+    if (o->basis == NL_CLOCK_RECORDS || !o->known)
+        k = (size_t)snprintf(buf, len, "%s is paired with %s on exact tuples inside the records' "
+                             "time windows (clocks assumed in step)", to, from);
+    else
+        k = (size_t)snprintf(buf, len, "%s runs %+.6f s ahead of %s (\xc2\xb1%.3f ms over %" PRIu32
+                             " packet times of %" PRIu32 " paired flow%s%s%s)", to, o->offset_s, from,
+                             o->spread_s * 1e3, o->samples, o->anchors, o->anchors == 1 ? "" : "s",
+                             o->basis == NL_CLOCK_CONSENSUS ? ", agreed by payloads alone" : "",
+                             o->two_way ? ", both directions: one-way latency removed" : "");
+    if (k < len)
+        snprintf(buf + k, len - k, "; their spans overlap for %.3f s", o->overlap_ns > 0 ?
+                 (double)o->overlap_ns / 1e9 : 0.0);
+    return buf;
 }
 
 int report_ctx_init(rep_ctx *c, FILE *out, const nl_report_input *in,

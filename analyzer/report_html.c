@@ -164,20 +164,9 @@ static void html_summary(rep_ctx *c)
     if (co && co->ncaps > 1) {
         fputs("<h3>Clock offsets</h3>\n<ul>\n", f);
         for (size_t i = 0; i + 1 < co->ncaps; i++) {
-            const nl_clock_offset *o = &co->offsets[i];
-            fputs("<li><span class=\"mono\">", f);
-            ht(c, report_cap_name(c, (size_t)o->to));
-            fputs("</span> ", f);
-            if (o->known) {
-                fprintf(f, "runs <b>%+.6f s</b> ahead of <span class=\"mono\">", o->offset_s);
-                ht(c, report_cap_name(c, (size_t)o->from));
-                fprintf(f, "</span> (\xc2\xb1%.3f ms over %" PRIu32 " paired packets%s)", o->spread_s * 1e3,
-                        o->samples, o->two_way ? ", both directions: one-way latency removed" : "");
-            } else {
-                fputs("has no packets in common with <span class=\"mono\">", f);
-                ht(c, report_cap_name(c, (size_t)o->from));
-                fputs("</span>: clock offset unknown", f);
-            }
+            char sentence[768];
+            fputs("<li>", f);
+            ht(c, report_pair_sentence(c, &co->offsets[i], sentence, sizeof sentence));
             fputs("</li>\n", f);
         }
         fputs("</ul>\n", f);
@@ -274,16 +263,21 @@ static void html_egress(rep_ctx *c)
         return;
     }
     if (co->negress) {
-        fputs("<p class=\"allow\">Allow these addresses: ", f);
-        nl_addr *ea;
-        size_t ne = report_egress_addrs(c, &ea);
-        for (size_t i = 0; i < ne; i++) {
-            fputs("<code>", f);
-            h(c, report_addr(c, &ea[i], a, sizeof a));
-            fputs("</code>", f);
+        char ans[1024], note[1024];
+        int at;
+        if (report_answer(c, ans, sizeof ans, note, sizeof note, &at)) {
+            fputs("<p class=\"allow\">Allow these addresses: <code>", f);
+            h(c, ans);
+            fputs("</code> <span class=\"muted\">(", f);
+            h(c, note);
+            fputs("; seen at ", f);
+            ht(c, report_cap_name(c, (size_t)at));
+            fputs(")</span></p>\n", f);
+        } else {
+            fputs("<p class=\"muted\">No address to allow: the flows followed past the first capture "
+                  "rest on likely pairs only.</p>\n", f);
         }
-        free(ea);
-        fputs("</p>\n<table>\n<thead><tr><th>inner host</th><th>destination (as addressed)</th><th>seen as</th>"
+        fputs("<table>\n<thead><tr><th>inner host</th><th>destination (as addressed)</th><th>seen as</th>"
               "<th>seen at</th><th>flows</th><th>first \xe2\x86\x92 last (capture 1 clock, UTC)</th></tr></thead>\n", f);
         size_t *ix, nshow = report_egress_top(c, &ix);
         for (size_t q = 0; q < nshow; q++) {
@@ -309,29 +303,27 @@ static void html_egress(rep_ctx *c)
         fputs("<p class=\"muted\">No connection was seen both at the first capture and further along "
               "the path: no egress address can be shown.</p>\n", f);
     }
-    if (co->nip_changes) {
-        fputs("<h3>Source changes</h3>\n<table>\n<thead><tr><th>inner host</th><th>destination</th><th>from</th>"
-              "<th>to</th><th>at (capture 1 clock, UTC)</th><th>old address still open</th></tr></thead>\n", f);
-        size_t nshow = report_limit(c, co->nip_changes);
+    if (co->negress_switches) {
+        fputs("<h3>Source changes</h3>\n<table>\n<thead><tr><th>from</th><th>to</th><th>at (capture 1 "
+              "clock, UTC)</th><th>inner hosts</th><th>first inner host</th><th>seen at</th></tr></thead>\n", f);
+        size_t nshow = report_limit(c, co->negress_switches);
         for (size_t i = 0; i < nshow; i++) {
-            const nl_ip_change *ch = &co->ip_changes[i];
+            const nl_egress_switch *sw = &co->egress_switches[i];
             fputs("<tr><td class=\"mono\">", f);
-            h(c, report_addr(c, &ch->inner_ip, a, sizeof a));
-            fputs("</td><td class=\"mono\">", f);
-            if (ch->has_port)
-                h(c, report_ep(c, &ch->dest_ip, ch->dest_port, ch->proto, b, sizeof b));
-            else
-                h(c, report_addr(c, &ch->dest_ip, b, sizeof b));
-            fputs("</td><td class=\"mono\">", f);
-            h(c, report_addr(c, &ch->from_ip, a, sizeof a));
+            h(c, report_addr(c, &sw->from_ip, a, sizeof a));
             fputs("</td><td class=\"mono\"><b>", f);
-            h(c, report_addr(c, &ch->to_ip, d, sizeof d));
-            fprintf(f, "</b></td><td class=\"mono\">%s</td><td class=\"n\">%" PRIu32 " flow%s</td></tr>\n",
-                    report_datetime(ch->at_ns, t0, sizeof t0), ch->old_still_open,
-                    ch->old_still_open == 1 ? "" : "s");
+            h(c, report_addr(c, &sw->to_ip, d, sizeof d));
+            fprintf(f, "</b></td><td class=\"mono\">%s</td><td class=\"n\">%" PRIu32 "</td>"
+                    "<td class=\"mono\">", report_datetime(sw->first_ns, t0, sizeof t0), sw->hosts);
+            h(c, report_addr(c, &sw->first_inner, b, sizeof b));
+            fputs("</td><td class=\"mono\">", f);
+            ht(c, report_cap_name(c, (size_t)sw->seen_at));
+            fputs("</td></tr>\n", f);
         }
         fputs("</table>\n", f);
-        more_note(c, nshow, co->nip_changes, "source changes");
+        more_note(c, nshow, co->negress_switches, "source switches");
+    } else if (co->negress_pools) {
+        fputs("<p class=\"muted\">No switch: a pool's addresses take turns, which is not a change.</p>\n", f);
     }
     nnat = report_nat_rows(c, &nat);
     report_nat_sort(nat, nnat);

@@ -119,6 +119,20 @@ void report_nat_sort(rep_nat *v, size_t n);
  * the table's order; *out malloc'd. Returns how many. */
 size_t report_egress_top(const rep_ctx *c, size_t **out);
 /* The distinct egress addresses, sorted; *out malloc'd (caller frees). */
+/* [*lo, *hi) of co->ip_changes: the changes of one inner host and
+ * destination (binary search: no row scans every change). */
+void report_changes_range(const nl_correlation *co, const nl_addr *inner, const nl_addr *dest,
+                          size_t *lo, size_t *hi);
+
+/* What two adjacent captures share, in words: the clock offset and the
+ * overlap of their spans, or that they are the same capture or share no
+ * traffic. buf >= 512. */
+char *report_pair_sentence(const rep_ctx *c, const nl_clock_offset *o, char *buf, size_t len);
+
+/* The answer the destinations saw (correlate_answer of the farthest point
+ * with a confident address): the addresses to allow, through the report's
+ * redaction, and what kind of answer it is. 0 when there is none. */
+int report_answer(rep_ctx *c, char *addrs, size_t alen, char *note, size_t nlen, int *at);
 size_t report_egress_addrs(const rep_ctx *c, nl_addr **out);
 /* Time axis of the egress timelines (text and SVG): first to last egress
  * observation, at least one second wide. */

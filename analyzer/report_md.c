@@ -94,19 +94,10 @@ static void md_summary(rep_ctx *c)
     if (co && co->ncaps > 1) {
         fputs("Clock offsets:\n\n", f);
         for (size_t i = 0; i + 1 < co->ncaps; i++) {
-            const nl_clock_offset *o = &co->offsets[i];
+            char sentence[768];
             fputs("- ", f);
-            mt(c, report_cap_name(c, (size_t)o->to));
-            if (o->known) {
-                fprintf(f, " runs **%+.6f s** ahead of ", o->offset_s);
-                mt(c, report_cap_name(c, (size_t)o->from));
-                fprintf(f, " (\xc2\xb1%.3f ms over %" PRIu32 " paired packets%s)\n", o->spread_s * 1e3,
-                        o->samples, o->two_way ? ", both directions: one-way latency removed" : "");
-            } else {
-                fputs(" has no packets in common with ", f);
-                mt(c, report_cap_name(c, (size_t)o->from));
-                fputs(": clock offset unknown\n", f);
-            }
+            mt(c, report_pair_sentence(c, &co->offsets[i], sentence, sizeof sentence));
+            fputc('\n', f);
         }
         fputc('\n', f);
     }
@@ -201,15 +192,20 @@ static void md_egress(rep_ctx *c)
         fputs("No connection was seen both at the first capture and further along the path: no egress "
               "address can be shown.\n\n", f);
     } else {
-        fputs("**Allow these addresses:**", f);
-        nl_addr *ea;
-        size_t ne = report_egress_addrs(c, &ea);
-        for (size_t i = 0; i < ne; i++) {
-            fputs(" `", f);
-            m(c, report_addr(c, &ea[i], a, sizeof a));
-            fputs("`", f);
+        char ans[1024], note[1024];
+        int at;
+        if (report_answer(c, ans, sizeof ans, note, sizeof note, &at)) {
+            fputs("**Allow these addresses:** `", f);
+            m(c, ans);
+            fputs("` (", f);
+            m(c, note);
+            fputs("; seen at ", f);
+            mt(c, report_cap_name(c, (size_t)at));
+            fputs(")", f);
+        } else {
+            fputs("**No address to allow:** the flows followed past the first capture rest on likely "
+                  "pairs only.", f);
         }
-        free(ea);
         fputs("\n\n| inner host | destination (as addressed) | seen as | seen at | flows | first \xe2\x86\x92 last "
               "(capture 1 clock, UTC) |\n|---|---|---|---|---:|---|\n", f);
         size_t *ix, nshow = report_egress_top(c, &ix);
@@ -232,29 +228,27 @@ static void md_egress(rep_ctx *c)
     }
     fputs("### Source-IP timeline\n\n", f);
     md_timeline(c);
-    if (!co->nip_changes) {
-        fputs("No destination saw the source address of an inner host change.\n\n", f);
+    if (!co->negress_switches) {
+        fputs(co->negress_pools ? "No switch: a pool's addresses take turns, which is not a change.\n\n"
+                                : "No destination saw the source address of an inner host change.\n\n", f);
     } else {
-        fputs("| inner host | destination | from | to | at (capture 1 clock, UTC) | old address still open |\n"
-              "|---|---|---|---|---|---:|\n", f);
-        size_t nshow = report_limit(c, co->nip_changes);
+        fputs("| from | to | at (capture 1 clock, UTC) | inner hosts | first inner host | seen at |\n"
+              "|---|---|---|---:|---|---|\n", f);
+        size_t nshow = report_limit(c, co->negress_switches);
         for (size_t i = 0; i < nshow; i++) {
-            const nl_ip_change *ch = &co->ip_changes[i];
+            const nl_egress_switch *sw = &co->egress_switches[i];
             fputs("| ", f);
-            m(c, report_addr(c, &ch->inner_ip, a, sizeof a));
-            fputs(" | ", f);
-            if (ch->has_port)
-                m(c, report_ep(c, &ch->dest_ip, ch->dest_port, ch->proto, b, sizeof b));
-            else
-                m(c, report_addr(c, &ch->dest_ip, b, sizeof b));
-            fputs(" | ", f);
-            m(c, report_addr(c, &ch->from_ip, a, sizeof a));
+            m(c, report_addr(c, &sw->from_ip, a, sizeof a));
             fputs(" | **", f);
-            m(c, report_addr(c, &ch->to_ip, d, sizeof d));
-            fprintf(f, "** | %s | %" PRIu32 " |\n", report_datetime(ch->at_ns, t0, sizeof t0), ch->old_still_open);
+            m(c, report_addr(c, &sw->to_ip, d, sizeof d));
+            fprintf(f, "** | %s | %" PRIu32 " | ", report_datetime(sw->first_ns, t0, sizeof t0), sw->hosts);
+            m(c, report_addr(c, &sw->first_inner, b, sizeof b));
+            fputs(" | ", f);
+            mt(c, report_cap_name(c, (size_t)sw->seen_at));
+            fputs(" |\n", f);
         }
         fputc('\n', f);
-        more_note(c, nshow, co->nip_changes, "source changes");
+        more_note(c, nshow, co->negress_switches, "source switches");
     }
     nnat = report_nat_rows(c, &nat);
     report_nat_sort(nat, nnat);
@@ -450,7 +444,9 @@ static void md_timeline(rep_ctx *c)
             for (size_t x = xa; x <= xb && x < TL_W; x++)
                 line[x] = letter < 26 ? (char)('A' + letter) : '#';
         }
-        for (size_t k = 0; k < co->nip_changes; k++) {
+        size_t clo, chi;
+        report_changes_range(co, &e0->inner_ip, &e0->dest_ip, &clo, &chi);
+        for (size_t k = clo; k < chi; k++) {
             const nl_ip_change *ch = &co->ip_changes[k];
             size_t x;
             if (nl_addr_cmp(&ch->inner_ip, &e0->inner_ip) || nl_addr_cmp(&ch->dest_ip, &e0->dest_ip) ||

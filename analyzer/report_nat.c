@@ -116,6 +116,52 @@ size_t report_egress_addrs(const rep_ctx *c, nl_addr **out)
     return n;
 }
 
+void report_changes_range(const nl_correlation *co, const nl_addr *inner, const nl_addr *dest,
+                          size_t *lo, size_t *hi)
+{
+    /* ip_changes are sorted by inner, destination, time */
+    size_t a = 0, b = co->nip_changes;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        const nl_ip_change *x = &co->ip_changes[mid];
+        int r = nl_addr_cmp(&x->inner_ip, inner);
+        if (!r)
+            r = nl_addr_cmp(&x->dest_ip, dest);
+        if (r < 0)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    *lo = a;
+    while (a < co->nip_changes && !nl_addr_cmp(&co->ip_changes[a].inner_ip, inner) &&
+           !nl_addr_cmp(&co->ip_changes[a].dest_ip, dest))
+        a++;
+    *hi = a;
+}
+
+int report_answer(rep_ctx *c, char *addrs, size_t alen, char *note, size_t nlen, int *at)
+{
+    const nl_correlation *co = c->in->corr;
+    nl_answer a;
+    char ip[64];
+    addrs[0] = note[0] = 0;
+    *at = co ? correlate_answer_point(co) : -1;
+    if (*at < 0 || correlate_answer(co, *at, &a) != 0)
+        return 0;
+    if (a.naddrs <= NL_ANSWER_LIST) {
+        /* address by address, through the report's redaction */
+        size_t k = 0;
+        for (size_t i = 0; i < a.naddrs && k < alen; i++)
+            k += (size_t)snprintf(addrs + k, alen - k, "%s%s", i ? " " : "",
+                                  report_addr(c, &a.addrs[i]->ip, ip, sizeof ip));
+    } else {
+        correlate_answer_addrs(&a, addrs, alen);
+    }
+    correlate_answer_note(&a, note, nlen);
+    correlate_answer_free(&a);
+    return 1;
+}
+
 static int nat_flows_cmp(const void *a, const void *b)
 {
     const rep_nat *x = a, *y = b;

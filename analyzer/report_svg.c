@@ -58,12 +58,15 @@ static int tl_change_in_row(const nl_correlation *co, const tl_row *r, const nl_
     }
     if (!from || !to)
         return 0;
-    if (!ch->has_port)
-        for (size_t i = 0; i < co->nip_changes; i++) {
+    if (!ch->has_port) {
+        size_t lo, hi;
+        report_changes_range(co, &ch->inner_ip, &ch->dest_ip, &lo, &hi);
+        for (size_t i = lo; i < hi; i++) {
             const nl_ip_change *o = &co->ip_changes[i];
             if (o != ch && o->has_port && tl_change_in_row(co, r, o) && !nl_addr_cmp(&o->to_ip, &ch->to_ip))
                 return 0;
         }
+    }
     return 1;
 }
 
@@ -170,7 +173,10 @@ void report_svg_timeline(rep_ctx *c)
             fputc('\n', f);
         }
         /* the changes that happened in this row, one label each */
-        for (size_t i = 0; i < co->nip_changes; i++) {
+        size_t clo, chi;
+        report_changes_range(co, &co->egress[rows[r].first].inner_ip,
+                             &co->egress[rows[r].first].dest_ip, &clo, &chi);
+        for (size_t i = clo; i < chi; i++) {
             const nl_ip_change *ch = &co->ip_changes[i];
             double x;
             if (!tl_change_in_row(co, &rows[r], ch))

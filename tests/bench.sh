@@ -131,6 +131,14 @@ run_once() {
     set -- $(tail -n 1 "$run/t" 2> /dev/null)
     R_RSS=$(awk -v k="${1:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
     R_RC=${2:-255}
+    # a command that ignores SIGTERM is killed 5 s later, and timeout with
+    # it: time then says "terminated by signal" and its figures are
+    # timeout's own, not the command's
+    if grep -q "terminated by signal" "$run/t" 2> /dev/null; then
+        R_RC=137; R_RSS=""
+    fi
+    [ $(( (e - s) / 1000000000 )) -ge "$TIMEOUT" ] && R_RC=124
+    return 0
 }
 # first line of stderr, printable characters only, for a note
 err_line() { head -n 1 "$run/err" | tr -cd ' -~' | cut -c1-70; }
@@ -147,10 +155,12 @@ measure() {
         run_once "$out" "$@"
         i=$((i + 1))
         walls="$walls $R_WALL"
-        rss=$(awk -v a="$rss" -v b="$R_RSS" 'BEGIN { print (b > a) ? b : a }')
+        [ -n "$R_RSS" ] && rss=$(awk -v a="$rss" -v b="$R_RSS" 'BEGIN { print (b > a) ? b : a }')
         case $R_RC in
         0 | 1) ;;
-        124 | 137) status=timeout; note="stopped after $TIMEOUT s"; break ;;
+        124 | 137) status=timeout; note="stopped after $TIMEOUT s"
+                   [ -z "$R_RSS" ] && note="$note (killed: peak RSS unknown)"
+                   break ;;
         *) status=fail; note="exit $R_RC: $(err_line)"; break ;;
         esac
         awk -v w="$R_WALL" 'BEGIN { exit !(w > 10) }' && break

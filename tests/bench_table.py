@@ -118,15 +118,31 @@ class Bench:
         return out
 
     # ---- the targets
+    @staticmethod
+    def failed(*rows):
+        """The first natlens command among rows that failed (an error, or out
+        of memory under the cap): its target is not met. A failed tcpdump or
+        tshark leaves the target unmeasured instead."""
+        for r in rows:
+            if r and r["label"].startswith("natlens") and r["status"] == "fail":
+                return r
+        return None
+
     def cell_ratio(self, g, n, a_label, b_label, limit, at_most=True):
         """Target: wall(a) / wall(b) at most (or at least) limit. A ratio known
         only as a bound (a command stopped at the timeout) that does not show
         the target met counts as not met."""
-        x, bound = self.ratio(self.get(g, n, a_label), self.get(g, n, b_label))
+        a, b = self.get(g, n, a_label), self.get(g, n, b_label)
+        bad = self.failed(a, b)
+        if bad:
+            return "%s failed" % bad["label"].replace("natlens ", ""), False
+        x, bound = self.ratio(a, b)
         if x is None:
             return "not measured", None
         ok = x <= limit and bound != ">" if at_most else x >= limit and bound != "<"
-        return "%s%.2f×" % (bound, x), ok
+        met_or_missed = ok or (at_most and x > limit and bound != "<") or \
+            (not at_most and x < limit and bound != ">")
+        return "%s%.2f×%s" % (bound, x, "" if met_or_missed else " (stopped)"), ok
 
     def targets(self):
         cols = self.cols
@@ -155,7 +171,9 @@ class Bench:
         cells = []
         for s, n in cols:
             r = self.get(s, n, TUI)
-            if not r or r["wall"] is None or r["status"] not in ("ok", "timeout"):
+            if r and r["status"] == "fail":
+                cells.append(("failed", False))
+            elif not r or r["wall"] is None or r["status"] not in ("ok", "timeout"):
                 cells.append(("not measured", None))
             elif r["status"] == "timeout":
                 cells.append(("> %.0f s" % r["wall"], False))
@@ -170,10 +188,16 @@ class Bench:
             cells = []
             for s, n in cols:
                 sc = self.scores.get((s, n))
-                if not sc or "error" in sc or sc.get(key) is None:
-                    cells.append(("not measured" if not sc else "error", None if not sc else False))
-                    continue
-                cells.append((fmt(sc), test(sc)))
+                cj = self.get(s, n, CORRJ)
+                if not sc and cj and cj["status"] != "ok":
+                    cells.append(("correlate --json %s" % ("stopped" if cj["status"] == "timeout"
+                                                           else "failed"), False))
+                elif not sc:
+                    cells.append(("not measured", None))
+                elif "error" in sc or sc.get(key) is None:
+                    cells.append(("error", False))
+                else:
+                    cells.append((fmt(sc), test(sc)))
             return cells
         line("pairing precision ≥ 0.999", score("precision", lambda d: "%.4f" % d["precision"],
                                                  lambda d: d["precision"] >= 0.999))
@@ -208,14 +232,22 @@ class Bench:
                     continue
                 lo, hi = self.get(sh, ns[0], label), self.get(sh, ns[-1], label)
                 i = cols.index((sh, ns[-1]))
+                span = "%s→%s" % (size_name(ns[0]), size_name(ns[-1]))
+                bad = self.failed(lo, hi)
+                if bad:
+                    cells[i] = ("failed at %s (%s)" % (size_name(bad["flows"]), span), False)
+                    continue
                 if not lo or not hi or lo["status"] != "ok" or lo["wall"] is None or hi["wall"] is None \
                         or hi["status"] not in ("ok", "timeout"):
                     cells[i] = ("not measured", None)
                     continue
                 g = (hi["wall"] / ns[-1]) / (lo["wall"] / ns[0])
-                bound = ">" if hi["status"] == "timeout" else ""
-                cells[i] = ("%s%.2f× (%s→%s)" % (bound, g, size_name(ns[0]), size_name(ns[-1])),
-                            g <= 1.3 and not bound)
+                if hi["status"] == "timeout":
+                    txt = ">%.2f× (%s)" % (g, span) if g > 1.3 else "stopped at %s (%s)" % (
+                        size_name(ns[-1]), span)
+                    cells[i] = (txt, False)
+                else:
+                    cells[i] = ("%.2f× (%s)" % (g, span), g <= 1.3)
             if any(cells):
                 line("time per flow grows ≤ 1.3×: %s" % label.replace("natlens ", ""), cells)
         return out, tally

@@ -12,6 +12,13 @@ int cmd_flows(int argc, char **argv);
 int cmd_correlate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
+
+/* `flows --ndjson OUT`: stream the flow records of `path` to OUT ("-":
+ * stdout) with capture-point name `point` (NULL: default). o carries the
+ * BPF filter and --max-flows. Returns an exit status (cmd_flows_ndjson.c). */
+int flows_ndjson_run(const char *path, const char *out, const char *point,
+                     nl_trace_opts *o);
 
 /* Exit statuses of the contract. CLI_PARTIAL: --strict and some input
  * was damaged, cut, partly read, had unreadable record lines or
@@ -88,6 +95,20 @@ void cli_common_file(cli_common *c, const char *path);
  * not; exits 2 with a message on a missing or bad value. files is grown
  * with realloc (exits 2 when out of memory). */
 int cli_common_arg(cli_common *c, int argc, char **argv, int *i);
+
+/* --tunnel-port KIND=PORT (repeatable) and --tunnel-depth N (0 opens no
+ * tunnel) into c, which the caller set up with tunnel_conf_default().
+ * Exit 2 with a message when the value is bad. */
+void cli_tunnel_port(nl_tunnel_conf *c, const char *val);
+void cli_tunnel_depth(nl_tunnel_conf *c, const char *val);
+/* For hand-written option loops: when argv[*i] is --tunnel-port or
+ * --tunnel-depth ("--opt VAL" or "--opt=VAL"), apply it, step *i past its
+ * value and return 1; else 0. */
+int cli_tunnel_arg(nl_tunnel_conf *c, int argc, char **argv, int *i);
+#define CLI_TUNNEL_USAGE \
+    "  --tunnel-port KIND=PORT  also open UDP PORT as KIND (vxlan, geneve, gtpu,\n" \
+    "                      teredo, ayiya, gre); repeatable\n" \
+    "  --tunnel-depth N    open at most N nested encapsulations (default 4, 0: none)\n"
 
 /* `natlens correlate` as text (correlate_text.c). Detail tables show at
  * most top_egress / top_flows rows unless all != 0. */

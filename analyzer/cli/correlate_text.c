@@ -24,6 +24,7 @@
 #include "natlens/diagnose.h"
 #include "natlens/flow_out.h"
 #include "natlens/record.h"
+#include "natlens/tunnel_out.h"
 #include "cli.h"
 
 #define C_BOLD  "\033[1m"
@@ -218,158 +219,26 @@ static void text_header(view *v)
 
 /* The answer of capture point `at`: its addresses in one line, and what
  * kind of answer it is (a pool, a switch, one address). */
-static int addr_ptr_cmp(const void *a, const void *b)
-{
-    const nl_egress_addr *x = *(const nl_egress_addr *const *)a;
-    const nl_egress_addr *y = *(const nl_egress_addr *const *)b;
-    return nl_addr_cmp(&x->ip, &y->ip);
-}
-
-#define ANSWER_MAX 16      /* addresses in one allow line; more go by block */
-
-/* The /24 (IPv4) or /64 (IPv6) block of an address, for a pool too big to
- * list: what an allow list takes anyway. */
-static void addr_block(const nl_addr *a, nl_addr *blk, int *len)
-{
-    *blk = *a;
-    if (nl_addr_is_v4(a)) {
-        blk->b[15] = 0;
-        *len = 24;
-    } else {
-        memset(blk->b + 8, 0, 8);
-        *len = 64;
-    }
-}
-
-/* The prefix both a and b lie in (common leading bits). */
-static int common_prefix(const nl_addr *a, const nl_addr *b, nl_addr *pfx)
-{
-    int bits = 0;
-    while (bits < 128 && ((a->b[bits / 8] ^ b->b[bits / 8]) & (0x80 >> (bits % 8))) == 0)
-        bits++;
-    memset(pfx, 0, sizeof *pfx);
-    for (int i = 0; i < bits; i++)
-        pfx->b[i / 8] |= a->b[i / 8] & (0x80 >> (i % 8));
-    return nl_addr_is_v4(a) ? bits - 96 : bits;
-}
-
-/* Addresses (sorted) too many to list: one covering prefix when they fill
- * a good part of it (a pool handing out a range), else by /24 (/64) block,
- * at most 8 blocks, then how many more. */
-static void answer_blocks(view *v, const nl_egress_addr *const *ea, size_t n)
-{
-    char ip[64];
-    size_t shown = 0, blocks = 0;
-    nl_addr pfx;
-    int plen = common_prefix(&ea[0]->ip, &ea[n - 1]->ip, &pfx);
-    int host_bits = (nl_addr_is_v4(&pfx) ? 32 : 128) - plen;
-    if (nl_addr_is_v4(&ea[0]->ip) == nl_addr_is_v4(&ea[n - 1]->ip) && host_bits < 63 &&
-        (double)n >= 0.25 * (double)(UINT64_C(1) << host_bits)) {
-        if (nl_addr_is_v4(&ea[0]->ip))
-            pfx.b[10] = pfx.b[11] = 0xff;   /* back to ::ffff:a.b.c.d */
-        fprintf(v->out, "%s/%d %s%zu addresses seen in it, %.0f%% of the block; --all lists "
-                "them%s", nl_addr_str(&pfx, ip, sizeof ip), plen, col(v, C_OFF), n,
-                100.0 * (double)n / (double)(UINT64_C(1) << host_bits), col(v, C_BOLD));
-        return;
-    }
-    for (size_t i = 0; i < n;) {
-        nl_addr b, b2;
-        int len, len2;
-        addr_block(&ea[i]->ip, &b, &len);
-        size_t e = i + 1;
-        while (e < n) {
-            addr_block(&ea[e]->ip, &b2, &len2);
-            if (len2 != len || nl_addr_cmp(&b, &b2))
-                break;
-            e++;
-        }
-        blocks++;
-        if (shown < 8) {
-            fprintf(v->out, "%s%s/%d (%zu)", shown ? " " : "",
-                    nl_addr_str(&b, ip, sizeof ip), len, e - i);
-            shown++;
-        }
-        i = e;
-    }
-    if (blocks > shown)
-        fprintf(v->out, " %s %zu more blocks", v->utf8 ? "\xe2\x80\xa6" : "...", blocks - shown);
-    fprintf(v->out, " %s%zu addresses, --all lists them%s", col(v, C_OFF), n, col(v, C_BOLD));
-}
-
+/* The answer of capture point `at` in one line (correlate_answer), the
+ * addresses bold; every address with --all. */
 static void egress_answer(view *v, int at, int last)
 {
     const nl_correlation *c = v->c;
-    uint64_t flows = 0;
-    uint32_t n = 0;
-    char ip[64], t[32], num[32];
-    for (size_t i = 0; i < c->negress_addrs; i++)
-        if (c->egress_addrs[i].seen_at == at) {
-            flows += c->egress_addrs[i].flows;
-            n++;
-        }
-    if (!n)
+    nl_answer a;
+    char ip[64], buf[1024];
+    if (correlate_answer(c, at, &a) != 0)
         return;
-    /* in address order: the line is pasted into allow lists */
-    const nl_egress_addr **ea = malloc(n * sizeof *ea);
-    if (!ea)
-        return;
-    n = 0;
-    for (size_t i = 0; i < c->negress_addrs; i++)
-        if (c->egress_addrs[i].seen_at == at)
-            ea[n++] = &c->egress_addrs[i];
-    qsort(ea, n, sizeof *ea, addr_ptr_cmp);
     fprintf(v->out, "  %s%s", last ? "allow " : "", col(v, C_BOLD));
-    if (n <= ANSWER_MAX || v->all)
-        for (size_t i = 0; i < n; i++)
-            fprintf(v->out, "%s%s", i ? " " : "", nl_addr_str(&ea[i]->ip, ip, sizeof ip));
+    if (v->all)
+        for (size_t i = 0; i < a.naddrs; i++)
+            fprintf(v->out, "%s%s", i ? " " : "", nl_addr_str(&a.addrs[i]->ip, ip, sizeof ip));
     else
-        answer_blocks(v, ea, n);
-    fprintf(v->out, "%s   (", col(v, C_OFF));
-    const nl_egress_pool *pool = NULL;
-    for (size_t i = 0; i < c->negress_pools; i++)
-        if (c->egress_pools[i].seen_at == at)
-            pool = &c->egress_pools[i];
-    size_t nsw = 0;
-    for (size_t i = 0; i < c->negress_switches; i++)
-        nsw += c->egress_switches[i].seen_at == at;
-    if (pool && pool->naddrs > ANSWER_MAX) {
-        uint32_t most = 0;
-        for (size_t i = 0; i < n; i++)
-            if (ea[i]->flows > most)
-                most = ea[i]->flows;
-        fprintf(v->out, "a pool of %s addresses: ", fmt_count(pool->naddrs, num, sizeof num));
-        fprintf(v->out, "%s flows, at most %u on one address%s", fmt_count(flows, t, sizeof t),
-                most, most == 1 ? ": every flow a new source address" : "");
-    } else if (pool) {
-        fprintf(v->out, "a pool of %u: ", pool->naddrs);
-        int first = 1;
-        for (size_t i = 0; i < n; i++)
-            if (ea[i]->pool_hosts) {
-                fprintf(v->out, "%s%.0f%%", first ? "" : " / ",
-                        flows ? 100.0 * ea[i]->flows / (double)flows : 0.0);
-                first = 0;
-            }
-        fprintf(v->out, " of %s flows", fmt_count(flows, num, sizeof num));
-    } else if (nsw) {
-        const nl_egress_switch *s = NULL;
-        for (size_t i = 0; i < c->negress_switches && !s; i++)
-            if (c->egress_switches[i].seen_at == at)
-                s = &c->egress_switches[i];
-        fprintf(v->out, "%s until %s, then %s", nl_addr_str(&s->from_ip, ip, sizeof ip),
-                fmt_time_ms(s->first_ns, t, sizeof t),
-                nl_addr_str(&s->to_ip, num, sizeof num));
-        if (nsw > 1)
-            fprintf(v->out, "; %zu switches, see SOURCE CHANGES", nsw);
-        fprintf(v->out, ": %llu flows", (unsigned long long)flows);
-    } else {
-        fprintf(v->out, "%s %s", fmt_count(flows, num, sizeof num), plural(flows, "flow", "flows"));
-        if (n > 1)
-            fprintf(v->out, ", each inner host always by the same address");
-    }
-    fprintf(v->out, "; seen at %s%s)\n", cap_name(c, at),
+        fputs(correlate_answer_addrs(&a, buf, sizeof buf), v->out);
+    fprintf(v->out, "%s   (%s; seen at %s%s)\n", col(v, C_OFF),
+            correlate_answer_note(&a, buf, sizeof buf), cap_name(c, at),
             last ? "" : ", where the traffic was last seen: the destinations behind it "
                         "were not captured");
-    free(ea);
+    correlate_answer_free(&a);
 }
 
 static int egress_row_cmp(const void *a, const void *b)
@@ -574,6 +443,41 @@ static const char *lone_reason(view *v, const nl_unmatched *u, const char **colo
     }
 }
 
+/* What a record flow's record says, for the "paired by" column:
+ * "nat-gw-1 line 3", "eni-0a1b line 6 REJECT", "conntrack line 12". */
+static void record_note(view *v, int cap, const nl_flow *f, char *buf, size_t len)
+{
+    const nl_trace *t = v->c->caps[cap].trace;
+    const nl_record_info *ri = t ? record_info_of(t, f) : NULL;
+    size_t l = strlen(buf);
+    if (!ri || l + 1 >= len)
+        return;
+    const char *who = ri->gateway ? ri->gateway : ri->interface ? ri->interface : ri->vm;
+    char w[48] = "";
+    if (who)   /* file text: printable ASCII only */
+        for (size_t i = 0, o = 0; who[i] && o + 1 < sizeof w; i++)
+            w[o++] = who[i] >= 0x20 && who[i] < 0x7f ? who[i] : '?';
+    const char *act = record_action_name(ri->action), *st = record_nat_status_name(ri);
+    /* records inside a capture are numbered by frame (record.h) */
+    snprintf(buf + l, len - l, "%s%s%s%s %s %llu%s%s%s%s", dot(v), t->format,
+             w[0] ? " " : "", w, t->is_record ? "line" : "frame", (unsigned long long)ri->line,
+             act ? " " : "", act ? act : "",
+             st ? " " : "", st ? st : "");
+}
+
+/* The underlay path of a flow that came in a tunnel: "· via vxlan
+ * 192.0.2.1 → 192.0.2.2:4789 VNI 42 at underlay.pcap" (a path, not a NAT). */
+static void tunnel_note(view *v, int cap, const nl_flow *f, char *buf, size_t len)
+{
+    const nl_trace *t = v->c->caps[cap].trace;
+    char path[160];
+    size_t l = strlen(buf);
+    if (!t || !t->tunnels || l + 1 >= len ||
+        !tunnel_out_path(t->tunnels, f, path, sizeof path, v->utf8)[0])
+        return;
+    snprintf(buf + l, len - l, "%svia %s at %s", dot(v), path, cap_name(v->c, cap));
+}
+
 static void row_fill(view *v, const row *rw, row_cells *out)
 {
     const nl_correlation *c = v->c;
@@ -584,13 +488,20 @@ static void row_fill(view *v, const row *rw, row_cells *out)
     const nl_flow *any = NULL;
     for (size_t i = 0; i < c->ncaps; i++) {
         const nl_flow *f = row_flow(rw, i);
+        const nl_trace *t = c->caps[i].trace;
+        const nl_record_info *ri = f && t ? record_info_of(t, f) : NULL;
         if (f && !any)
             any = f;
         size_t l = strlen(out->st);
-        snprintf(out->st + l, sizeof out->st - l, "%s%s", i ? "/" : "", f ? flow_conn_state(f) : "-");
+        /* a record knows a state or counts only when it pins them */
+        snprintf(out->st + l, sizeof out->st - l, "%s%s", i ? "/" : "",
+                 !f ? "-" : ri && !(ri->pins & NL_REC_PIN_STATE) ? "rec" : flow_conn_state(f));
         l = strlen(out->pk);
-        snprintf(out->pk + l, sizeof out->pk - l, "%s%llu", i ? "/" : "",
-                 f ? (unsigned long long)(f->pkts[0] + f->pkts[1]) : 0ULL);
+        if (f && (!ri || (ri->pins & NL_REC_PIN_PKTS)))
+            snprintf(out->pk + l, sizeof out->pk - l, "%s%llu", i ? "/" : "",
+                     (unsigned long long)(f->pkts[0] + f->pkts[1]));
+        else
+            snprintf(out->pk + l, sizeof out->pk - l, "%s%s", i ? "/" : "", f ? "?" : "0");
     }
     char pb[16];
     snprintf(out->proto, sizeof out->proto, "%s", flow_proto_name(any ? any->proto : 0, pb, sizeof pb));
@@ -612,6 +523,11 @@ static void row_fill(view *v, const row *rw, row_cells *out)
             snprintf(out->nat + l, sizeof out->nat - l, "%s%s", h ? "," : "", one);
         }
         evidence_text(level, ev, out->by, sizeof out->by);
+        for (size_t i = 0; i < c->ncaps; i++)
+            if (ch->flows[i]) {
+                record_note(v, (int)i, ch->flows[i], out->by, sizeof out->by);
+                tunnel_note(v, (int)i, ch->flows[i], out->by, sizeof out->by);
+            }
         if (*out->color) {
             size_t l = strlen(out->by);
             const nl_hop *gone = &ch->hops[ch->nhops - 1];
@@ -641,7 +557,7 @@ static void row_fill(view *v, const row *rw, row_cells *out)
 static int foreign_record(const nl_correlation *c, const nl_unmatched *u)
 {
     const nl_trace *t = c->caps[u->capture].trace;
-    return t && t->is_record && record_info_of(t, u->flow);
+    return t && record_info_of(t, u->flow);
 }
 
 static size_t rows_collect(view *v, row *rows, size_t *only, size_t *full, size_t *partial,

@@ -14,6 +14,7 @@ static const cli_cmd cli_cmds[] = {
     {"correlate", cmd_correlate, "correlate [--json] [--fail-on-findings] [--max-flows N] FILE_NEAR FILE_FAR [FILE...] | DIR"},
     {"report", cmd_report, "report -o FILE.{html,md,json} [--format html|md|json] [--title T] [--redact] [--all] [--top N] CAPTURE..."},
     {"tui", cmd_tui, "tui FILE [FILE...]"},
+    {"fleet", cmd_fleet, "fleet [--server HOST:PORT] [--init] [--json] [DIR of flows --ndjson files]"},
 };
 
 static void usage(FILE *f)

@@ -214,24 +214,6 @@ void tui_draw_message(tui_ui *ui, int y, int h, const char *msg)
         tui_draw_text(y + (h > 2 ? 1 : 0), 2, COLS - 4, TUI_A_DIM, msg);
 }
 
-char *tui_fmt_count(uint64_t v, char *buf, size_t len)
-{
-    /* at most five columns: 9999, 98.5k, 123k, 45.6M, 789M, 1.2G */
-    if (v < 10000)
-        snprintf(buf, len, "%llu", (unsigned long long)v);
-    else if (v < 99950)
-        snprintf(buf, len, "%.1fk", (double)v / 1e3);
-    else if (v < 999500)
-        snprintf(buf, len, "%.0fk", (double)v / 1e3);
-    else if (v < 99950000)
-        snprintf(buf, len, "%.1fM", (double)v / 1e6);
-    else if (v < 999500000)
-        snprintf(buf, len, "%.0fM", (double)v / 1e6);
-    else
-        snprintf(buf, len, "%.1fG", (double)v / 1e9);
-    return buf;
-}
-
 void tui_list_fit(tui_list *l, size_t count, int h)
 {
     if (h < 1)

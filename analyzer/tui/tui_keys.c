@@ -6,6 +6,7 @@
  * documented, nor be documented without existing.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <curses.h>
 #include "tui.h"
@@ -22,7 +23,10 @@ static size_t tui_cur_count(const tui_ui *ui)
 
 static int tui_page(const tui_ui *ui)
 {
-    int h = ui->body_h - tui_panel_get(ui->panel)->header_lines;
+    const tui_panel *p = tui_panel_get(ui->panel);
+    int h = ui->body_h - p->header_lines;
+    if (!ui->help && p->detail && ui->dl_h > 1)
+        h = ui->dl_h;           /* the detail pane's own height */
     return h > 1 ? h - 1 : 1;
 }
 
@@ -35,8 +39,8 @@ void tui_keys_move(tui_ui *ui, long delta)
             ui->help_top = 0;
         else
             ui->help_top = (size_t)((long)ui->help_top + delta);
-        if (ui->help_top > tui_nkeys)
-            ui->help_top = tui_nkeys;
+        if (ui->help_top > 4 * tui_nkeys)
+            ui->help_top = 4 * tui_nkeys;   /* the help screen clamps it to its lines */
         return;
     }
     if (n == 0)
@@ -49,12 +53,27 @@ void tui_keys_move(tui_ui *ui, long delta)
         l->cur = (size_t)((long)l->cur + delta);
 }
 
+/* Lines, pages, ends: a panel with a detail pane (Findings) scrolls it,
+ * the others move their cursor. The arrows always move the cursor. */
+static int tui_scroll_or_move(tui_ui *ui, long delta)
+{
+    const tui_panel *p = tui_panel_get(ui->panel);
+    if (!ui->help && ui->m && p->detail)
+        return p->detail(ui, delta);
+    tui_keys_move(ui, delta);
+    return TUI_F_REDRAW;
+}
+
+#define TUI_FAR_AWAY ((long)(SIZE_MAX / 4))
+
 static int tui_act_up(tui_ui *ui) { tui_keys_move(ui, -1); return TUI_F_REDRAW; }
 static int tui_act_down(tui_ui *ui) { tui_keys_move(ui, 1); return TUI_F_REDRAW; }
-static int tui_act_pgup(tui_ui *ui) { tui_keys_move(ui, -tui_page(ui)); return TUI_F_REDRAW; }
-static int tui_act_pgdn(tui_ui *ui) { tui_keys_move(ui, tui_page(ui)); return TUI_F_REDRAW; }
-static int tui_act_home(tui_ui *ui) { tui_keys_move(ui, -(long)(SIZE_MAX / 4)); return TUI_F_REDRAW; }
-static int tui_act_end(tui_ui *ui) { tui_keys_move(ui, (long)(SIZE_MAX / 4)); return TUI_F_REDRAW; }
+static int tui_act_line_up(tui_ui *ui) { return tui_scroll_or_move(ui, -1); }
+static int tui_act_line_down(tui_ui *ui) { return tui_scroll_or_move(ui, 1); }
+static int tui_act_pgup(tui_ui *ui) { return tui_scroll_or_move(ui, -tui_page(ui)); }
+static int tui_act_pgdn(tui_ui *ui) { return tui_scroll_or_move(ui, tui_page(ui)); }
+static int tui_act_home(tui_ui *ui) { return tui_scroll_or_move(ui, -TUI_FAR_AWAY); }
+static int tui_act_end(tui_ui *ui) { return tui_scroll_or_move(ui, TUI_FAR_AWAY); }
 
 static int tui_goto_panel(tui_ui *ui, int p)
 {
@@ -106,9 +125,8 @@ static int tui_act_back(tui_ui *ui)
         return TUI_F_REDRAW;
     }
     if (ui->panel == TUI_P_FLOWS && (ui->filter[0] || ui->broken_only)) {
-        ui->filter[0] = '\0';
         ui->broken_only = 0;
-        tui_flows_refresh(ui);
+        tui_flows_set_filter(ui, "");
         snprintf(ui->status, sizeof ui->status, "filter cleared");
         return TUI_F_REDRAW;
     }
@@ -162,11 +180,15 @@ static int tui_act_prev_match(tui_ui *ui)
 
 static int tui_act_sort(tui_ui *ui)
 {
-    static const char *const names[TUI_NCOLS] = {"near", "far", "nat", "state", "packets",
-                                                 "bytes", "first seen"};
+    static const char *const names[TUI_NCOLS] = {"near", "far", "protocol", "nat", "state",
+                                                 "packets", "bytes", "first seen"};
     ui->sort_col = (ui->sort_col + 1) % TUI_NCOLS;
+    if (ui->m && ui->m->ncaps < 2 && (ui->sort_col == TUI_C_FAR || ui->sort_col == TUI_C_NAT))
+        ui->sort_col = ui->sort_col == TUI_C_FAR ? TUI_C_PROTO : TUI_C_STATE;
     tui_flows_refresh(ui);
-    snprintf(ui->status, sizeof ui->status, "sorted by %s", names[ui->sort_col]);
+    ui->panel = ui->panel == TUI_P_PAIR || ui->panel == TUI_P_FLOWS ? ui->panel : TUI_P_FLOWS;
+    snprintf(ui->status, sizeof ui->status, "sorted by %s (again: next column, r: reverse)",
+             names[ui->sort_col]);
     return TUI_F_REDRAW;
 }
 
@@ -182,6 +204,7 @@ static int tui_act_filter(tui_ui *ui)
     ui->prompt = TUI_PROMPT_FILTER;
     snprintf(ui->input, sizeof ui->input, "%s", ui->filter);
     ui->input_len = strlen(ui->input);
+    ui->input_err[0] = '\0';
     return TUI_F_REDRAW;
 }
 
@@ -218,7 +241,8 @@ static int tui_act_hop(tui_ui *ui)
     if (ui->panel != TUI_P_PAIR || ui->pair_row < 0 || ui->ladder.nhops < 2)
         return TUI_F_NONE;
     ui->pair_hop = (ui->pair_hop + 1) % ui->ladder.nhops;
-    tui_model_ladder(ui->m, (size_t)ui->pair_row, ui->pair_hop, &ui->ladder);
+    if (tui_ladder_build(ui->m, (size_t)ui->pair_row, ui->pair_hop, &ui->ladder) < 0)
+        snprintf(ui->status, sizeof ui->status, "out of memory for the ladder");
     return TUI_F_REDRAW;
 }
 
@@ -240,24 +264,30 @@ static int tui_act_quit(tui_ui *ui)
     return TUI_F_QUIT;
 }
 
+/* Order: the function bar's (labelled entries, Quit drawn last), then
+ * the help screen's. htop's function keys and the letters do the same. */
 const tui_key tui_keys[] = {
-    {{'?', KEY_F(1), 0}, "?/F1", "Help", "this help", tui_act_help},
-    {{'q', KEY_F(10), 0}, "q/F10", "Quit", "quit", tui_act_quit},
+    {{KEY_F(1), '?', 0}, "F1 ?", "Help", "this help", tui_act_help},
+    {{KEY_F(3), '/', 0}, "F3 /", "Search", "search the current list (case-insensitive)", tui_act_search},
+    {{KEY_F(4), 'f', '\\', 0}, "F4 f \\", "Filter",
+     "filter flows: port 80, host 10.1.2.3, net 10.0.0.0/8, state S0, nat snat, proto udp, "
+     "broken, suspect, paired, near-only, far-only, words; and, or, not, ( )", tui_act_filter},
+    {{KEY_F(6), 's', 0}, "F6 s", "Sort", "sort flows by the next column", tui_act_sort},
+    {{'b', 0}, "b", "Broken", "show only broken and suspect flows (toggle)", tui_act_broken},
     {{'\n', '\r', KEY_ENTER, 0}, "Enter", "Open", "open: flow -> ladder, finding -> its flow", tui_act_open},
     {{TUI_KEY_ESC, KEY_BACKSPACE, 0}, "Esc", "Back", "back: leave the ladder or help, clear the filter", tui_act_back},
-    {{'/', 0}, "/", "Search", "search the current list (case-insensitive)", tui_act_search},
+    {{KEY_F(10), 'q', 0}, "F10 q", "Quit", "quit", tui_act_quit},
     {{'n', 0}, "n", NULL, "next match", tui_act_next_match},
     {{'N', 0}, "N", NULL, "previous match", tui_act_prev_match},
-    {{'s', 0}, "s", "Sort", "sort flows by the next column", tui_act_sort},
     {{'r', 0}, "r", NULL, "reverse the sort order", tui_act_reverse},
-    {{'f', 0}, "f", "Filter", "filter flows by text (words must all match; empty clears)", tui_act_filter},
-    {{'b', 0}, "b", "Broken", "show only broken and suspect flows (toggle)", tui_act_broken},
-    {{KEY_UP, 'k', 0}, "Up/k", NULL, "move up", tui_act_up},
-    {{KEY_DOWN, 'j', 0}, "Down/j", NULL, "move down", tui_act_down},
-    {{KEY_PPAGE, 0}, "PgUp", NULL, "page up", tui_act_pgup},
-    {{KEY_NPAGE, ' ', 0}, "PgDn/Space", NULL, "page down", tui_act_pgdn},
-    {{KEY_HOME, 'g', 0}, "Home/g", NULL, "first line", tui_act_home},
-    {{KEY_END, 'G', 0}, "End/G", NULL, "last line", tui_act_end},
+    {{KEY_UP, 0}, "Up", NULL, "move up (Findings: previous finding)", tui_act_up},
+    {{KEY_DOWN, 0}, "Down", NULL, "move down (Findings: next finding)", tui_act_down},
+    {{'k', 0}, "k", NULL, "up a line (Findings: scroll the detail)", tui_act_line_up},
+    {{'j', 0}, "j", NULL, "down a line (Findings: scroll the detail)", tui_act_line_down},
+    {{KEY_PPAGE, 0}, "PgUp", NULL, "page up (Findings: the detail)", tui_act_pgup},
+    {{KEY_NPAGE, ' ', 0}, "PgDn Space", NULL, "page down (Findings: the detail)", tui_act_pgdn},
+    {{KEY_HOME, 'g', 0}, "Home g", NULL, "first line (Findings: top of the detail)", tui_act_home},
+    {{KEY_END, 'G', 0}, "End G", NULL, "last line (Findings: end of the detail, the fix)", tui_act_end},
     {{'\t', 0}, "Tab", NULL, "next panel", tui_act_next},
     {{KEY_BTAB, 0}, "S-Tab", NULL, "previous panel", tui_act_prev},
     {{'1', 0}, "1", NULL, "Flows: one row per connection, near and far side", tui_act_p1},
@@ -283,7 +313,9 @@ int tui_keys_dispatch(tui_ui *ui, int ch)
                 if (open_help && ui->help && tui_keys[i].action != tui_act_up &&
                     tui_keys[i].action != tui_act_down && tui_keys[i].action != tui_act_pgup &&
                     tui_keys[i].action != tui_act_pgdn && tui_keys[i].action != tui_act_home &&
-                    tui_keys[i].action != tui_act_end && tui_keys[i].action != tui_act_quit) {
+                    tui_keys[i].action != tui_act_end && tui_keys[i].action != tui_act_quit &&
+                    tui_keys[i].action != tui_act_line_up &&
+                    tui_keys[i].action != tui_act_line_down) {
                     ui->help = 0;
                     f |= TUI_F_REDRAW;
                 }
@@ -301,20 +333,24 @@ int tui_keys_prompt(tui_ui *ui, int ch)
     int kind = ui->prompt;
     if (ch == TUI_KEY_ESC) {
         ui->prompt = TUI_PROMPT_NONE;
+        ui->input_err[0] = '\0';
         return TUI_F_REDRAW;
     }
     if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
-        ui->prompt = TUI_PROMPT_NONE;
         if (kind == TUI_PROMPT_FILTER) {
-            snprintf(ui->filter, sizeof ui->filter, "%s", ui->input);
+            /* a bad expression keeps the prompt open, the error beside it */
+            if (tui_flows_set_filter(ui, ui->input) < 0)
+                return TUI_F_REDRAW;
+            ui->prompt = TUI_PROMPT_NONE;
             ui->panel = TUI_P_FLOWS;
-            tui_flows_refresh(ui);
-            snprintf(ui->status, sizeof ui->status, "%zu flows match", ui->norder);
-        } else {
-            snprintf(ui->search, sizeof ui->search, "%s", ui->input);
-            return tui_search_from(ui, ui->list[ui->panel].cur, 1);
+            if (ui->m)
+                snprintf(ui->status, sizeof ui->status, "%zu flow%s match", ui->norder,
+                         ui->norder == 1 ? "" : "s");
+            return TUI_F_REDRAW;
         }
-        return TUI_F_REDRAW;
+        ui->prompt = TUI_PROMPT_NONE;
+        snprintf(ui->search, sizeof ui->search, "%s", ui->input);
+        return tui_search_from(ui, ui->list[ui->panel].cur, 1);
     }
     if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
         if (ui->input_len)
@@ -322,7 +358,8 @@ int tui_keys_prompt(tui_ui *ui, int ch)
     } else if (ch == TUI_KEY_CTRL('u')) {
         ui->input_len = 0;
         ui->input[0] = '\0';
-    } else if (ch >= 0x20 && ch < 0x7f && ui->input_len + 1 < sizeof ui->input) {
+    } else if (ch >= 0x20 && ch < 0x7f && ui->input_len + 1 < sizeof ui->input &&
+               (kind == TUI_PROMPT_FILTER || ui->input_len + 1 < sizeof ui->search)) {
         /* ASCII only: addresses, ports, state letters, kinds */
         ui->input[ui->input_len++] = (char)ch;
         ui->input[ui->input_len] = '\0';
@@ -334,6 +371,13 @@ int tui_keys_prompt(tui_ui *ui, int ch)
         snprintf(ui->search, sizeof ui->search, "%s", ui->input);
         if (ui->input_len)
             tui_search_from(ui, ui->list[ui->panel].cur, 1);
+    } else {
+        /* checked while typing: the error shows in place */
+        tui_filter f;
+        if (tui_filter_compile(&f, ui->input) < 0)
+            snprintf(ui->input_err, sizeof ui->input_err, "%s", f.err);
+        else
+            ui->input_err[0] = '\0';
     }
     return TUI_F_REDRAW;
 }

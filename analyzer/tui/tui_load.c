@@ -1,18 +1,38 @@
-/* tui_load.c - read the captures in the background while the UI runs.
+/* tui_load.c - read, pair and diagnose in the background while the UI runs.
  *
  * One thread per capture runs trace_load() (keep_packets = 1, the same load
- * as `correlate` and `report`) and reports progress through its callback;
- * a coordinator thread joins them, correlates (two or more captures),
- * diagnoses and builds the model, then publishes it under the mutex. The UI
- * thread only ever copies the progress counters and, once, takes the model.
- * Signals are blocked in these threads so SIGINT/SIGTERM/SIGWINCH reach the
- * UI thread, which restores the terminal.
+ * as `correlate` and `report`) and reports progress through its callback.
+ * A worker thread then publishes a model in stages, each as soon as it is
+ * known: the flows of every capture (the first rows, within a second of
+ * the files being read), then the pairing (correlate_traces), then the
+ * findings (diagnose_*). The UI thread copies the progress counters and
+ * takes each model once; it never waits on the worker.
+ *
+ * What the threads share, and why that is safe:
+ *  - the traces are written by their reading thread only, and read-only
+ *    after the join (flow_table_all() with keep_done, which trace_load
+ *    uses, only reads): the UI draws them while the worker correlates;
+ *  - correlate_traces() and diagnose_*() take the flows as const and
+ *    write only their own containers; a published model, the correlation
+ *    and the findings are immutable once handed over;
+ *  - library state that is not per container (listed for the lead):
+ *    diagnose.c diagnose_capture_name()'s rotating buffer and
+ *    diagnose_case_new()'s scratch case, diagnose_merge.c's sort_fs and
+ *    diagnose_group.c's kept_sort_base (qsort contexts), report_nat.c's
+ *    top_base. Only this worker ever diagnoses, one container at a time,
+ *    and the UI thread calls into a container only after the worker has
+ *    finished with it (it never calls diagnose_capture_name()); the report
+ *    code is not linked into the viewer's path. correlate*.c, egress*.c,
+ *    clock.c, flow*.c and decode*.c hold no mutable static state.
+ * Signals are blocked in these threads so SIGINT/SIGTERM/SIGWINCH reach
+ * the UI thread, which restores the terminal.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "natlens/record.h"
 #include "tui.h"
 
 typedef struct tui_cap_job {
@@ -46,6 +66,13 @@ void tui_load_set_format(const char *name)
     tui_format = name;
 }
 
+static const nl_tunnel_conf *tui_tunnels; /* set once before the threads start */
+
+void tui_load_set_tunnels(const nl_tunnel_conf *c)
+{
+    tui_tunnels = c;
+}
+
 static void *tui_load_one(void *arg)
 {
     tui_cap_job *j = arg;
@@ -54,6 +81,7 @@ static void *tui_load_one(void *arg)
     o.keep_packets = 1;
     o.bpf = j->ld->bpf;
     o.format = tui_format;
+    o.tunnels = tui_tunnels;
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);
@@ -68,34 +96,46 @@ static void *tui_load_one(void *arg)
     return NULL;
 }
 
-static void tui_load_stage(tui_loader *ld, int stage, const char *err)
+/* Hand a model to the UI (replacing one it has not taken yet) and move to
+ * `stage`. `note`, when given, says what will be missing. */
+static void tui_load_publish(tui_loader *ld, tui_model *m, int stage, const char *note)
+{
+    tui_model *old;
+    pthread_mutex_lock(&ld->mu);
+    old = ld->fresh;
+    if (m)
+        ld->fresh = m;
+    else
+        old = NULL;
+    ld->stage = stage;
+    ld->stage_ns = tui_now_ns();
+    if (note)
+        snprintf(ld->note, sizeof ld->note, "%s", note);
+    pthread_mutex_unlock(&ld->mu);
+    tui_model_free(old);        /* never seen by the UI */
+}
+
+static void tui_load_fail(tui_loader *ld, const char *err)
 {
     pthread_mutex_lock(&ld->mu);
-    ld->stage = stage;
-    if (err)
-        snprintf(ld->err, sizeof ld->err, "%s", err);
+    ld->stage = TUI_LD_FAILED;
+    snprintf(ld->err, sizeof ld->err, "%s", err);
     pthread_mutex_unlock(&ld->mu);
 }
 
-static void *tui_load_main(void *arg)
+/* Read every capture side by side (2 cores read two files in the time of
+ * one). 0, or -1 with err filled and nothing kept. */
+static int tui_load_read(tui_loader *ld, char *err, size_t errlen)
 {
-    tui_loader *ld = arg;
     size_t n = ld->npaths;
     tui_cap_job *jobs = calloc(n, sizeof *jobs);
     pthread_t *th = calloc(n, sizeof *th);
-    int *ok = calloc(n, sizeof *ok);
-    nl_trace **traces = calloc(n, sizeof *traces);
-    nl_correlation *corr = NULL;
-    nl_findings *diag = NULL;
-    tui_model *model;
-    char err[512];
-
-    if (!jobs || !th || !ok || !traces) {
-        tui_load_stage(ld, TUI_LD_FAILED, "out of memory");
+    int *ok = calloc(n, sizeof *ok), rc = 0;
+    if (!jobs || !th || !ok) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
         goto out;
     }
-    /* captures are independent: read them side by side (2 cores read two
-     * files in the time of one) */
     for (size_t i = 0; i < n; i++) {
         jobs[i].ld = ld;
         jobs[i].i = i;
@@ -107,56 +147,74 @@ static void *tui_load_main(void *arg)
     for (size_t i = 0; i < n; i++) {
         if (ok[i])
             pthread_join(th[i], NULL);
-        traces[i] = jobs[i].trace;
-        if (!traces[i] && !err[0])
-            snprintf(err, sizeof err, "%s", jobs[i].err);
+        ld->traces[i] = jobs[i].trace;
+        if (!ld->traces[i] && !err[0])
+            snprintf(err, errlen, "%s", jobs[i].err);
     }
     if (err[0]) {
-        for (size_t i = 0; i < n; i++)
-            trace_free(traces[i]);
-        tui_load_stage(ld, TUI_LD_FAILED, err);
-        goto out;
-    }
-    diag = diagnose_new();
-    if (n >= 2) {
-        tui_load_stage(ld, TUI_LD_CORRELATING, NULL);
-        corr = correlate_traces(traces, n, NULL, err);
-        if (!corr) {
-            for (size_t i = 0; i < n; i++)
-                trace_free(traces[i]);
-            diagnose_free(diag);
-            tui_load_stage(ld, TUI_LD_FAILED, err);
-            goto out;
+        for (size_t i = 0; i < n; i++) {
+            trace_free(ld->traces[i]);
+            ld->traces[i] = NULL;
         }
-        tui_load_stage(ld, TUI_LD_DIAGNOSING, NULL);
-        if (diag && diagnose_correlation(diag, corr) < 0) {
-            diagnose_free(diag);
-            diag = NULL;
-        }
-    } else {
-        tui_load_stage(ld, TUI_LD_DIAGNOSING, NULL);
-        if (diag && diagnose_trace(diag, traces[0], 0) < 0) {
-            diagnose_free(diag);
-            diag = NULL;
-        }
+        rc = -1;
     }
-    model = tui_model_build(traces, n, corr, diag, ld->utf8, err);
-    traces = NULL;              /* owned by the model now, also on failure */
-    pthread_mutex_lock(&ld->mu);
-    if (model) {
-        ld->model = model;
-        ld->stage = TUI_LD_READY;
-    } else {
-        ld->stage = TUI_LD_FAILED;
-        snprintf(ld->err, sizeof ld->err, "%s", err);
-    }
-    ld->ready_ns = tui_now_ns();
-    pthread_mutex_unlock(&ld->mu);
 out:
     free(jobs);
     free(th);
     free(ok);
-    free(traces);
+    return rc;
+}
+
+static void *tui_load_main(void *arg)
+{
+    tui_loader *ld = arg;
+    size_t n = ld->npaths;
+    tui_model *m;
+    char err[512];
+    int rc;
+
+    if (tui_load_read(ld, err, sizeof err) < 0) {
+        tui_load_fail(ld, err);
+        return NULL;
+    }
+    ld->read_ns = tui_now_ns();
+    /* stage 1: the flows, before anything is paired */
+    m = tui_model_build(ld->traces, n, NULL, NULL, 1, ld->utf8, err);
+    if (!m) {
+        tui_load_fail(ld, err);
+        return NULL;
+    }
+    tui_load_publish(ld, m, n >= 2 ? TUI_LD_PAIRING : TUI_LD_DIAGNOSING, NULL);
+    /* stage 2: the pairing */
+    if (n >= 2) {
+        ld->corr = correlate_traces(ld->traces, n, NULL, err);
+        ld->paired_ns = tui_now_ns();
+        if (!ld->corr) {
+            char note[300];
+            snprintf(note, sizeof note, "pairing failed: %s", err);
+            tui_load_publish(ld, NULL, TUI_LD_READY, note);
+            return NULL;
+        }
+        m = tui_model_build(ld->traces, n, ld->corr, NULL, 1, ld->utf8, err);
+        tui_load_publish(ld, m, m ? TUI_LD_DIAGNOSING : TUI_LD_READY,
+                         m ? NULL : "out of memory after pairing");
+        if (!m)
+            return NULL;
+    }
+    /* stage 3: the findings */
+    ld->diag = diagnose_new();
+    rc = !ld->diag ? -1 : n >= 2 ? diagnose_correlation(ld->diag, ld->corr)
+         : record_count(ld->traces[0]) ? diagnose_records(ld->diag, ld->traces[0], 0)
+                                       : diagnose_trace(ld->diag, ld->traces[0], 0);
+    if (rc < 0) {
+        diagnose_free(ld->diag);
+        ld->diag = NULL;
+    }
+    m = tui_model_build(ld->traces, n, ld->corr, ld->diag, 0, ld->utf8, err);
+    ld->ready_ns = tui_now_ns();
+    tui_load_publish(ld, m, TUI_LD_READY,
+                     !m ? "out of memory after looking for problems"
+                        : !ld->diag ? "findings unavailable: out of memory while diagnosing" : NULL);
     return NULL;
 }
 
@@ -171,9 +229,10 @@ int tui_load_start(tui_loader *ld, char **paths, size_t n, const char *bpf, int 
     ld->bpf = bpf;
     ld->utf8 = utf8;
     ld->stage = TUI_LD_READING;
-    ld->start_ns = tui_now_ns();
+    ld->start_ns = ld->stage_ns = tui_now_ns();
     ld->prog = calloc(n, sizeof *ld->prog);
-    if (!ld->prog) {
+    ld->traces = calloc(n, sizeof *ld->traces);
+    if (!ld->prog || !ld->traces) {
         snprintf(err, 256, "out of memory");
         return -1;
     }
@@ -192,18 +251,22 @@ int tui_load_start(tui_loader *ld, char **paths, size_t n, const char *bpf, int 
     return 0;
 }
 
-int tui_load_poll(tui_loader *ld, tui_cap_progress *prog, tui_model **model, char *err,
-                  size_t errlen)
+int tui_load_poll(tui_loader *ld, tui_cap_progress *prog, tui_model **fresh, char *err,
+                  size_t errlen, char *note, size_t notelen)
 {
     int stage;
     pthread_mutex_lock(&ld->mu);
     stage = ld->stage;
     if (prog)
         memcpy(prog, ld->prog, ld->npaths * sizeof *prog);
-    if (model)
-        *model = ld->model;
+    if (fresh) {
+        *fresh = ld->fresh;
+        ld->fresh = NULL;
+    }
     if (err && errlen)
         snprintf(err, errlen, "%s", ld->err);
+    if (note && notelen)
+        snprintf(note, notelen, "%s", ld->note);
     pthread_mutex_unlock(&ld->mu);
     return stage;
 }
@@ -213,7 +276,19 @@ void tui_load_join(tui_loader *ld)
     if (ld->started)
         pthread_join(ld->thread, NULL);
     ld->started = 0;
+    tui_model_free(ld->fresh);
+    ld->fresh = NULL;
+    /* findings borrow flows and the correlation borrows traces: free in
+     * the reverse order of building */
+    diagnose_free(ld->diag);
+    correlate_free(ld->corr);
+    for (size_t i = 0; ld->traces && i < ld->npaths; i++)
+        trace_free(ld->traces[i]);
+    free(ld->traces);
     free(ld->prog);
+    ld->traces = NULL;
     ld->prog = NULL;
+    ld->diag = NULL;
+    ld->corr = NULL;
     pthread_mutex_destroy(&ld->mu);
 }

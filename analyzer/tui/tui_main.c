@@ -39,14 +39,18 @@ const tui_panel *tui_panel_get(int p)
 
 static void tui_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens tui [--format NAME] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
-               "                   [-- BPF expression]\n"
+    fprintf(f, "usage: natlens tui [--format NAME] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
+               "                   [-n] [-f EXPR] [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
                "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
-               "  Interactive viewer. Captures in path order, client side first.\n"
+               "  Interactive viewer. Captures in path order, client side first. The flows\n"
+               "  show as soon as the files are read; pairing and findings follow.\n"
                "  -r CAPTURE a capture (as tcpdump; may repeat); -f EXPR or the words after --:\n"
                "  a BPF filter for every capture; -n accepted (natlens never resolves names).\n"
                "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
-               "  Keys: ? help, q quit. NO_COLOR=1 turns colours off.\n");
+               "  Keys: F1/? help, F3// search, F4/f filter (port 80, host 10.1.2.3,\n"
+               "  state S0, nat snat, proto udp, broken; and, or, not), F6/s sort, F10/q quit.\n"
+               "  NO_COLOR=1 turns colours off.\n"
+               CLI_TUNNEL_USAGE);
 }
 
 static int tui_preflight(char **paths, size_t n, const char *bpf, const char *format)
@@ -95,6 +99,74 @@ static void tui_signals(void)
     sigaction(SIGQUIT, &sa, NULL);
 }
 
+/* The flow a row stands for, to find it again in the next model. */
+typedef struct tui_anchor {
+    int            cap;
+    const nl_flow *flow;
+} tui_anchor;
+
+static tui_anchor tui_anchor_of(const tui_model *m, long row)
+{
+    tui_anchor a = {-1, NULL};
+    if (m && row >= 0 && (size_t)row < m->nrows) {
+        a.cap = m->rows[row].near_cap;
+        a.flow = m->rows[row].near;
+    }
+    return a;
+}
+
+void tui_ui_take_model(tui_ui *ui, tui_model *m)
+{
+    const tui_model *old = ui->m;
+    tui_anchor cur = {-1, NULL}, pair;
+    int had_findings = old && !old->diagnosing;
+    if (old && ui->norder && ui->list[TUI_P_FLOWS].cur < ui->norder)
+        cur = tui_anchor_of(old, (long)ui->order[ui->list[TUI_P_FLOWS].cur]);
+    pair = tui_anchor_of(old, ui->pair_row);
+    ui->m = m;
+    tui_model_free((tui_model *)old);
+    ui->norder = 0;
+    tui_flows_refresh(ui);
+    if (cur.flow) {
+        long row = tui_model_row_of(m, cur.cap, cur.flow);
+        for (size_t i = 0; row >= 0 && i < ui->norder; i++)
+            if ((long)ui->order[i] == row) {
+                ui->list[TUI_P_FLOWS].cur = i;
+                break;
+            }
+    }
+    if (ui->pair_row >= 0) {
+        /* the open ladder follows its flow; now with the far side */
+        long row = tui_model_row_of(m, pair.cap, pair.flow);
+        ui->pair_row = row;
+        ui->pair_hop = 0;
+        if (row < 0 || tui_ladder_build(m, (size_t)row, 0, &ui->ladder) < 0)
+            ui->pair_row = -1;
+        if (ui->list[TUI_P_PAIR].cur >= ui->ladder.n)
+            ui->list[TUI_P_PAIR].cur = 0;
+    }
+    if (!had_findings) {
+        ui->list[TUI_P_FIND].cur = ui->list[TUI_P_FIND].top = 0;
+        ui->dl_for = -1;
+    }
+}
+
+const char *tui_ui_pending(const tui_ui *ui)
+{
+    static char buf[64];        /* UI thread only */
+    if (!ui->m)
+        return NULL;
+    if (ui->m->pairing && ui->stage != TUI_LD_READY) {
+        snprintf(buf, sizeof buf, "pairing %zu captures%s", ui->m->ncaps, tui_g.ellipsis);
+        return buf;
+    }
+    if (ui->m->diagnosing && ui->stage != TUI_LD_READY) {
+        snprintf(buf, sizeof buf, "looking for problems%s", tui_g.ellipsis);
+        return buf;
+    }
+    return NULL;
+}
+
 /* Everything after the options: check the files, read them in the
  * background, run the viewer. paths[n], bpf and format (a record reader's
  * name or NULL) stay the caller's. */
@@ -118,7 +190,9 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
         ui.color = !(nc && *nc);
     }
     ui.pair_row = -1;
+    ui.dl_for = -1;
     ui.sort_col = TUI_C_FIRST;
+    ui.flt.root = -1;
     ui.ld = &ld;
     ui.prog = calloc(n, sizeof *ui.prog);
     if (!ui.prog) {
@@ -148,19 +222,21 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
 
     while (!tui_signal) {
         int ch, f;
-        if (!ui.m) {
-            tui_model *model = NULL;
-            ui.stage = tui_load_poll(&ld, ui.prog, &model, err, sizeof err);
+        if (!done) {
+            /* the worker publishes up to three models; take each as it
+             * comes, never wait for one */
+            tui_model *fresh = NULL;
+            ui.stage = tui_load_poll(&ld, ui.prog, &fresh, err, sizeof err, ui.note, sizeof ui.note);
+            if (fresh)
+                tui_ui_take_model(&ui, fresh);
             if (ui.stage == TUI_LD_READY) {
-                ui.m = model;
-                tui_flows_refresh(&ui);
                 done = 1;
             } else if (ui.stage == TUI_LD_FAILED) {
                 done = 1;
                 rc = CLI_USAGE;
                 break;
             }
-            dirty = 1;          /* progress moves */
+            dirty = 1;          /* progress and elapsed time move */
         }
         if (dirty) {
             tui_draw_screen(&ui);
@@ -168,7 +244,7 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
                 t_first = tui_now_ns();
             dirty = 0;
         }
-        timeout(ui.m ? 250 : 100);
+        timeout(done ? 250 : 50);   /* a published stage shows within 50 ms */
         ch = getch();
         if (ch == ERR)
             continue;
@@ -186,21 +262,34 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
     refresh();
     endwin();
     if (getenv("NATLENS_TUI_STATS")) {
-        fprintf(stderr, "natlens tui: first screen %.3f s, ready %.3f s\n",
-                t_first ? (double)(t_first - ld.start_ns) / 1e9 : -1.0,
-                ld.ready_ns ? (double)(ld.ready_ns - ld.start_ns) / 1e9 : -1.0);
+        /* the figures the benchmark reads: when the first flow row was on
+         * screen, and when pairing and findings were done */
+        /* read_ns was written before the first model was handed over
+         * (under the loader's mutex), the others before READY */
+        uint64_t t[5] = {t_first, ui.m ? ld.read_ns : 0, ui.first_row_ns,
+                         done ? ld.paired_ns : 0, done ? ld.ready_ns : 0};
+        const char *name[5] = {"first screen", "read", "first flow row", "paired", "ready"};
+        fprintf(stderr, "natlens tui:");
+        for (int i = 0; i < 5; i++)
+            if (t[i])
+                fprintf(stderr, "%s %s %.3f s", i ? "," : "", name[i],
+                        (double)(t[i] - ld.start_ns) / 1e9);
+        fprintf(stderr, "\n");
     }
     if (rc == CLI_USAGE)
         fprintf(stderr, "natlens: %s\n", err);
     if (!done) {
-        /* still reading: trace_load cannot be interrupted, and nothing is
-         * left to flush; leave without waiting for the file to end */
+        /* still reading, pairing or diagnosing: none of it can be
+         * interrupted, and nothing is left to flush; leave without
+         * waiting for it */
         fflush(stdout);
         fflush(stderr);
         _exit(rc);
     }
-    tui_load_join(&ld);
     tui_model_free((tui_model *)ui.m);
+    tui_load_join(&ld);
+    tui_ladder_free(&ui.ladder);
+    free(ui.dl);
     free(ui.order);
     free(ui.prog);
     return rc;
@@ -213,6 +302,9 @@ int cmd_tui(int argc, char **argv)
     const char *format = NULL;
     size_t n;
     int first, rc = CLI_USAGE, oom = 0;
+    nl_tunnel_conf tconf;
+
+    tunnel_conf_default(&tconf);
 
     filter = cli_take_filter(&argc, argv);
     for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
@@ -223,6 +315,8 @@ int cmd_tui(int argc, char **argv)
             rc = CLI_OK;
             goto out;
         }
+        if (cli_tunnel_arg(&tconf, argc, argv, &first))
+            continue;
         if (!strcmp(argv[first], "--format") && first + 1 < argc) {
             format = argv[++first];
             continue;
@@ -249,6 +343,7 @@ int cmd_tui(int argc, char **argv)
     /* -r captures first, in their order */
     for (size_t i = 0; i < n; i++)
         paths[i] = i < (size_t)cc.nfiles ? (char *)cc.files[i] : argv[first + (int)i - cc.nfiles];
+    tui_load_set_tunnels(&tconf);
     rc = tui_run(paths, n, bpf, format);
 out:
     free(paths);

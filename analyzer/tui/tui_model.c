@@ -1,18 +1,18 @@
-/* tui_model.c - the viewer's rows, built once from the analysis result.
+/* tui_model.c - the viewer's rows, built from the analysis result.
  *
  * One row per correlation chain (one connection followed through every
- * capture), or per flow when there is only one capture. Rows hold pointers
- * into the traces and the correlation plus a few sums for sorting; text is
- * formatted when a row is drawn, so a million flows cost a million small
- * structs, not a million strings. Nothing here is recomputed from packets:
- * translation, losses, clock offsets and findings come from correlate.h and
- * diagnose.h as the other commands print them.
+ * capture), or per flow with one capture or before the pairing is known.
+ * Rows hold pointers into the traces and the correlation plus a few sums
+ * for sorting; text is formatted only when a row is drawn or searched
+ * (tui_text.c), so 100k flows cost 100k small structs, not 100k strings.
+ * Nothing here is recomputed from packets: translation, losses, clock
+ * offsets and findings come from correlate.h and diagnose.h as the other
+ * commands print them. Every step is linear in flows and findings.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include "natlens/flow_out.h"
 #include "tui.h"
 
 static int tui_state_is_bad(const char *s)
@@ -24,10 +24,11 @@ static int tui_state_is_bad(const char *s)
     return 0;
 }
 
-static void tui_row_health(tui_model *m, tui_row *r)
+/* Health from what the row itself shows; findings come on top of it in
+ * tui_model_findings(). */
+static void tui_row_health(const tui_model *m, tui_row *r)
 {
     const char *st = flow_conn_state(r->near);
-    const nl_finding *fd = NULL;
     r->health = TUI_H_OK;
     r->why = NULL;
     if (r->unm_reason == NL_UNM_NEVER_ARRIVED + 1 && m->ncaps > 1) {
@@ -35,9 +36,12 @@ static void tui_row_health(tui_model *m, tui_row *r)
         r->why = "never arrived at the far capture";
     } else if (r->unm_reason == NL_UNM_FROM_ELSEWHERE + 1) {
         r->health = TUI_H_WARN;
-        r->why = "not seen at the near capture";
+        r->why = "only at the far capture";
     } else if (r->unm_reason == NL_UNM_OUTSIDE_WINDOW + 1) {
         r->why = "outside the other capture's time span";
+    } else if (r->unm_reason == NL_UNM_ANSWERED_ELSEWHERE + 1) {
+        /* answered, so it arrived somewhere: not lost, not at that capture */
+        r->why = "answered elsewhere (not at the next capture)";
     }
     if (r->health < TUI_H_BAD && tui_state_is_bad(st)) {
         if (r->near->proto == IPPROTO_TCP) {
@@ -53,23 +57,6 @@ static void tui_row_health(tui_model *m, tui_row *r)
         r->health = TUI_H_WARN;
         r->why = "packets lost between captures";
     }
-    if (m->diag) {
-        fd = diagnose_find_flow(m->diag, r->near_cap, r->near);
-        if (!fd && r->far)
-            fd = diagnose_find_flow(m->diag, r->far_cap, r->far);
-    }
-    if (fd) {
-        int h = fd->severity >= NL_SEV_ERROR ? TUI_H_BAD :
-                fd->severity >= NL_SEV_WARNING ? TUI_H_WARN : TUI_H_OK;
-        if (h >= r->health) {
-            r->health = (uint8_t)h;
-            r->why = diagnose_kind_name(fd->kind);
-        }
-    }
-    if (r->health == TUI_H_BAD)
-        m->nbad++;
-    else if (r->health == TUI_H_WARN)
-        m->nwarn++;
 }
 
 static void tui_row_sums(tui_row *r)
@@ -78,7 +65,14 @@ static void tui_row_sums(tui_row *r)
     r->bytes = r->near->bytes[0] + r->near->bytes[1];
 }
 
-/* per capture, flow id -> row */
+static void tui_index_put(tui_model *m, int cap, const nl_flow *f, size_t row)
+{
+    if (f && cap >= 0 && (size_t)cap < m->ncaps && f->id < m->row_of_n[cap] &&
+        m->row_of[cap][f->id] < 0)
+        m->row_of[cap][f->id] = (int32_t)row;
+}
+
+/* per capture, flow id -> row (both legs of a twin capture) */
 static int tui_model_index(tui_model *m)
 {
     m->row_of = calloc(m->ncaps, sizeof *m->row_of);
@@ -86,8 +80,7 @@ static int tui_model_index(tui_model *m)
     if (!m->row_of || !m->row_of_n)
         return -1;
     for (size_t c = 0; c < m->ncaps; c++) {
-        size_t n;
-        trace_flows(m->traces[c], &n);
+        size_t n = m->nflows[c];
         m->row_of_n[c] = n + 1;
         m->row_of[c] = malloc((n + 1) * sizeof **m->row_of);
         if (!m->row_of[c])
@@ -96,88 +89,139 @@ static int tui_model_index(tui_model *m)
     }
     for (size_t i = 0; i < m->nrows; i++) {
         const tui_row *r = &m->rows[i];
+        if (!r->chain) {
+            tui_index_put(m, r->near_cap, r->near, i);
+            continue;
+        }
         for (int c = r->near_cap; c <= r->far_cap; c++) {
-            const nl_flow *f = r->chain ? r->chain->flows[c] : r->near;
-            if (f && f->id < m->row_of_n[c])
-                m->row_of[c][f->id] = (int32_t)i;
+            tui_index_put(m, c, r->chain->flows[c], i);
+            if (r->chain->alt)
+                tui_index_put(m, c, r->chain->alt[c], i);
         }
     }
     return 0;
 }
 
-static uint8_t tui_unm_reason(const nl_correlation *c, int cap, const nl_flow *f)
+/* Later pieces of a connection (Zeek splits a 5-tuple reused after a
+ * RST; correlate pairs connections and names their first pieces) belong
+ * to their first piece's row, whose counts take them in. One pass over
+ * the flows, a lookup each. */
+static void tui_model_pieces(tui_model *m)
 {
-    /* unmatched is sorted by capture then start: a short scan per capture
-     * would do, but rows are built once, so a binary search on capture and
-     * a linear run is enough */
-    size_t lo = 0, hi = c->nunmatched;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c->unmatched[mid].capture < cap)
-            lo = mid + 1;
-        else
-            hi = mid;
+    for (size_t c = 0; c < m->ncaps; c++) {
+        const nl_corr_input *in = &m->corr->caps[c];
+        for (size_t i = 0; i < in->nflows; i++) {
+            const nl_flow *f = in->flows[i], *h;
+            long row;
+            if (f->id >= m->row_of_n[c] || m->row_of[c][f->id] >= 0)
+                continue;
+            h = correlate_conn_head(m->corr, (int)c, f);
+            if (h == f || (row = tui_model_row_of(m, (int)c, h)) < 0)
+                continue;
+            m->row_of[c][f->id] = (int32_t)row;
+            if (m->rows[row].near_cap == (int)c) {
+                m->rows[row].pkts += f->pkts[0] + f->pkts[1];
+                m->rows[row].bytes += f->bytes[0] + f->bytes[1];
+            }
+        }
     }
-    for (size_t i = lo; i < c->nunmatched && c->unmatched[i].capture == cap; i++) {
-        if (c->unmatched[i].flow == f)
-            return (uint8_t)(c->unmatched[i].reason + 1);
-        if (c->unmatched[i].flow->first_ns > f->first_ns)
-            break;
+}
+
+/* Per capture, flow id -> unmatched reason + 1: one pass over the
+ * unmatched list instead of a search per row. */
+static uint8_t **tui_unm_map(const tui_model *m)
+{
+    const nl_correlation *c = m->corr;
+    uint8_t **u = calloc(m->ncaps, sizeof *u);
+    if (!u)
+        return NULL;
+    for (size_t k = 0; k < m->ncaps; k++)
+        if (!(u[k] = calloc(m->nflows[k] + 1, 1)))
+            goto fail;
+    for (size_t i = 0; i < c->nunmatched; i++) {
+        const nl_unmatched *x = &c->unmatched[i];
+        if (x->capture >= 0 && (size_t)x->capture < m->ncaps && x->flow &&
+            x->flow->id <= m->nflows[x->capture])
+            u[x->capture][x->flow->id] = (uint8_t)(x->reason + 1);
     }
-    return 0;
+    return u;
+fail:
+    for (size_t k = 0; k < m->ncaps; k++)
+        free(u[k]);
+    free(u);
+    return NULL;
+}
+
+static void tui_unm_free(const tui_model *m, uint8_t **u)
+{
+    for (size_t k = 0; u && k < m->ncaps; k++)
+        free(u[k]);
+    free(u);
+}
+
+static void tui_row_count(tui_model *m, const tui_row *r)
+{
+    if (r->far)
+        m->npaired++;
+    else if (r->near_cap == 0)
+        m->nnear_only++;
+    else
+        m->nfar_only++;
+}
+
+static void tui_row_from_chain(tui_model *m, tui_row *r, const nl_chain *ch, uint8_t **unm)
+{
+    r->chain = ch;
+    r->other_cap = -1;
+    r->near_cap = ch->first_cap;
+    r->far_cap = ch->last_cap;
+    r->near = ch->flows[ch->first_cap];
+    r->far = ch->last_cap > ch->first_cap ? ch->flows[ch->last_cap] : NULL;
+    for (size_t h = 0; h < ch->nhops; h++) {
+        const nl_hop *hp = &ch->hops[h];
+        if (hp->present && hp->match) {
+            r->flip ^= hp->match->flip;
+            r->xlate |= hp->translation;
+            if (hp->match->sport_changed || hp->match->dport_changed)
+                r->port_changed = 1;
+            r->lost += hp->lost_packets;
+        } else if (!hp->present) {
+            r->other_cap = hp->to;      /* where it vanished */
+        }
+    }
+    if (!r->far) {
+        r->unm_reason = unm[r->near_cap][r->near->id];
+        if (r->other_cap < 0)
+            r->other_cap = r->near_cap == 0 ? 1 : r->near_cap - 1;
+    } else if (ch->last_cap + 1 < (int)m->ncaps && r->far->id <= m->nflows[r->far_cap]) {
+        r->unm_reason = unm[r->far_cap][r->far->id];
+    }
 }
 
 static int tui_rows_from_chains(tui_model *m)
 {
     const nl_correlation *c = m->corr;
-    uint8_t **seen = calloc(m->ncaps, sizeof *seen);
-    size_t *nseen = calloc(m->ncaps, sizeof *nseen);
+    uint8_t **seen = NULL, **unm = tui_unm_map(m);
     int rc = -1;
     m->rows = calloc(c->nchains + c->nunmatched + 1, sizeof *m->rows);
-    if (!m->rows || !seen || !nseen)
+    seen = calloc(m->ncaps, sizeof *seen);
+    if (!m->rows || !seen || !unm)
         goto out;
-    for (size_t k = 0; k < m->ncaps; k++) {
-        trace_flows(m->traces[k], &nseen[k]);
-        nseen[k]++;
-        if (!(seen[k] = calloc(nseen[k], 1)))
+    for (size_t k = 0; k < m->ncaps; k++)
+        if (!(seen[k] = calloc(m->nflows[k] + 1, 1)))
             goto out;
-    }
     for (size_t i = 0; i < c->nchains; i++) {
         const nl_chain *ch = &c->chains[i];
         tui_row *r = &m->rows[m->nrows];
-        if (ch->first_cap < 0 || (size_t)ch->last_cap >= m->ncaps || !ch->flows[ch->first_cap])
+        if (ch->first_cap < 0 || (size_t)ch->last_cap >= m->ncaps || !ch->flows[ch->first_cap] ||
+            ch->flows[ch->first_cap]->id > m->nflows[ch->first_cap])
             continue;
-        r->chain = ch;
-        r->other_cap = -1;
-        r->near_cap = ch->first_cap;
-        r->far_cap = ch->last_cap;
-        r->near = ch->flows[ch->first_cap];
-        r->far = ch->last_cap > ch->first_cap ? ch->flows[ch->last_cap] : NULL;
-        for (size_t h = 0; h < ch->nhops; h++) {
-            const nl_hop *hp = &ch->hops[h];
-            if (hp->present && hp->match) {
-                r->flip ^= hp->match->flip;
-                r->xlate |= hp->translation;
-                if (hp->match->sport_changed || hp->match->dport_changed)
-                    r->port_changed = 1;
-                r->lost += hp->lost_packets;
-            }
-        }
-        if (!r->far)
-            r->unm_reason = tui_unm_reason(c, r->near_cap, r->near);
-        else if (ch->last_cap + 1 < (int)m->ncaps)
-            r->unm_reason = tui_unm_reason(c, r->far_cap, r->far);
+        tui_row_from_chain(m, r, ch, unm);
         tui_row_sums(r);
         r->first_ns = correlate_to_clock(c, r->near_cap, 0, r->near->first_ns);
-        if (r->far)
-            m->npaired++;
-        else if (r->near_cap == 0)
-            m->nnear_only++;
-        else
-            m->nfar_only++;
-        tui_row_health(m, r);
+        tui_row_count(m, r);
         for (int k = r->near_cap; k <= r->far_cap; k++)
-            if (ch->flows[k] && ch->flows[k]->id < nseen[k])
+            if (ch->flows[k] && ch->flows[k]->id <= m->nflows[k])
                 seen[k][ch->flows[k]->id] = 1;
         m->nrows++;
     }
@@ -187,21 +231,16 @@ static int tui_rows_from_chains(tui_model *m)
         const nl_unmatched *u = &c->unmatched[i];
         tui_row *r = &m->rows[m->nrows];
         if (u->capture < 0 || (size_t)u->capture >= m->ncaps || !u->flow ||
-            (u->flow->id < nseen[u->capture] && seen[u->capture][u->flow->id]))
+            u->flow->id > m->nflows[u->capture] || seen[u->capture][u->flow->id])
             continue;
-        if (u->flow->id < nseen[u->capture])
-            seen[u->capture][u->flow->id] = 1;
+        seen[u->capture][u->flow->id] = 1;
         r->near = u->flow;
         r->near_cap = r->far_cap = u->capture;
         r->other_cap = u->other;
         r->unm_reason = (uint8_t)(u->reason + 1);
         tui_row_sums(r);
         r->first_ns = correlate_to_clock(c, r->near_cap, 0, r->near->first_ns);
-        if (r->near_cap == 0)
-            m->nnear_only++;
-        else
-            m->nfar_only++;
-        tui_row_health(m, r);
+        tui_row_count(m, r);
         m->nrows++;
     }
     rc = 0;
@@ -209,26 +248,74 @@ out:
     for (size_t k = 0; seen && k < m->ncaps; k++)
         free(seen[k]);
     free(seen);
-    free(nseen);
+    tui_unm_free(m, unm);
     return rc;
 }
 
-static int tui_rows_from_trace(tui_model *m)
+/* Every flow of every capture, merged by first packet (each capture's own
+ * clock: the offset is not known before pairing). ncaps is small, so
+ * picking the earliest head is linear in flows. */
+static int tui_rows_from_traces(tui_model *m)
 {
-    size_t n;
-    nl_flow **fl = trace_flows(m->traces[0], &n);
-    m->rows = calloc(n ? n : 1, sizeof *m->rows);
-    if (!m->rows)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        tui_row *r = &m->rows[i];
-        r->near = fl[i];
+    size_t total = 0, *pos = calloc(m->ncaps, sizeof *pos);
+    nl_flow ***fl = calloc(m->ncaps, sizeof *fl);
+    int rc = -1;
+    for (size_t c = 0; c < m->ncaps; c++)
+        total += m->nflows[c];
+    m->rows = calloc(total ? total : 1, sizeof *m->rows);
+    if (!m->rows || !pos || !fl)
+        goto out;
+    for (size_t c = 0; c < m->ncaps; c++)
+        fl[c] = trace_flows(m->traces[c], &m->nflows[c]);
+    for (;;) {
+        size_t best = SIZE_MAX;
+        tui_row *r;
+        for (size_t c = 0; c < m->ncaps; c++)
+            if (pos[c] < m->nflows[c] &&
+                (best == SIZE_MAX || fl[c][pos[c]]->first_ns < fl[best][pos[best]]->first_ns))
+                best = c;
+        if (best == SIZE_MAX)
+            break;
+        r = &m->rows[m->nrows++];
+        r->near = fl[best][pos[best]++];
+        r->near_cap = r->far_cap = (int)best;
         r->other_cap = -1;
         tui_row_sums(r);
-        r->first_ns = fl[i]->first_ns;
-        tui_row_health(m, r);
+        r->first_ns = r->near->first_ns;
     }
-    m->nrows = n;
+    rc = 0;
+out:
+    free(pos);
+    free(fl);
+    return rc;
+}
+
+/* Findings on top of the rows' own health: one pass over the findings
+ * (most severe first, so the first one naming a row is its worst). */
+static int tui_model_findings(tui_model *m)
+{
+    size_t nf = diagnose_count(m->diag);
+    uint8_t *done = calloc(m->nrows ? m->nrows : 1, 1);
+    if (!done)
+        return -1;
+    for (size_t i = 0; i < nf; i++) {
+        const nl_finding *fd = diagnose_get(m->diag, i);
+        int h = fd->severity >= NL_SEV_ERROR ? TUI_H_BAD :
+                fd->severity >= NL_SEV_WARNING ? TUI_H_WARN : TUI_H_OK;
+        for (size_t j = 0; j < fd->nflows; j++) {
+            long row = tui_model_row_of(m, fd->flows[j].capture, fd->flows[j].flow);
+            tui_row *r;
+            if (row < 0 || done[row])
+                continue;
+            done[row] = 1;
+            r = &m->rows[row];
+            if (h >= r->health) {
+                r->health = (uint8_t)h;
+                r->why = diagnose_kind_name(fd->kind);
+            }
+        }
+    }
+    free(done);
     return 0;
 }
 
@@ -259,7 +346,8 @@ static int tui_groups_build(tui_model *m)
         if (e->last_ns > m->t1)
             m->t1 = e->last_ns;
     }
-    /* distinct egress addresses: the timeline's legend letters */
+    /* distinct egress addresses: the timeline's legend letters; at most
+     * 255 are told apart, so the scan per entry is bounded */
     m->eips = malloc(c->negress * sizeof *m->eips);
     m->eip_of = malloc(c->negress);
     if (!m->eips || !m->eip_of)
@@ -273,6 +361,14 @@ static int tui_groups_build(tui_model *m)
             m->eips[m->neips++] = c->egress[i].egress_ip;
         m->eip_of[i] = (uint8_t)(k < 255 ? k : 254);
     }
+    /* the timeline searches the changes by inner host and destination; a
+     * linear check that they are in that order guards the search */
+    m->changes_sorted = 1;
+    for (size_t i = 1; i < c->nip_changes && m->changes_sorted; i++) {
+        const nl_ip_change *a = &c->ip_changes[i - 1], *b = &c->ip_changes[i];
+        int k = nl_addr_cmp(&a->inner_ip, &b->inner_ip);
+        m->changes_sorted = k < 0 || (!k && nl_addr_cmp(&a->dest_ip, &b->dest_ip) <= 0);
+    }
     for (size_t i = 0; i < c->nip_changes; i++) {
         if (c->ip_changes[i].at_ns < m->t0)
             m->t0 = c->ip_changes[i].at_ns;
@@ -282,53 +378,55 @@ static int tui_groups_build(tui_model *m)
     return 0;
 }
 
-tui_model *tui_model_build(nl_trace **traces, size_t ntraces, nl_correlation *corr,
-                           nl_findings *diag, int utf8, char *err)
+tui_model *tui_model_build(nl_trace *const *traces, size_t ntraces, const nl_correlation *corr,
+                           const nl_findings *diag, int diagnosing, int utf8, char *err)
 {
     tui_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        correlate_free(corr);
-        diagnose_free(diag);
-        for (size_t i = 0; i < ntraces; i++)
-            trace_free(traces[i]);
-        free(traces);
-        snprintf(err, 256, "out of memory");
-        return NULL;
-    }
+    if (!m || !(m->nflows = calloc(ntraces ? ntraces : 1, sizeof *m->nflows)))
+        goto oom;
     m->ncaps = ntraces;
     m->traces = traces;
     m->corr = corr;
     m->diag = diag;
+    m->pairing = ntraces >= 2 && !corr;
+    m->diagnosing = diagnosing;
     m->utf8 = utf8;
-    if ((corr ? tui_rows_from_chains(m) : tui_rows_from_trace(m)) < 0 ||
-        tui_model_index(m) < 0 || tui_groups_build(m) < 0) {
-        tui_model_free(m);
-        snprintf(err, 256, "out of memory");
-        return NULL;
+    for (size_t c = 0; c < ntraces; c++)
+        trace_flows(traces[c], &m->nflows[c]);
+    if ((corr ? tui_rows_from_chains(m) : tui_rows_from_traces(m)) < 0 || tui_model_index(m) < 0)
+        goto oom;
+    if (corr)
+        tui_model_pieces(m);
+    for (size_t i = 0; i < m->nrows; i++)
+        tui_row_health(m, &m->rows[i]);
+    if ((diag && tui_model_findings(m) < 0) || tui_groups_build(m) < 0)
+        goto oom;
+    for (size_t i = 0; i < m->nrows; i++) {
+        if (m->rows[i].health == TUI_H_BAD)
+            m->nbad++;
+        else if (m->rows[i].health == TUI_H_WARN)
+            m->nwarn++;
     }
     return m;
+oom:
+    tui_model_free(m);
+    snprintf(err, 256, "out of memory");
+    return NULL;
 }
 
 void tui_model_free(tui_model *m)
 {
     if (!m)
         return;
-    /* findings borrow flows and the correlation borrows traces: free in
-     * the reverse order of building */
-    diagnose_free(m->diag);
-    correlate_free(m->corr);
-    for (size_t i = 0; i < m->ncaps; i++) {
-        if (m->row_of)
-            free(m->row_of[i]);
-        trace_free(m->traces[i]);
-    }
+    for (size_t i = 0; m->row_of && i < m->ncaps; i++)
+        free(m->row_of[i]);
     free(m->row_of);
     free(m->row_of_n);
-    free(m->traces);
     free(m->rows);
     free(m->groups);
     free(m->eips);
     free(m->eip_of);
+    free(m->nflows);
     free(m);
 }
 
@@ -339,169 +437,19 @@ long tui_model_row_of(const tui_model *m, int cap, const nl_flow *f)
     return m->row_of[cap][f->id];
 }
 
-static void tui_endpoint(const nl_addr *a, uint16_t port, uint8_t proto, char *buf, size_t len)
+const nl_flow *tui_model_far_flow(const tui_model *m, const tui_row *r)
 {
-    char s[64];
-    nl_addr_str(a, s, sizeof s);
-    if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != 132 /* SCTP */)
-        snprintf(buf, len, "%s", s);
-    else if (nl_addr_is_v4(a))
-        snprintf(buf, len, "%s:%u", s, port);
-    else
-        snprintf(buf, len, "[%s]:%u", s, port);
+    if (m->ncaps < 2)
+        return NULL;
+    if (r->far)
+        return r->far;
+    /* seen at the last capture only (or not paired yet): the FAR column */
+    return (size_t)r->near_cap == m->ncaps - 1 ? r->near : NULL;
 }
 
-char *tui_model_near_text(const tui_model *m, const tui_row *r, char *buf, size_t len)
+const nl_flow *tui_model_near_flow(const tui_model *m, const tui_row *r)
 {
-    char a[80], b[80];
-    const nl_flow *f = r->near;
-    tui_endpoint(&f->orig_ip, f->orig_port, f->proto, a, sizeof a);
-    tui_endpoint(&f->resp_ip, f->resp_port, f->proto, b, sizeof b);
-    snprintf(buf, len, "%s %s %s", a, m->utf8 ? "\xe2\x86\x92" : "->", b);
-    return buf;
-}
-
-char *tui_model_far_text(const tui_model *m, const tui_row *r, int brief, char *buf, size_t len)
-{
-    char a[80], b[80], na[80], nb[80];
-    const nl_flow *f = r->far, *n = r->near;
-    if (!f) {
-        snprintf(buf, len, "%s", m->utf8 ? "\xe2\x80\x94" : "-");
-        return buf;
-    }
-    if (r->flip) {
-        tui_endpoint(&f->resp_ip, f->resp_port, f->proto, a, sizeof a);
-        tui_endpoint(&f->orig_ip, f->orig_port, f->proto, b, sizeof b);
-    } else {
-        tui_endpoint(&f->orig_ip, f->orig_port, f->proto, a, sizeof a);
-        tui_endpoint(&f->resp_ip, f->resp_port, f->proto, b, sizeof b);
-    }
-    if (brief) {
-        tui_endpoint(&n->orig_ip, n->orig_port, n->proto, na, sizeof na);
-        tui_endpoint(&n->resp_ip, n->resp_port, n->proto, nb, sizeof nb);
-        if (!strcmp(a, na))
-            strcpy(a, "=");
-        if (!strcmp(b, nb))
-            strcpy(b, "=");
-    }
-    snprintf(buf, len, "%s %s %s", a, m->utf8 ? "\xe2\x86\x92" : "->", b);
-    return buf;
-}
-
-char *tui_model_nat_text(const tui_row *r, char *buf, size_t len)
-{
-    if (!r->far)
-        snprintf(buf, len, "-");
-    else
-        snprintf(buf, len, "%s%s", correlate_translation_name(r->xlate),
-                 r->port_changed ? "+p" : "");
-    return buf;
-}
-
-char *tui_model_state_text(const tui_row *r, char *buf, size_t len)
-{
-    const char *a = flow_conn_state(r->near);
-    const char *b = r->far ? flow_conn_state(r->far) : NULL;
-    if (b && strcmp(a, b))
-        snprintf(buf, len, "%s/%s", a, b);
-    else
-        snprintf(buf, len, "%s", a);
-    return buf;
-}
-
-char *tui_model_row_text(const tui_model *m, const tui_row *r, char *buf, size_t len)
-{
-    char a[160], b[160], n[24], s[24], p[8];
-    snprintf(buf, len, "%s  %s  %s  %s  %s  %s",
-             tui_model_near_text(m, r, a, sizeof a), tui_model_far_text(m, r, 0, b, sizeof b),
-             tui_model_nat_text(r, n, sizeof n), tui_model_state_text(r, s, sizeof s),
-             flow_proto_name(r->near->proto, p, sizeof p), r->why ? r->why : "");
-    return buf;
-}
-
-/* ---- ladder --------------------------------------------------------------- */
-
-static uint32_t tui_isn(const nl_flow *f, int d)
-{
-    if (f->sig[d].has_syn)
-        return f->sig[d].syn_isn;
-    if (f->sig[d].has_syn)
-        return f->sig[d].syn_isn;
-    for (uint16_t i = 0; i < f->nrecs; i++)
-        if (f->recs[i].dir == d)
-            return f->recs[i].seq - ((f->recs[i].tcp_flags & NL_TH_SYN) ? 0 : 1);
-    return 0;
-}
-
-void tui_model_ladder(const tui_model *m, size_t row, size_t hop, tui_ladder *L)
-{
-    const tui_row *r = &m->rows[row];
-    int16_t twin[NL_FLOW_KEEP_PKTS];
-    uint8_t used[NL_FLOW_KEEP_PKTS];
-    uint16_t nn, nf;
-    memset(L, 0, sizeof *L);
-    L->row = r;
-    L->near_cap = r->near_cap;
-    L->far_cap = -1;
-    L->nf = r->near;
-    if (r->chain && r->chain->nhops) {
-        const nl_hop *hp;
-        L->nhops = r->chain->nhops;
-        L->hop = hop < L->nhops ? hop : 0;
-        hp = &r->chain->hops[L->hop];
-        L->near_cap = hp->from;
-        L->far_cap = hp->to;
-        L->nf = r->chain->flows[hp->from];
-        if (hp->present && hp->match) {
-            L->match = hp->match;
-            L->ff = hp->match->far;
-            L->flip = hp->match->flip;
-        }
-    }
-    else if (!r->chain && r->other_cap >= 0 && (size_t)r->other_cap < m->ncaps)
-        L->far_cap = r->other_cap;      /* seen on one side only */
-    if (!L->nf)
-        return;
-    for (int d = 0; d < 2; d++) {
-        L->isn_n[d] = tui_isn(L->nf, d);
-        if (L->ff)
-            L->isn_f[d] = tui_isn(L->ff, d ^ L->flip);
-    }
-    nn = L->nf->nrecs < NL_FLOW_KEEP_PKTS ? L->nf->nrecs : NL_FLOW_KEEP_PKTS;
-    nf = L->ff ? (L->ff->nrecs < NL_FLOW_KEEP_PKTS ? L->ff->nrecs : NL_FLOW_KEEP_PKTS) : 0;
-    memset(used, 0, sizeof used);
-    /* correlate's own pairing: the ladder shows what the offsets came from */
-    if (L->match)
-        correlate_pkt_twins(L->match, twin);
-    for (uint16_t i = 0; i < nn; i++) {
-        const nl_pkt_rec *a = &L->nf->recs[i];
-        tui_rung *g = &L->r[L->n++];
-        g->n = a;
-        g->dir = (uint8_t)(a->dir & 1);
-        g->t_ns = a->ts_ns;
-        if (L->match && twin[i] >= 0 && twin[i] < nf) {
-            used[twin[i]] = 1;
-            g->f = &L->ff->recs[twin[i]];
-        }
-    }
-    for (uint16_t j = 0; j < nf; j++) {
-        const nl_pkt_rec *b = &L->ff->recs[j];
-        tui_rung *g;
-        if (used[j])
-            continue;
-        g = &L->r[L->n++];
-        g->f = b;
-        g->dir = (uint8_t)((b->dir & 1) ^ L->flip);
-        g->t_ns = correlate_to_clock(m->corr, L->far_cap, L->near_cap, b->ts_ns);
-    }
-    /* stable insertion sort by near-clock time (at most 48 rungs) */
-    for (size_t i = 1; i < L->n; i++) {
-        tui_rung t = L->r[i];
-        size_t j = i;
-        while (j > 0 && L->r[j - 1].t_ns > t.t_ns) {
-            L->r[j] = L->r[j - 1];
-            j--;
-        }
-        L->r[j] = t;
-    }
+    if (m->ncaps >= 2 && (size_t)r->near_cap == m->ncaps - 1)
+        return NULL;
+    return r->near;
 }

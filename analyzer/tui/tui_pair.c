@@ -1,11 +1,13 @@
 /* tui_pair.c - panel 2: the ladder of one connection across two captures.
  *
- * Near capture on the left, far capture on the right, one line per packet
- * in the near capture's clock (correlate_to_clock); the arrow points the
- * way the packet travelled; the far side's fields that a middlebox
- * rewrote are marked '*' (and coloured); a packet one side never saw ends
- * in a cross with "not seen at ...". The rungs come from the model
- * (tui_model_ladder); this file only draws them.
+ * Near capture on the left, far capture on the right, one line per kept
+ * packet in the near capture's clock (correlate_to_clock); the arrow points
+ * the way the packet travelled; the far side's fields that a middlebox
+ * rewrote are marked '*' (and coloured). A packet of a paired flow that the
+ * other side's records cover but do not hold ends in a cross, "not seen
+ * at ..."; where the other side kept no records, nothing is claimed. A
+ * flow seen at the far capture only is drawn on the right. The rungs come
+ * from tui_ladder.c; this file only draws them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +28,8 @@ int tui_pair_show(tui_ui *ui, long row)
         ui->list[TUI_P_PAIR].cur = ui->list[TUI_P_PAIR].top = 0;
     }
     ui->pair_row = row;
-    tui_model_ladder(ui->m, (size_t)row, ui->pair_hop, &ui->ladder);
+    if (tui_ladder_build(ui->m, (size_t)row, ui->pair_hop, &ui->ladder) < 0)
+        snprintf(ui->status, sizeof ui->status, "out of memory for the ladder");
     tui_flows_goto_row(ui, row);
     ui->panel = TUI_P_PAIR;
     return TUI_F_REDRAW;
@@ -37,16 +40,10 @@ static size_t tui_pair_count(const tui_ui *ui)
     return ui->pair_row < 0 ? 0 : ui->ladder.n;
 }
 
-static void tui_endpoint(const nl_addr *a, uint16_t port, uint8_t proto, char *buf, size_t len)
+/* The flow a side's label describes (for the protocol). */
+static const nl_flow *tui_pair_flow(const tui_ladder *L)
 {
-    char s[64];
-    nl_addr_str(a, s, sizeof s);
-    if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-        snprintf(buf, len, "%s", s);
-    else if (nl_addr_is_v4(a))
-        snprintf(buf, len, "%s:%u", s, port);
-    else
-        snprintf(buf, len, "[%s]:%u", s, port);
+    return L->nf ? L->nf : L->ff;
 }
 
 /* Label of one kept packet. `ref` is the same packet at the near side when
@@ -57,10 +54,10 @@ static void tui_pair_label(const tui_ladder *L, const nl_pkt_rec *p, const nl_pk
 {
     char fl[48], text[40];
     size_t o = 0;
-    int tcp = L->nf->proto == IPPROTO_TCP;
+    uint8_t proto = tui_pair_flow(L)->proto;
 #define ADD(...) do { if (o < len) o += (size_t)snprintf(buf + o, len - o, __VA_ARGS__); } while (0)
     buf[0] = '\0';
-    if (tcp) {
+    if (proto == IPPROTO_TCP) {
         decode_tcp_flags_str(p->tcp_flags, fl, sizeof fl);
         ADD("%s", fl[0] ? fl : "none");
         if (p->tcp_flags & NL_TH_SYN)
@@ -73,8 +70,12 @@ static void tui_pair_label(const tui_ladder *L, const nl_pkt_rec *p, const nl_pk
             ADD(" len=%u", p->payload_len);
         if ((p->tcp_flags & NL_TH_SYN) && p->mss)
             ADD(" mss=%s%u", ref && ref->mss != p->mss ? "*" : "", p->mss);
+    } else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+        /* flow_table keeps the ICMP type in ack and the echo seq in seq */
+        ADD("ICMP type=%u seq=%s%u len=%u", p->ack, ref && ref->seq != p->seq ? "*" : "", p->seq,
+            p->payload_len);
     } else {
-        ADD("%s len=%u", L->nf->proto == IPPROTO_UDP ? "UDP" : "IP", p->payload_len);
+        ADD("%s len=%u", proto == IPPROTO_UDP ? "UDP" : "IP", p->payload_len);
     }
     if (ref && ref->ip_id && p->ip_id && ref->ip_id != p->ip_id)
         ADD(" id=*%u", p->ip_id);
@@ -104,33 +105,23 @@ static void tui_pair_draw_label(int y, int x, int w, int role, int extra, const 
     }
 }
 
-static void tui_pair_arrow(int y, int x, int w, int dir, int near_seen, int far_seen, int role)
+/* dir 0 travels near -> far (left to right); a cross marks the side that
+ * did not see the packet (only where that is known) */
+static void tui_pair_arrow(int y, int x, int w, int dir, int near_miss, int far_miss, int role)
 {
-    /* dir 0 travels near -> far (left to right) */
-    int lw = w - 1;
+    int lw = w - 1 - near_miss - far_miss;
     if (w < 3)
         return;
-    if (dir == 0) {
-        if (!near_seen) {
-            x += tui_draw_text(y, x, 1, TUI_A_BAD, tui_g.cross);
-            lw--;
-        }
-        tui_draw_repeat(y, x, lw - (far_seen ? 0 : 1), role, tui_g.line);
-        x += lw - (far_seen ? 0 : 1);
-        x += tui_draw_text(y, x, 1, role, tui_g.head_r);
-        if (!far_seen)
-            tui_draw_text(y, x, 1, TUI_A_BAD, tui_g.cross);
-    } else {
-        if (!near_seen) {
-            x += tui_draw_text(y, x, 1, TUI_A_BAD, tui_g.cross);
-            lw--;
-        }
+    if (near_miss)
+        x += tui_draw_text(y, x, 1, TUI_A_BAD, tui_g.cross);
+    if (dir != 0)
         x += tui_draw_text(y, x, 1, role, tui_g.head_l);
-        tui_draw_repeat(y, x, lw - (far_seen ? 0 : 1), role, tui_g.line);
-        x += lw - (far_seen ? 0 : 1);
-        if (!far_seen)
-            tui_draw_text(y, x, 1, TUI_A_BAD, tui_g.cross);
-    }
+    tui_draw_repeat(y, x, lw, role, tui_g.line);
+    x += lw;
+    if (dir == 0)
+        x += tui_draw_text(y, x, 1, role, tui_g.head_r);
+    if (far_miss)
+        tui_draw_text(y, x, 1, TUI_A_BAD, tui_g.cross);
 }
 
 static void tui_fmt_delta(int64_t ns, char *buf, size_t len)
@@ -146,36 +137,62 @@ static void tui_pair_header(tui_ui *ui, int y, int xl, int xr)
 {
     const tui_ladder *L = &ui->ladder;
     const tui_model *m = ui->m;
-    char a[96], b[96], buf[320];
+    char buf[320];
+    tui_tuple t;
     int x;
-    const nl_flow *n = L->nf, *f = L->ff;
     tui_draw_fill(y, 0, COLS, TUI_A_HEAD);
-    tui_endpoint(&n->orig_ip, n->orig_port, n->proto, a, sizeof a);
-    tui_endpoint(&n->resp_ip, n->resp_port, n->proto, b, sizeof b);
-    snprintf(buf, sizeof buf, "%s %s %s", a, tui_g.rarrow, b);
-    tui_draw_textx(y, xl, xr - xl - 1, TUI_A_HEAD, A_BOLD, buf);
+    if (L->nf) {
+        tui_text_flow(L->nf, 0, &t);
+        tui_text_fit(&t, xr - xl - 1, m->utf8, buf, sizeof buf);
+        tui_draw_textx(y, xl, xr - xl - 1, TUI_A_HEAD, A_BOLD, buf);
+    } else {
+        snprintf(buf, sizeof buf, "%s not at %s", tui_g.dash, m->traces[L->near_cap]->name);
+        tui_draw_textx(y, xl, xr - xl - 1, TUI_A_HEAD, 0, buf);
+    }
     x = xr;
     if (L->far_cap < 0) {
-        /* one capture: the arrows say which way each packet went */
-    } else if (!f) {
-        snprintf(buf, sizeof buf, "%s  not seen", m->traces[L->far_cap]->name);
+        /* one side: the arrows say which way each packet went */
+    } else if (!L->ff) {
+        snprintf(buf, sizeof buf, "%s not at %s", tui_g.dash, m->traces[L->far_cap]->name);
+        tui_draw_textx(y, x, COLS - x, TUI_A_HEAD, 0, buf);
+    } else if (!L->match) {
+        tui_text_flow(L->ff, 0, &t);
+        tui_text_fit(&t, COLS - x, m->utf8, buf, sizeof buf);
         tui_draw_textx(y, x, COLS - x, TUI_A_HEAD, A_BOLD, buf);
     } else {
         /* far endpoints in the near flow's direction; rewritten ones get '*' */
+        const nl_flow *n = L->nf;
+        int ports = n->proto == IPPROTO_TCP || n->proto == IPPROTO_UDP || n->proto == 132;
         nl_addr ip[2];
         uint16_t port[2];
+        char e[2][100], tail[40] = "";
+        int ch[2];
         correlate_far_endpoint(L->match, NL_ORIG, &ip[0], &port[0]);
         correlate_far_endpoint(L->match, NL_RESP, &ip[1], &port[1]);
-        tui_endpoint(&ip[0], port[0], f->proto, a, sizeof a);
-        tui_endpoint(&ip[1], port[1], f->proto, b, sizeof b);
-        int ch0 = nl_addr_cmp(&ip[0], &n->orig_ip) || port[0] != n->orig_port;
-        int ch1 = nl_addr_cmp(&ip[1], &n->resp_ip) || port[1] != n->resp_port;
-        snprintf(buf, sizeof buf, "%s%s", ch0 ? "*" : "", a);
-        x += tui_draw_textx(y, x, COLS - x, TUI_A_HEAD, ch0 ? A_BOLD | A_UNDERLINE : 0, buf);
+        /* without ports (ICMP) only the addresses count; the echo id a
+         * NAT rewrote is said after them */
+        ch[0] = nl_addr_cmp(&ip[0], &n->orig_ip) || (ports && port[0] != n->orig_port);
+        ch[1] = nl_addr_cmp(&ip[1], &n->resp_ip) || (ports && port[1] != n->resp_port);
+        for (int k = 0; k < 2; k++) {
+            char a[64];
+            nl_addr_str(&ip[k], a, sizeof a);
+            if (ports)
+                snprintf(e[k], sizeof e[k], nl_addr_is_v4(&ip[k]) ? "%s%s:%u" : "%s[%s]:%u",
+                         ch[k] ? "*" : "", a, port[k]);
+            else
+                snprintf(e[k], sizeof e[k], "%s%s", ch[k] ? "*" : "", a);
+        }
+        if (!ports && (n->proto == IPPROTO_ICMP || n->proto == IPPROTO_ICMPV6)) {
+            tui_tuple ft;
+            tui_text_flow(L->ff, L->flip, &ft);
+            if (ft.tail[0])
+                snprintf(tail, sizeof tail, " %s%s", port[0] != n->orig_port ? "*" : "", ft.tail);
+        }
+        x += tui_draw_textx(y, x, COLS - x, TUI_A_HEAD, ch[0] ? A_BOLD | A_UNDERLINE : 0, e[0]);
         snprintf(buf, sizeof buf, " %s ", tui_g.rarrow);
         x += tui_draw_text(y, x, COLS - x, TUI_A_HEAD, buf);
-        snprintf(buf, sizeof buf, "%s%s", ch1 ? "*" : "", b);
-        tui_draw_textx(y, x, COLS - x, TUI_A_HEAD, ch1 ? A_BOLD | A_UNDERLINE : 0, buf);
+        x += tui_draw_textx(y, x, COLS - x, TUI_A_HEAD, ch[1] ? A_BOLD | A_UNDERLINE : 0, e[1]);
+        tui_draw_text(y, x, COLS - x, TUI_A_HEAD, tail);
     }
 }
 
@@ -202,9 +219,19 @@ static void tui_pair_info(tui_ui *ui, int y)
                  mt->has_seq_offset ? "  seq rewritten" : "",
                  L->nhops > 1 ? "  (h: next hop)" : "");
         x += tui_draw_text(y, x, COLS - x - 1, mt->translation ? TUI_A_XLATE : TUI_A_NORMAL, buf);
+    } else if (L->pending) {
+        snprintf(buf, sizeof buf, "pairing %zu captures%s the other side's packets follow",
+                 m->ncaps, tui_g.ellipsis);
+        x += tui_draw_text(y, x, COLS - x - 1, TUI_A_DIM, buf);
     } else if (L->far_cap >= 0) {
-        snprintf(buf, sizeof buf, "%s not seen at %s", tui_g.cross, m->traces[L->far_cap]->name);
-        x += tui_draw_text(y, x, COLS - x - 1, TUI_A_BAD, buf);
+        /* correlate's verdict on the whole flow; no packet is judged */
+        int far_only = !L->nf;
+        const char *why = r->unm_reason ? correlate_reason_name((uint8_t)(r->unm_reason - 1)) : NULL;
+        snprintf(buf, sizeof buf, "only at %s: no twin at %s%s%s%s",
+                 m->traces[far_only ? L->far_cap : L->near_cap]->name,
+                 m->traces[far_only ? L->near_cap : L->far_cap]->name,
+                 why ? " (" : "", why ? why : "", why ? ")" : "");
+        x += tui_draw_text(y, x, COLS - x - 1, far_only ? TUI_A_WARN : TUI_A_BAD, buf);
     } else {
         snprintf(buf, sizeof buf, "one capture (%s from the originator, %s from the responder); "
                  "give a second capture to pair", tui_g.head_r, tui_g.head_l);
@@ -217,111 +244,174 @@ static void tui_pair_info(tui_ui *ui, int y)
     }
 }
 
+/* Why a side shows no packets: records were not kept (or the input holds
+ * none), said plainly instead of drawing an empty ladder. NULL: it has. */
+static const char *tui_pair_no_recs(const tui_model *m, const nl_flow *f, int cap,
+                                    char *buf, size_t len)
+{
+    if (!f || f->nrecs || (!m->traces[cap]->is_record && f->pkts[0] + f->pkts[1] == 0))
+        return NULL;
+    if (m->traces[cap]->is_record)
+        snprintf(buf, len, "%s holds %s records, not packets: no ladder for its side",
+                 m->traces[cap]->name, m->traces[cap]->format ? m->traces[cap]->format : "flow");
+    else
+        snprintf(buf, len, "packet records not kept for this flow at %s (healthy flows keep "
+                 "none unless sampled; the flow's counters above are complete)",
+                 m->traces[cap]->name);
+    return buf;
+}
+
+static void tui_pair_footer(tui_ui *ui, int y)
+{
+    const tui_ladder *L = &ui->ladder;
+    const tui_model *m = ui->m;
+    const tui_rung *g = &L->r[ui->list[TUI_P_PAIR].cur];
+    char buf[400];
+    size_t o = 0;
+#define ADD(...) do { if (o < sizeof buf) o += (size_t)snprintf(buf + o, sizeof buf - o, __VA_ARGS__); } while (0)
+    if (g->n)
+        ADD("%s #%llu ttl %u", m->traces[L->near_cap]->name, (unsigned long long)g->n->frame, g->n->ttl);
+    if (g->f)
+        ADD("%s%s #%llu ttl %u", o ? "  " : "", m->traces[L->far_cap]->name,
+            (unsigned long long)g->f->frame, g->f->ttl);
+    {
+        /* the payload excerpt in full: the ladder columns cut it */
+        const nl_pkt_rec *p = g->n ? g->n : g->f;
+        if (p->payload_len && p->text[0])
+            ADD("  \"%.*s\"", (int)sizeof p->text, p->text);
+    }
+    /* where the cursor is, and what was kept of how much */
+    ADD("   %zu/%zu", ui->list[TUI_P_PAIR].cur + 1, L->n);
+    if (L->nf)
+        ADD("   kept %llu of %llu", (unsigned long long)L->kept[0], (unsigned long long)L->pkts[0]);
+    if (L->ff)
+        ADD("%s%llu of %llu", L->nf ? " / " : "   kept ", (unsigned long long)L->kept[1],
+            (unsigned long long)L->pkts[1]);
+    ADD(" packets");
+    if (L->npieces[0] > 1 || L->npieces[1] > 1)
+        ADD(" in %zu/%zu pieces%s", L->npieces[0], L->npieces[1], L->more_pieces ? " (more not drawn)" : "");
+#undef ADD
+    tui_draw_text(y, 1, COLS - 2, TUI_A_DIM, buf);
+}
+
+typedef struct tui_pair_geo {
+    int xl, xa, xd, xr, lw, aw, dw, rw;
+} tui_pair_geo;
+
+static void tui_pair_rung(tui_ui *ui, int yy, size_t i, const tui_pair_geo *G)
+{
+    const tui_ladder *L = &ui->ladder;
+    const tui_model *m = ui->m;
+    const tui_rung *g = &L->r[i];
+    char buf[64], lab[200];
+    int cur = i == ui->list[TUI_P_PAIR].cur, ex = cur ? A_REVERSE : 0;
+    int role = g->dir == 0 ? TUI_A_NORMAL : TUI_A_OK;
+    /* a miss is claimed only for a paired flow whose records reach it */
+    int near_miss = L->match && !g->n && !g->unknown;
+    int far_miss = L->match && !g->f && !g->unknown;
+    if (cur)
+        tui_draw_fill(yy, 0, COLS, TUI_A_CURSOR);
+    flow_out_time(g->t_ns, buf, sizeof buf, 0);
+    tui_draw_textx(yy, 1, 15, g->n ? TUI_A_NORMAL : TUI_A_DIM, ex, buf);
+    if (g->n) {
+        tui_pair_label(L, g->n, NULL, L->isn_n, g->dir, lab, sizeof lab);
+        tui_pair_draw_label(yy, G->xl, G->lw, TUI_A_NORMAL, ex, lab);
+    } else if (near_miss) {
+        snprintf(lab, sizeof lab, "%s not seen at %s", tui_g.cross, m->traces[L->near_cap]->name);
+        tui_draw_textx(yy, G->xl, G->lw, TUI_A_BAD, ex, lab);
+    } else {
+        tui_draw_textx(yy, G->xl, G->lw, TUI_A_DIM, ex, tui_g.dot);
+    }
+    if (L->far_cap < 0) {
+        tui_pair_arrow(yy, G->xa, G->aw, g->dir, 0, 0, role);
+        return;
+    }
+    tui_pair_arrow(yy, G->xa, G->aw, g->dir, near_miss, far_miss,
+                   near_miss || far_miss ? TUI_A_BAD : g->n && g->f ? role : TUI_A_DIM);
+    if (g->f) {
+        if (g->n) {
+            uint64_t ft = correlate_to_clock(m->corr, L->far_cap, L->near_cap, g->f->ts_ns);
+            /* time in flight, whichever way the packet went */
+            int64_t dt = (int64_t)(ft - g->n->ts_ns);
+            tui_fmt_delta(g->dir == 0 ? dt : -dt, buf, sizeof buf);
+            tui_draw_textx(yy, G->xd, G->dw, TUI_A_DIM, ex, buf);
+        }
+        tui_pair_label(L, g->f, g->n, L->isn_f, g->dir, lab, sizeof lab);
+        tui_pair_draw_label(yy, G->xr, G->rw, TUI_A_NORMAL, ex, lab);
+    } else if (far_miss) {
+        snprintf(lab, sizeof lab, "not seen at %s", m->traces[L->far_cap]->name);
+        tui_draw_textx(yy, G->xd, G->dw + 1 + G->rw, TUI_A_BAD, ex, lab);
+    } else if (g->unknown) {
+        tui_draw_textx(yy, G->xd, G->dw + 1 + G->rw, TUI_A_DIM, ex, "? not kept there");
+    } else {
+        tui_draw_textx(yy, G->xr, G->rw, TUI_A_DIM, ex, tui_g.dot);
+    }
+}
+
 static void tui_pair_draw(tui_ui *ui, int y, int h)
 {
     tui_ladder *L = &ui->ladder;
     tui_list *l = &ui->list[TUI_P_PAIR];
     const tui_model *m = ui->m;
-    char buf[256], lab[200];
-    int rest, aw, dw = 10, lw, rw, xl, xa, xd, xr, body;
-    if (ui->pair_row < 0 || !L->nf) {
+    char msg[2][300];
+    const char *nr, *fr;
+    tui_pair_geo G;
+    int rest, body;
+    if (ui->pair_row < 0 || !L->row || (!L->nf && !L->ff)) {
         tui_draw_message(ui, y, h, "no flow selected: press Enter on a row of the Flows panel (1)");
         return;
     }
     rest = COLS - 17;
-    aw = rest >= 80 ? 12 : 6;
+    G.aw = rest >= 80 ? 12 : 6;
+    G.dw = 10;
     if (L->far_cap < 0) {
-        lw = rest - aw - 2 > 48 ? 48 : rest - aw - 2;
-        rw = dw = 0;
+        G.lw = rest - G.aw - 2 > 48 ? 48 : rest - G.aw - 2;
+        G.rw = G.dw = 0;
     } else {
-        lw = (rest - aw - dw - 3) / 2;
-        rw = rest - lw - aw - dw - 3;
+        G.lw = (rest - G.aw - G.dw - 3) / 2;
+        G.rw = rest - G.lw - G.aw - G.dw - 3;
     }
-    xl = 17;
-    xa = xl + lw + 1;
-    xd = xa + aw + 1;
-    xr = xd + dw + 1;
-    tui_pair_header(ui, y, xl, L->far_cap < 0 ? xa + aw + 1 : xd);
+    G.xl = 17;
+    G.xa = G.xl + G.lw + 1;
+    G.xd = G.xa + G.aw + 1;
+    G.xr = G.xd + G.dw + 1;
+    tui_pair_header(ui, y, G.xl, L->far_cap < 0 ? G.xa + G.aw + 1 : G.xd);
     tui_pair_info(ui, y + 1);
     tui_draw_fill(y + 2, 0, COLS, TUI_A_DIM);
     tui_draw_text(y + 2, 1, 15, TUI_A_DIM, "TIME near clock");
-    tui_draw_text(y + 2, xl, lw, TUI_A_DIM, m->traces[L->near_cap]->name);
+    tui_draw_text(y + 2, G.xl, G.lw, TUI_A_DIM, m->traces[L->near_cap]->name);
     if (L->far_cap >= 0) {
-        tui_draw_text(y + 2, xd, dw, TUI_A_DIM, "transit");
-        tui_draw_text(y + 2, xr, rw, TUI_A_DIM, m->traces[L->far_cap]->name);
+        tui_draw_text(y + 2, G.xd, G.dw, TUI_A_DIM, "transit");
+        tui_draw_text(y + 2, G.xr, G.rw, TUI_A_DIM, m->traces[L->far_cap]->name);
     }
-    body = h - 4;               /* header, info, column names, footer */
+    nr = tui_pair_no_recs(m, L->nf, L->near_cap, msg[0], sizeof msg[0]);
+    fr = L->far_cap >= 0 ? tui_pair_no_recs(m, L->ff, L->far_cap, msg[1], sizeof msg[1]) : NULL;
+    body = h - 4 - (nr && L->n ? 1 : 0) - (fr && L->n ? 1 : 0);
     if (body < 1)
         return;
+    if (!L->n) {
+        int yy = y + 3;
+        if (nr)
+            tui_draw_text(yy++, 2, COLS - 4, TUI_A_WARN, nr);
+        if (fr)
+            tui_draw_text(yy++, 2, COLS - 4, TUI_A_WARN, fr);
+        if (!nr && !fr)
+            tui_draw_text(yy, 2, COLS - 4, TUI_A_DIM, "no packets kept for this flow");
+        return;
+    }
     tui_list_fit(l, L->n, body);
-    for (int k = 0; k < body && l->top + (size_t)k < L->n; k++) {
-        size_t i = l->top + (size_t)k;
-        const tui_rung *g = &L->r[i];
-        int yy = y + 3 + k, cur = i == l->cur;
-        int ex = cur ? A_REVERSE : 0;
-        int role = g->dir == 0 ? TUI_A_NORMAL : TUI_A_OK;
-        if (cur)
-            tui_draw_fill(yy, 0, COLS, TUI_A_CURSOR);
-        flow_out_time(g->t_ns, buf, sizeof buf, 0);
-        tui_draw_textx(yy, 1, 15, g->n ? TUI_A_NORMAL : TUI_A_DIM, ex, buf);
-        if (g->n) {
-            tui_pair_label(L, g->n, NULL, L->isn_n, g->dir, lab, sizeof lab);
-            tui_pair_draw_label(yy, xl, lw, TUI_A_NORMAL, ex, lab);
-        } else {
-            snprintf(lab, sizeof lab, "%s not seen at %s", tui_g.cross, m->traces[L->near_cap]->name);
-            tui_draw_textx(yy, xl, lw, TUI_A_BAD, ex, lab);
-        }
-        if (L->far_cap < 0) {
-            tui_pair_arrow(yy, xa, aw, g->dir, 1, 1, role);
-            continue;
-        }
-        tui_pair_arrow(yy, xa, aw, g->dir, g->n != NULL, g->f != NULL,
-                       g->n && g->f ? role : TUI_A_BAD);
-        if (g->f) {
-            if (g->n) {
-                uint64_t ft = correlate_to_clock(m->corr, L->far_cap, L->near_cap, g->f->ts_ns);
-                /* time in flight, whichever way the packet went */
-                int64_t dt = (int64_t)(ft - g->n->ts_ns);
-                tui_fmt_delta(g->dir == 0 ? dt : -dt, buf, sizeof buf);
-                tui_draw_textx(yy, xd, dw, TUI_A_DIM, ex, buf);
-            }
-            tui_pair_label(L, g->f, g->n, L->isn_f, g->dir, lab, sizeof lab);
-            tui_pair_draw_label(yy, xr, rw, TUI_A_NORMAL, ex, lab);
-        } else {
-            /* the arrow already ends in the cross */
-            snprintf(lab, sizeof lab, "not seen at %s", m->traces[L->far_cap]->name);
-            tui_draw_textx(yy, xd, dw + 1 + rw, TUI_A_BAD, ex, lab);
-        }
+    for (int k = 0; k < body && l->top + (size_t)k < L->n; k++)
+        tui_pair_rung(ui, y + 3 + k, l->top + (size_t)k, &G);
+    {
+        /* one side kept records, the other not: say so under the rungs */
+        int yy = y + 3 + body;
+        if (nr)
+            tui_draw_text(yy++, 2, COLS - 4, TUI_A_WARN, nr);
+        if (fr)
+            tui_draw_text(yy, 2, COLS - 4, TUI_A_WARN, fr);
     }
-    /* footer: the cursor packet's frame numbers and the kept-packets bound */
-    if (L->n && l->cur < L->n) {
-        const tui_rung *g = &L->r[l->cur];
-        size_t o = 0;
-        if (g->n)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s #%llu ttl %u", m->traces[L->near_cap]->name,
-                                  (unsigned long long)g->n->frame, g->n->ttl);
-        if (g->f && o < sizeof buf)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s #%llu ttl %u", o ? "  " : "",
-                                  m->traces[L->far_cap]->name, (unsigned long long)g->f->frame,
-                                  g->f->ttl);
-        {
-            /* the payload excerpt in full: the ladder columns cut it */
-            const nl_pkt_rec *p = g->n ? g->n : g->f;
-            if (p->payload_len && p->text[0] && o < sizeof buf)
-                o += (size_t)snprintf(buf + o, sizeof buf - o, "  \"%.*s\"", (int)sizeof p->text, p->text);
-        }
-        if (o < sizeof buf)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, "   packets %llu",
-                                  (unsigned long long)(L->nf->pkts[0] + L->nf->pkts[1]));
-        if (L->ff && o < sizeof buf)
-            o += (size_t)snprintf(buf + o, sizeof buf - o, " / %llu",
-                                  (unsigned long long)(L->ff->pkts[0] + L->ff->pkts[1]));
-        if (o < sizeof buf)
-            snprintf(buf + o, sizeof buf - o, " (first %d kept per side)", NL_FLOW_KEEP_PKTS);
-        tui_draw_text(y + h - 1, 1, COLS - 2, TUI_A_DIM, buf);
-    } else if (!L->n) {
-        tui_draw_message(ui, y + 3, h - 4, "no packets kept for this flow");
-    }
+    if (l->cur < L->n)
+        tui_pair_footer(ui, y + h - 1);
 }
 
 static char *tui_pair_text(const tui_ui *ui, size_t i, char *buf, size_t len)
@@ -337,5 +427,5 @@ static char *tui_pair_text(const tui_ui *ui, size_t i, char *buf, size_t len)
 }
 
 const tui_panel tui_pair_panel = {
-    "Pair", tui_pair_count, tui_pair_draw, NULL, tui_pair_text, 3
+    "Pair", tui_pair_count, tui_pair_draw, NULL, tui_pair_text, 3, NULL
 };

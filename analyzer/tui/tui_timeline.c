@@ -54,6 +54,26 @@ static int tui_time_change_in(const nl_ip_change *c, const nl_egress *e)
            (!c->has_port || (c->dest_port == e->dest_port && c->proto == e->proto));
 }
 
+/* First change of this inner host and destination: ip_changes are sorted
+ * by inner, dest, time, so a binary search keeps a frame linear in the
+ * rows on screen, not in the changes (a pool makes thousands). */
+static size_t tui_time_changes_of(const nl_correlation *c, const nl_egress *e)
+{
+    size_t lo = 0, hi = c->nip_changes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const nl_ip_change *x = &c->ip_changes[mid];
+        int k = nl_addr_cmp(&x->inner_ip, &e->inner_ip);
+        if (!k)
+            k = nl_addr_cmp(&x->dest_ip, &e->dest_ip);
+        if (k < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static void tui_time_draw(tui_ui *ui, int y, int h)
 {
     const tui_model *m = ui->m;
@@ -62,8 +82,14 @@ static void tui_time_draw(tui_ui *ui, int y, int h)
     char buf[400], t[32], occ[512];
     int lw, bx, bw, nchg_lines, list_h, x;
     tui_draw_fill(y, 0, COLS, TUI_A_HEAD);
+    if (m->pairing) {
+        snprintf(buf, sizeof buf, "pairing %zu captures%s (the flows are ready: 1)", m->ncaps,
+                 tui_g.ellipsis);
+        tui_draw_message(ui, y + 1, h - 1, buf);
+        return;
+    }
     if (!c) {
-        tui_draw_message(ui, y + 1, h - 1,
+        tui_draw_message(ui, y + 1, h - 1, m->ncaps >= 2 ? "no pairing: see the note above" :
                          "the timeline needs two captures: natlens tui CLIENT.pcap SERVER.pcap");
         return;
     }
@@ -118,8 +144,11 @@ static void tui_time_draw(tui_ui *ui, int y, int h)
         /* a change mark goes just before the first span on the new address
          * (a short span must not be hidden under its own mark); a cell
          * taken by a span keeps the span */
-        for (size_t j = 0; j < c->nip_changes; j++) {
+        for (size_t j = m->changes_sorted ? tui_time_changes_of(c, e0) : 0; j < c->nip_changes; j++) {
             int xx;
+            if (m->changes_sorted && (nl_addr_cmp(&c->ip_changes[j].inner_ip, &e0->inner_ip) ||
+                                      nl_addr_cmp(&c->ip_changes[j].dest_ip, &e0->dest_ip)))
+                break;
             if (!tui_time_change_in(&c->ip_changes[j], e0))
                 continue;
             xx = tui_time_col(m, c->ip_changes[j].at_ns, bw);
@@ -178,5 +207,5 @@ static int tui_time_open(tui_ui *ui)
 }
 
 const tui_panel tui_timeline_panel = {
-    "Timeline", tui_time_count, tui_time_draw, tui_time_open, tui_time_text, 1
+    "Timeline", tui_time_count, tui_time_draw, tui_time_open, tui_time_text, 1, NULL
 };

@@ -362,6 +362,50 @@ void correlate_json(struct nl_json *j, const nl_correlation *c);
 
 /* "none", "snat", "dnat", "snat+dnat". */
 const char *correlate_translation_name(uint8_t t);
+/* The answer of one capture point, ready to print (an allow-list line):
+ * its addresses in address order, what kind of answer it is, and - for a
+ * pool too big to list (more than NL_ANSWER_LIST addresses) - the prefix
+ * they fill densely or their /24 (IPv4) or /64 (IPv6) blocks. */
+#define NL_ANSWER_LIST 16
+typedef struct nl_answer_block {
+    nl_addr  prefix;
+    int      len;              /* prefix length, IPv4 counted as 0..32 */
+    uint32_t addrs;            /* answer addresses inside it */
+} nl_answer_block;
+
+typedef struct nl_answer {
+    int      seen_at;
+    const nl_egress_addr **addrs;  /* borrowed from the correlation, sorted */
+    size_t   naddrs;
+    uint64_t flows;
+    uint32_t most_flows;       /* flows on the busiest address */
+    const nl_egress_pool *pool;    /* a pool at this point, or NULL */
+    const nl_egress_switch *first_switch; /* earliest switch, or NULL */
+    size_t   nswitches;
+    int      covered;          /* cover holds them all, densely (>= 1/4) */
+    nl_answer_block cover;
+    nl_answer_block *blocks;   /* owned; every block, sorted */
+    size_t   nblocks;
+} nl_answer;
+
+/* The answer of capture point seen_at. Returns 0, 1 when the point has no
+ * confident address (out left empty), -1 on out of memory. Free with
+ * correlate_answer_free(); it borrows from c. */
+int correlate_answer(const nl_correlation *c, int seen_at, nl_answer *out);
+void correlate_answer_free(nl_answer *a);
+/* "203.0.113.0/24" into buf (>= 64). */
+char *correlate_block_str(const nl_answer_block *b, char *buf, size_t len);
+/* The answer as plain text for any presenter: the addresses to allow
+ * ("203.0.113.10 203.0.113.11", or the prefix or blocks of a pool too big
+ * to list) and a note saying what kind of answer it is ("a pool of 3: 34% /
+ * 33% / 33% of 100000 flows", "A until 10:02:18.674, then B: 9 flows").
+ * buf >= 1024 holds every case. */
+char *correlate_answer_addrs(const nl_answer *a, char *buf, size_t len);
+char *correlate_answer_note(const nl_answer *a, char *buf, size_t len);
+/* The capture point whose answer the destinations saw: the farthest one
+ * with a confident address, -1 when none. */
+int correlate_answer_point(const nl_correlation *c);
+
 /* "likely", "strong", "exact", "recorded". */
 const char *correlate_level_name(uint8_t level);
 

@@ -52,6 +52,9 @@ typedef struct nl_pkt_rec {
 
 #define NL_FLOW_KEEP_PKTS 24
 
+/* nl_flow.flags bits (the same as the bit-fields ended, evicted, flipped) */
+enum { NL_FLOW_ENDED = 0x01, NL_FLOW_EVICTED = 0x02, NL_FLOW_FLIPPED = 0x04 };
+
 /* The public part of one TCP endpoint: what conn_state needs once the
  * flow ended. Zeek's sequence bookkeeping (TCP_Endpoint) lives only while
  * the flow is live, in the table's live block (analyzer/conn_zeek.h); the
@@ -93,17 +96,21 @@ typedef struct nl_flow_ext {
 } nl_flow_ext;
 
 /* One flow: everything readers use, also after the flow ended (296 bytes
- * on LP64, checked by tests/unit/test_flow_table.c; field order packs it,
- * 4 bytes are free after mac[]). Live-only bookkeeping (Zeek's endpoint
+ * on LP64, checked by tests/unit/test_flow_table.c; field order packs it). Live-only bookkeeping (Zeek's endpoint
  * machine, hash and LRU links, record slots) is the table's and is
  * released when the flow ends. */
 typedef struct nl_flow {
     uint32_t id;             /* 1-based, in order of first packet */
     uint8_t  proto;          /* IPPROTO_TCP / UDP / ICMP / ICMPV6 / other */
     uint8_t  icmp_type;      /* ICMP: type of the originator's first message */
-    uint8_t  ended : 1;      /* closed, evicted or timed out */
-    uint8_t  evicted : 1;    /* pushed out by --max-flows */
-    uint8_t  flipped : 1;    /* Zeek '^': roles swapped from the first packet */
+    union {
+        uint8_t flags;       /* the bits below as one byte (serializers) */
+        struct {
+            uint8_t ended : 1;   /* closed, evicted or timed out */
+            uint8_t evicted : 1; /* pushed out by --max-flows */
+            uint8_t flipped : 1; /* Zeek '^': roles swapped from the first packet */
+        };
+    };
     uint8_t  hist_len;
     nl_addr  orig_ip, resp_ip;
     uint16_t orig_port, resp_port;
@@ -119,6 +126,9 @@ typedef struct nl_flow {
     uint64_t frame_bytes[2]; /* wire length of the frames (tshark's bytes) */
     int32_t  ifindex[2];     /* first seen, -1 if none */
     uint8_t  mac[2][6];      /* source MAC of the first packet (sig[d].has_mac) */
+    /* 1-based index of the flow's link in its trace's tunnel table
+     * (tunnel.h: tunnel_table_link), 0 when it never met a tunnel */
+    uint32_t tunnel;
     nl_flow_sig sig[2];
 
     /* TCP */

@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include "natlens/decode.h"
 #include "natlens/flow.h"
+#include "natlens/server_ports.h"
 
 typedef struct nl_flow_table nl_flow_table;
 
@@ -63,6 +64,10 @@ typedef struct nl_flow_table_opts {
      * Flows still live at the end are reported by flow_table_all(). */
     void (*on_end)(void *ctx, const nl_flow *f);
     void *on_end_ctx;
+    /* Zeek's likely_server_ports for naming the originator of a flow whose
+     * first packet is no SYN; NULL: Zeek's default. Borrowed: must outlive
+     * the table. */
+    const nl_server_ports *server_ports;
 } nl_flow_table_opts;
 
 /* Create a table. opts may be NULL for defaults. NULL on out-of-memory. */
@@ -78,10 +83,13 @@ nl_flow *flow_table_add(nl_flow_table *t, const nl_packet *pkt,
 
 /* Add a flow that comes from a record, not from packets (reader.h): a
  * copy of `src` gets the next id and goes straight to the ended flows (it
- * is not hashed, never matched by packets, never expires). The id and
- * packet records of src are ignored; its rare facts (src->ext, if any) are
- * copied. Returns the table's copy, or NULL on out of memory or when the
- * table streams ended flows (keep_done = 0: then on_end receives the copy
+ * is not hashed, never matched by packets, never expires). The id of src
+ * is ignored; its rare facts (src->ext, if any) are copied, and with
+ * keep_packets its packet records (src->recs, src->nrecs; at most
+ * keep_limit) are kept as keep_policy says for a flow that ended. src and
+ * what it points to are only read during the call. Returns the table's
+ * copy, or NULL on out of memory or when the table streams ended flows
+ * (keep_done = 0: then on_end receives the copy, its records src's own,
  * and NULL is returned as well). */
 nl_flow *flow_table_put(nl_flow_table *t, const nl_flow *src);
 
