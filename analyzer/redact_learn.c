@@ -54,10 +54,10 @@ static int flow_learn(nl_redact *rd, const nl_flow *f, int client_side)
 {
     if (push_addr(rd, &f->orig_ip, client_side) < 0 || push_addr(rd, &f->resp_ip, 0) < 0)
         return -1;
-    if (f->icmp_errors && push_addr(rd, &f->icmp_err_from, 0) < 0)
+    if (flow_icmp_errors(f) && push_addr(rd, flow_icmp_err_from(f), 0) < 0)
         return -1;
     for (int d = 0; d < 2; d++)
-        if (f->has_mac[d] && push_mac(rd, f->mac[d]) < 0)
+        if (f->sig[d].has_mac && push_mac(rd, f->mac[d]) < 0)
             return -1;
     for (uint16_t i = 0; i < f->nrecs; i++)
         if (push_mac(rd, f->recs[i].src_mac) < 0 || push_mac(rd, f->recs[i].dst_mac) < 0)

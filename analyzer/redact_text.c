@@ -72,8 +72,9 @@ static void esc_json(FILE *f, const char *s)
         return;
     json_init(&j, m, 0);
     json_str(&j, NULL, s);
-    if (fclose(m) == 0 && n >= 2)
-        fwrite(b + 1, 1, n - 2, f);     /* without the quotes */
+    json_finish(&j);                    /* the writer buffers: hand it over */
+    if (fclose(m) == 0 && n >= 3)
+        fwrite(b + 1, 1, n - 3, f);     /* without the quotes and newline */
     free(b);
 }
 

@@ -124,6 +124,11 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     fo.max_flows = o->max_flows;
     fo.keep_packets = o->keep_packets;
     fo.keep_limit = o->keep_limit;
+    fo.keep_policy = o->keep_policy;
+    /* a bound on live flows bounds memory only if ended flows shrink to
+     * their summary */
+    if (o->max_flows && fo.keep_policy == NL_KEEP_ALL)
+        fo.keep_policy = NL_KEEP_SUMMARY;
     fo.keep_done = o->flow_done == NULL;
     fo.on_end = o->flow_done;
     fo.on_end_ctx = o->flow_done_ctx;
@@ -277,6 +282,7 @@ static int trace_read_packets(nl_trace *t, nl_source *src, const nl_trace_opts *
     if (o->progress)
         o->progress(o->progress_ctx, t->file_size, t->file_size, t->packets);
     record_capture_finish(rcap);   /* after the packet flows: their ids follow */
+    flow_table_finish(t->flows);
     return rc;
 }
 

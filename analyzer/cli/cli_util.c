@@ -90,10 +90,14 @@ void cli_trace_notes(nl_trace *t)
     {
         nl_flow_table_stats st;
         flow_table_stats(t->flows, &st);
+        /* every command that loads through here takes --max-flows */
         if (st.no_memory)
             cli_eprintf("natlens: warning: %s: out of memory: %llu packets of new flows were "
-                        "not accounted; use --max-flows N to bound memory\n",
-                        t->name, (unsigned long long)st.no_memory);
+                            "not accounted; %s\n",
+                    t->name, (unsigned long long)st.no_memory,
+                    st.max_flows ? "a smaller --max-flows bounds the live flows further (each "
+                                  "flow that ended still keeps a summary of about 300 bytes)"
+                                : "use --max-flows N to bound memory");
     }
     if (t->bad_records) {
         /* file text in the reasons: escaped, nothing raw reaches a terminal */

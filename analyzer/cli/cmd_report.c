@@ -27,9 +27,9 @@
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
-               "                      [--redact] [--all] [--top N] [--fail-on-findings] [--strict]\n"
-               "                      [--community-id-seed N] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
-               "                      [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
+               "                      [--redact] [--all] [--top N] [--max-flows N] [--fail-on-findings]\n"
+               "                      [--strict] [--community-id-seed N] [--tunnel-port KIND=PORT]...\n"
+               "                      [--tunnel-depth N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
                "                      [-- BPF expression]\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
@@ -39,6 +39,8 @@ static void report_usage(FILE *f)
                "                egress (translated) and public addresses stay; see natlens(1)\n"
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
+               "  --max-flows N cap live flows per capture (least recently used are evicted);\n"
+               "                flows that ended keep their summary only: bounded memory\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
                "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
                "  --input-format NAME read record files (not captures) with this record reader\n"
@@ -131,6 +133,7 @@ int cmd_report(int argc, char **argv)
         {"redact", no_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
+        {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'X'},
         {"strict", no_argument, NULL, 'Y'},
         {"input-format", required_argument, NULL, 'I'},
@@ -144,6 +147,7 @@ int cmd_report(int argc, char **argv)
     nl_tunnel_conf tconf;
     const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
     int c, fail_on = 0, strict = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
+    unsigned long max_flows = 0;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
     nl_correlation *corr = NULL;
@@ -173,6 +177,7 @@ int cmd_report(int argc, char **argv)
         case 'R': ro.redact = 1; break;
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
+        case 'm': max_flows = cli_parse_count("--max-flows", optarg); break;
         case 'X': fail_on = 1; break;
         case 'Y': strict = 1; break;
         case 'I': rec_format = optarg; break;
@@ -217,6 +222,7 @@ int cmd_report(int argc, char **argv)
         const char *path = paths[i];
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
+        o.max_flows = max_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)max_flows;
         o.bpf = bpf;
         o.format = rec_format;   /* --format is the report's own: --input-format here */
         o.tunnels = &tconf;

@@ -41,8 +41,8 @@ int tui_ladder_kept_all(const nl_flow *f)
 
 static uint32_t tui_isn(const nl_flow *f, int d)
 {
-    if (f->ep[d].has_isn)
-        return f->ep[d].isn;
+    if (f->sig[d].has_syn)
+        return f->sig[d].syn_isn;
     if (f->sig[d].has_syn)
         return f->sig[d].syn_isn;
     for (uint16_t i = 0; i < f->nrecs; i++)

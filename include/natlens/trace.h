@@ -17,8 +17,12 @@ typedef struct nl_trace_opts {
     const char *bpf;            /* filter expression or NULL */
     int keep_packets;           /* keep per-flow packet records */
     uint8_t keep_limit;         /* records per flow, 0 = NL_FLOW_KEEP_PKTS */
+    nl_keep_policy keep_policy; /* which ended flows keep them (flow_table.h);
+                                 * with max_flows, ALL means SUMMARY: ended
+                                 * flows keep their summary only */
     int verify_checksums;       /* Zeek's default; natlens default is off (-C) */
-    uint32_t max_flows;         /* 0 = unlimited */
+    uint32_t max_flows;         /* live flows, 0 = unlimited; the least recently
+                                 * used is evicted (ended) at the cap */
     /* progress callback, called every ~64k packets; may be NULL */
     void (*progress)(void *ctx, int64_t done_bytes, int64_t total_bytes,
                      uint64_t packets);
