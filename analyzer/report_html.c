@@ -385,13 +385,11 @@ static void html_ladders(rep_ctx *c)
         fputs("</b> \xe2\x80\x94 ", f);
         h(c, flow_conn_state(fl));
         fprintf(f, ", %u SYN%s", fl->sig[NL_ORIG].syn_count, fl->sig[NL_ORIG].syn_count == 1 ? "" : "s");
-        for (int k = 0; k < l->ncols; k++)
-            if (l->stray[k]) {
-                fputs(", <span class=\"bad\">answered from another address at ", f);
-                ht(c, report_cap_name(c, (size_t)l->cap[k]));
-                fputs("</span>", f);
-                break;
-            }
+        if (l->part_at >= 0) {
+            fputs(", <span class=\"bad\">answered from another address at ", f);
+            ht(c, report_cap_name(c, (size_t)l->cap[l->part_at]));
+            fputs("</span>", f);
+        }
         fputs("</figcaption>\n", f);
         report_svg_ladder(c, l);
         fputs("</figure>\n", f);
