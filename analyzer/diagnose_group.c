@@ -75,6 +75,25 @@ static char *dup_str(nl_findings *fs, const char *s)
 }
 
 /* Build one finding from the kept cases idx[0..n) (same kind and group). */
+
+/* Predicates are written for one connection ("was refused"): with a count
+ * before them their leading verb goes plural ("3 connections ... were
+ * refused"). */
+static const char *plural_verb(const char *pred, char *buf, size_t len)
+{
+    static const char *const verbs[][2] = {
+        {"was ", "were "}, {"is ", "are "}, {"has ", "have "}, {"does ", "do "},
+    };
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        size_t l = strlen(verbs[i][0]);
+        if (!strncmp(pred, verbs[i][0], l)) {
+            snprintf(buf, len, "%s%s", verbs[i][1], pred + l);
+            return buf;
+        }
+    }
+    return pred;
+}
+
 static int finding_build(nl_findings *fs, nl_finding *out, const size_t *idx, size_t n)
 {
     const dg_case *k0 = &fs->cases[idx[0]];
@@ -88,6 +107,7 @@ static int finding_build(nl_findings *fs, nl_finding *out, const size_t *idx, si
     out->connections = (uint32_t)n;
     out->first_ns = UINT64_MAX;
     const char *why = "";
+    char pred[sizeof k0->predicate + 8];
     for (size_t i = 0; i < n && !why[0]; i++)
         if (fs->cases[idx[i]].why[0] && !fs->cases[idx[i]].why_own && !k0->why_own)
             why = fs->cases[idx[i]].why;
@@ -95,8 +115,8 @@ static int finding_build(nl_findings *fs, nl_finding *out, const size_t *idx, si
         snprintf(sum, sizeof sum, "%s %s%s%s.", k0->subject1, k0->predicate, why[0] ? "; " : "",
                  why);
     else
-        snprintf(sum, sizeof sum, "%zu %s %s%s%s.", n, k0->subjectn, k0->predicate,
-                 why[0] ? "; " : "", why);
+        snprintf(sum, sizeof sum, "%zu %s %s%s%s.", n, k0->subjectn,
+                 plural_verb(k0->predicate, pred, sizeof pred), why[0] ? "; " : "", why);
     out->summary = dup_str(fs, sum);
     for (size_t i = 0; i < n; i++) {
         ne += fs->cases[idx[i]].nev;

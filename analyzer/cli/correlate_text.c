@@ -442,6 +442,26 @@ static const char *lone_reason(view *v, const nl_unmatched *u, const char **colo
     }
 }
 
+/* What a record flow's record says, for the "paired by" column:
+ * "nat-gw-1 line 3", "eni-0a1b line 6 REJECT", "conntrack line 12". */
+static void record_note(view *v, int cap, const nl_flow *f, char *buf, size_t len)
+{
+    const nl_trace *t = v->c->caps[cap].trace;
+    const nl_record_info *ri = t ? record_info_of(t, f) : NULL;
+    size_t l = strlen(buf);
+    if (!ri || l + 1 >= len)
+        return;
+    const char *who = ri->gateway ? ri->gateway : ri->interface ? ri->interface : ri->vm;
+    char w[48] = "";
+    if (who)   /* file text: printable ASCII only */
+        for (size_t i = 0, o = 0; who[i] && o + 1 < sizeof w; i++)
+            w[o++] = who[i] >= 0x20 && who[i] < 0x7f ? who[i] : '?';
+    const char *act = record_action_name(ri->action), *st = record_nat_status_name(ri);
+    snprintf(buf + l, len - l, "%s%s%s%s line %llu%s%s%s%s", dot(v), t->format,
+             w[0] ? " " : "", w, (unsigned long long)ri->line, act ? " " : "", act ? act : "",
+             st ? " " : "", st ? st : "");
+}
+
 static void row_fill(view *v, const row *rw, row_cells *out)
 {
     const nl_correlation *c = v->c;
@@ -452,13 +472,20 @@ static void row_fill(view *v, const row *rw, row_cells *out)
     const nl_flow *any = NULL;
     for (size_t i = 0; i < c->ncaps; i++) {
         const nl_flow *f = row_flow(rw, i);
+        const nl_trace *t = c->caps[i].trace;
+        const nl_record_info *ri = f && t ? record_info_of(t, f) : NULL;
         if (f && !any)
             any = f;
         size_t l = strlen(out->st);
-        snprintf(out->st + l, sizeof out->st - l, "%s%s", i ? "/" : "", f ? flow_conn_state(f) : "-");
+        /* a record knows a state or counts only when it pins them */
+        snprintf(out->st + l, sizeof out->st - l, "%s%s", i ? "/" : "",
+                 !f ? "-" : ri && !(ri->pins & NL_REC_PIN_STATE) ? "rec" : flow_conn_state(f));
         l = strlen(out->pk);
-        snprintf(out->pk + l, sizeof out->pk - l, "%s%llu", i ? "/" : "",
-                 f ? (unsigned long long)(f->pkts[0] + f->pkts[1]) : 0ULL);
+        if (f && (!ri || (ri->pins & NL_REC_PIN_PKTS)))
+            snprintf(out->pk + l, sizeof out->pk - l, "%s%llu", i ? "/" : "",
+                     (unsigned long long)(f->pkts[0] + f->pkts[1]));
+        else
+            snprintf(out->pk + l, sizeof out->pk - l, "%s%s", i ? "/" : "", f ? "?" : "0");
     }
     char pb[16];
     snprintf(out->proto, sizeof out->proto, "%s", flow_proto_name(any ? any->proto : 0, pb, sizeof pb));
@@ -480,6 +507,9 @@ static void row_fill(view *v, const row *rw, row_cells *out)
             snprintf(out->nat + l, sizeof out->nat - l, "%s%s", h ? "," : "", one);
         }
         evidence_text(level, ev, out->by, sizeof out->by);
+        for (size_t i = 0; i < c->ncaps; i++)
+            if (ch->flows[i])
+                record_note(v, (int)i, ch->flows[i], out->by, sizeof out->by);
         if (*out->color) {
             size_t l = strlen(out->by);
             const nl_hop *gone = &ch->hops[ch->nhops - 1];
