@@ -364,6 +364,11 @@ static void html_ladders(rep_ctx *c)
     else if (c->nlad < c->nlad_total)
         fprintf(f, "<p class=\"muted\">%zu of %zu failed handshakes drawn (all with --all).</p>\n",
                 c->nlad, c->nlad_total);
+    if (c->nlad && c->in->corr)
+        fputs("<p class=\"muted\">Each row is one packet at every capture that holds it (every piece of a "
+              "connection that Zeek splits, and answers from another address, included). "
+              "\xe2\x9c\x97 not seen here: that capture's records cover the moment and none of them "
+              "is the packet; ? not known here: it kept no records then or was not capturing.</p>\n", f);
     for (size_t i = 0; i < c->nlad; i++) {
         const rep_ladder *l = &c->lad[i];
         const nl_flow *fl = NULL;

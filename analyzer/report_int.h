@@ -17,12 +17,15 @@
 /* Address -> pseudonym map for --redact. */
 typedef struct rep_redact rep_redact;
 
+/* rep_lrow.miss: a packet absent from the capture it was heading to */
+enum { REP_MISS_NONE = 0, REP_MISS_NOT_SEEN, REP_MISS_UNKNOWN };
+
 /* One row of a ladder: the same packet at every capture it was seen at. */
 typedef struct rep_lrow {
     uint64_t t_ns;              /* capture 0 clock, earliest sighting */
     uint8_t  dir;               /* NL_ORIG: client -> server, in column 0's roles */
-    uint8_t  miss[REP_MAX_COLS];/* not at that capture, and its records say so
-                                   (the next capture the packet was heading to) */
+    uint8_t  miss[REP_MAX_COLS];/* REP_MISS_*: the next capture the packet was
+                                   heading to, and what its records say */
     int32_t  idx[REP_MAX_COLS]; /* index in the column's records (col[k]), -1 none */
 } rep_lrow;
 
@@ -53,7 +56,9 @@ typedef struct rep_ladder {
 /* What one cell of a ladder row shows (report_ladder_cell). */
 typedef struct rep_lcell {
     const nl_pkt_rec *rec;      /* NULL: no packet in this column */
-    int  miss;                  /* "not seen here" (rec NULL) */
+    int  miss;                  /* REP_MISS_* (rec NULL): "not seen here", or
+                                   nothing known (records not kept there,
+                                   the capture not running then) */
     char label[200];            /* "SYN seq=0", relative numbers */
     char who[96];               /* a part's other endpoint: the address an
                                    answer bypassed the NAT with ("" none) */

@@ -140,6 +140,17 @@ static int lad_hops(const rep_ctx *c, rep_ladder *l)
     return 0;
 }
 
+/* What a cell of the capture a packet was heading to says: "not seen"
+ * where the library says its records cover it (or, for a connection not
+ * paired there, that the capture ran then: correlate's verdict), else
+ * that nothing is known. */
+static uint8_t lad_miss(uint8_t other)
+{
+    if (other == NL_LADDER_NOT_SEEN || other == NL_LADDER_ALONE)
+        return REP_MISS_NOT_SEEN;
+    return other == NL_LADDER_UNKNOWN ? REP_MISS_UNKNOWN : REP_MISS_NONE;
+}
+
 /* Rows: each record of each column not placed yet starts one and follows
  * its twins to the right as far as they chain; then where it was heading
  * and missing. */
@@ -193,10 +204,10 @@ static int lad_rows(const rep_ctx *c, rep_ladder *l)
             /* the next capture it was heading to: its records' word */
             if (row->dir == NL_ORIG && last + 1 < l->ncols && near_ok[last]) {
                 uint8_t o = l->hop[last].side[0].recs[row->idx[last]].other;
-                row->miss[last + 1] = o == NL_LADDER_NOT_SEEN || o == NL_LADDER_ALONE;
+                row->miss[last + 1] = lad_miss(o);
             } else if (row->dir == NL_RESP && first > 0 && far_ok[first]) {
                 uint8_t o = l->hop[first - 1].side[1].recs[row->idx[first]].other;
-                row->miss[first - 1] = o == NL_LADDER_NOT_SEEN || o == NL_LADDER_ALONE;
+                row->miss[first - 1] = lad_miss(o);
             }
         }
     }

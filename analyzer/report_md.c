@@ -356,8 +356,10 @@ void report_ladder_text(rep_ctx *c, const rep_ladder *l, FILE *f)
             report_ladder_cell(c, l, row, k, &lc);
             cell[0] = '\0';
             if (!lc.rec) {
-                if (lc.miss)
+                if (lc.miss == REP_MISS_NOT_SEEN)
                     snprintf(cell, sizeof cell, "\xe2\x9c\x97 not seen here");
+                else if (lc.miss == REP_MISS_UNKNOWN)
+                    snprintf(cell, sizeof cell, "? not known here");
             } else if (lc.who[0]) {
                 /* a part of the connection with another endpoint: name it */
                 if (lc.from)
@@ -458,6 +460,12 @@ static void md_timeline(rep_ctx *c)
     free(ea);
 }
 
+/* What the ladders' marks claim, said once. */
+#define LAD_LEGEND "Each row is one packet at every capture that holds it (every piece of a connection " \
+    "that Zeek splits, and answers from another address, included). \xe2\x9c\x97 not seen here: " \
+    "that capture's records cover the moment and none of them is the packet; ? not known here: " \
+    "it kept no records then or was not capturing."
+
 static void md_ladders(rep_ctx *c)
 {
     FILE *f = c->out;
@@ -467,6 +475,8 @@ static void md_ladders(rep_ctx *c)
         fputs("None: every handshake that started completed.\n\n", f);
     else if (c->nlad < c->nlad_total)
         fprintf(f, "%zu of %zu failed handshakes drawn (all with --all).\n\n", c->nlad, c->nlad_total);
+    if (c->nlad && c->in->corr)
+        fputs(LAD_LEGEND "\n\n", f);
     for (size_t i = 0; i < c->nlad; i++) {
         const rep_ladder *l = &c->lad[i];
         const nl_flow *fl = NULL;

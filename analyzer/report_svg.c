@@ -320,8 +320,12 @@ void report_svg_ladder(rep_ctx *c, const rep_ladder *l)
             rep_lcell lc;
             report_ladder_cell(c, l, row, k, &lc);
             if (!lc.rec) {
-                /* the packet was heading here and its records say it is missing */
-                if (lc.miss) {
+                /* the packet was heading here and its records say it is
+                 * missing, or nothing is known (none kept, capture stopped) */
+                if (lc.miss == REP_MISS_UNKNOWN) {
+                    ld_text(f, x0 + LD_COLW / 2, y - 8, "tick", "middle", "? not known here", 34);
+                    fputc('\n', f);
+                } else if (lc.miss == REP_MISS_NOT_SEEN) {
                     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"lost\"/>",
                             xl, y - 4, xr, y - 4);
                     ld_text(f, x0 + LD_COLW / 2, y - 8, "miss", "middle", "\xe2\x9c\x97 not seen here", 34);
