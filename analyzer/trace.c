@@ -1,4 +1,6 @@
-/* trace.c - one pass over a capture: source -> decode -> flow table. */
+/* trace.c - one pass over a capture: source -> decode -> flow table; the
+ * conntrack events a pcapng capture carries (natlens-capture --conntrack)
+ * become its record flows in the same pass (record_capture.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +162,7 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     int rc;
     size_t probe_cap = 0;
     nl_probe_info pi;
+    nl_record_capture *rcap;
 
     memset(&o, 0, sizeof o);
     if (opts)
@@ -183,6 +186,8 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     t->format = t->is_pcapng ? "pcapng" : "pcap";
     t->format_title = t->is_pcapng ? "pcapng capture" : "pcap capture";
     t->file_size = source_size(src);
+    rcap = t->is_pcapng ? record_capture_new(t) : NULL;
+    source_on_custom_block(src, record_capture_block, rcap);
 
     memset(&pkt, 0, sizeof pkt);
     while ((rc = source_next(src, &pkt, &bytes)) == 1) {
@@ -212,6 +217,7 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     if (o.progress)
         o.progress(o.progress_ctx, t->file_size, t->file_size, t->packets);
     source_close(src);
+    record_capture_finish(rcap);   /* after the packet flows: their ids follow */
     if (t->is_pcapng && t->file_size >= 0) { /* re-reading needs a regular file */
         char herr[512];
         t->hostmeta = hostmeta_read(path, herr);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "natlens/flow_out.h"
+#include "natlens/record_out.h"
 #include "natlens/trace_out.h"
 
 void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
@@ -31,6 +32,7 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
         json_uint(j, "damage_offset", t->damage_offset);
     }
     json_bool(j, "host_context", t->hostmeta != NULL);
+    record_out_json_capture(j, "conntrack", t);   /* natlens-capture --conntrack */
     json_obj_end(j);
 }
 

@@ -204,7 +204,9 @@ static void flows_text_summary(nl_trace *t, const nl_timefmt *tf)
     flow_table_stats(t->flows, &st);
     char span[128];
     plural_count(t->packets, "packet", "packets", np, sizeof np);
-    plural_count(st.flows_total, "flow", "flows", nf, sizeof nf);
+    /* a capture's conntrack events are record flows: counted apart (below) */
+    plural_count(st.flows_total - (t->is_record ? 0 : (uint64_t)record_count(t)), "flow", "flows",
+                 nf, sizeof nf);
     if (t->is_record) {
         char rs[200];
         printf("%s: %s", t->name, record_out_summary(t, rs, sizeof rs));
@@ -215,9 +217,12 @@ static void flows_text_summary(nl_trace *t, const nl_timefmt *tf)
             printf("  %llu %s skipped (see the warnings)\n", (unsigned long long)t->bad_records,
                    plural_word(t->bad_records, "line", "lines"));
     } else if (t->packets) {
+        char cs[200];
         printf("%s: %s, %s, %s, %s, %s\n", t->name, t->is_pcapng ? "pcapng" : "pcap",
                t->linktype_name, np, nf,
                timefmt_span(tf, t->first_ns, t->last_ns, " \xe2\x86\x92 ", span, sizeof span));
+        if (record_out_capture_summary(t, cs, sizeof cs)[0])
+            printf("  %s\n", cs);
     } else {
         printf("%s: %s, %s, no packets\n", t->name, t->is_pcapng ? "pcapng" : "pcap", t->linktype_name);
     }
@@ -269,7 +274,10 @@ static void flows_text(nl_trace *t, int localtime)
     timefmt_init(&tf, localtime, t->first_ns, t->last_ns, (int64_t)time(NULL));
     flows_text_summary(t, &tf);
     for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
+        size_t l;
+        if (!t->is_record && record_info_of(t, fl[i]))
+            continue;   /* a capture's conntrack events: under NAT MAPPINGS */
+        l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
         if (l > w)
             w = l;
     }
@@ -277,7 +285,8 @@ static void flows_text(nl_trace *t, int localtime)
         w = 90;
     flows_text_header((int)w, &tf);
     for (size_t i = 0; i < n; i++)
-        flows_text_row(fl[i], (int)w, color, &tf);
+        if (t->is_record || !record_info_of(t, fl[i]))
+            flows_text_row(fl[i], (int)w, color, &tf);
     trace_out_text_probes(stdout, &t, 1);
     record_out_text(stdout, t, 1);
 }
