@@ -99,6 +99,8 @@ static int ladder_side_load(const nl_correlation *c, int cap, int ref, const nl_
         const nl_flow *g = s->piece[p];
         for (uint16_t i = 0; g->recs && i < g->nrecs; i++) {
             nl_ladder_rec *r = &s->recs[k++];
+            if (g->recs[i].ts_ns > s->piece_until[p])
+                s->piece_until[p] = g->recs[i].ts_ns;
             r->rec = &g->recs[i];
             r->piece = (uint8_t)p;
             r->dir = (uint8_t)((g->recs[i].dir & 1) ^ s->piece_flip[p] ^ flip);
@@ -150,40 +152,41 @@ static int ladder_covered(const nl_correlation *c, const nl_ladder_side *s, uint
         return 0;
     for (size_t p = 0; p < s->npieces; p++) {
         const nl_flow *g = s->piece[p];
-        uint64_t until = 0;
-        int any = 0;
-        if (g->recs && (uint64_t)g->nrecs >= g->pkts[0] + g->pkts[1])
+        int any = g->recs && g->nrecs;
+        if (any && (uint64_t)g->nrecs >= g->pkts[0] + g->pkts[1])
             continue;
-        for (uint16_t i = 0; g->recs && i < g->nrecs; i++)
-            if (!any || g->recs[i].ts_ns > until) {
-                until = g->recs[i].ts_ns;
-                any = 1;
-            }
         /* not kept: (until, last_ns], or the whole piece without records */
-        if (any ? (hi > until && lo <= g->last_ns) : (hi >= g->first_ns && lo <= g->last_ns))
+        if (any ? (hi > s->piece_until[p] && lo <= g->last_ns)
+                : (hi >= g->first_ns && lo <= g->last_ns))
             return 0;
     }
     return 1;
 }
 
-/* Does a near record the rule could not finish lie within win of t? The
- * near records are in time order. */
-static int ladder_near_unfinished(const nl_ladder_side *ns, const int32_t *tw, uint64_t t,
-                                  uint64_t win)
+/* First near record at or after time t (near clock). */
+static size_t ladder_lower(const nl_ladder_side *ns, uint64_t t)
 {
-    uint64_t lo = ladder_sat_sub(t, win), hi = ladder_sat_add(t, win);
     size_t a = 0, b = ns->nrecs;
     while (a < b) {
         size_t m = a + (b - a) / 2;
-        if (ns->recs[m].t_ns < lo)
+        if (ns->recs[m].t_ns < t)
             a = m + 1;
         else
             b = m;
     }
-    for (; a < ns->nrecs && ns->recs[a].t_ns <= hi; a++)
-        if (tw[a] == NL_TWIN_UNKNOWN)
-            return 1;
-    return 0;
+    return a;
+}
+
+/* Does a near record the rule could not finish lie within win of t? The
+ * near records are in time order; unfin[i] counts those before i, so each
+ * question is two binary searches, whatever the window holds. */
+static int ladder_near_unfinished(const nl_ladder_side *ns, const size_t *unfin, uint64_t t,
+                                  uint64_t win)
+{
+    size_t a = ladder_lower(ns, ladder_sat_sub(t, win));
+    uint64_t hi = ladder_sat_add(t, win);
+    size_t b = hi == UINT64_MAX ? ns->nrecs : ladder_lower(ns, hi + 1);
+    return b > a && unfin[b] > unfin[a];
 }
 
 /* Pair the two sides with correlate's rule and say, for every record left
@@ -195,11 +198,13 @@ static int ladder_pair(const nl_correlation *c, nl_ladder *L)
     size_t nn = ns->nrecs, nf = fs->nrecs;
     nl_pkt_rec *a = malloc((nn ? nn : 1) * sizeof *a), *b = malloc((nf ? nf : 1) * sizeof *b);
     int32_t *tw = malloc((nn ? nn : 1) * sizeof *tw);
+    size_t *unfin = malloc((nn + 1) * sizeof *unfin);
     int known = clk && clk->known;
-    if (!a || !b || !tw) {
+    if (!a || !b || !tw || !unfin) {
         free(a);
         free(b);
         free(tw);
+        free(unfin);
         return -1;
     }
     L->window_ns = correlate_twin_window_ns(clk);
@@ -213,6 +218,9 @@ static int ladder_pair(const nl_correlation *c, nl_ladder *L)
         b[j].dir = (uint8_t)(fs->recs[j].dir ^ L->flip);
     }
     correlate_pkt_twins(L->match, clk, a, nn, b, nf, tw);
+    unfin[0] = 0;
+    for (size_t i = 0; i < nn; i++)
+        unfin[i + 1] = unfin[i] + (tw[i] == NL_TWIN_UNKNOWN);
     for (size_t i = 0; i < nn; i++)
         if (tw[i] >= 0 && (size_t)tw[i] < nf) {
             ns->recs[i].twin = tw[i];
@@ -232,12 +240,13 @@ static int ladder_pair(const nl_correlation *c, nl_ladder *L)
         if (r->twin >= 0)
             continue;
         r->other = known && ladder_covered(c, ns, r->t_ns, L->window_ns) &&
-                   !ladder_near_unfinished(ns, tw, r->t_ns, L->window_ns)
+                   !ladder_near_unfinished(ns, unfin, r->t_ns, L->window_ns)
                    ? NL_LADDER_NOT_SEEN : NL_LADDER_UNKNOWN;
     }
     free(a);
     free(b);
     free(tw);
+    free(unfin);
     return 0;
 }
 

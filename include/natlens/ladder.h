@@ -67,6 +67,8 @@ typedef struct nl_ladder_side {
     uint8_t        piece_part[NL_LADDER_PIECES]; /* a part with another
                                     endpoint than the head's (an answer
                                     from another address) */
+    uint64_t       piece_until[NL_LADDER_PIECES]; /* the piece's last kept
+                                    record (own clock), 0: none kept */
     size_t         npieces;
     int            more_pieces;  /* the connection has more pieces here */
     nl_ladder_rec *recs;         /* owned: every record of the pieces, in
