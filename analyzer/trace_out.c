@@ -4,6 +4,7 @@
 #include "natlens/flow_out.h"
 #include "natlens/record_out.h"
 #include "natlens/trace_out.h"
+#include "natlens/tunnel_out.h"
 
 void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
 {
@@ -32,6 +33,7 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
         json_uint(j, "damage_offset", t->damage_offset);
     }
     json_bool(j, "host_context", t->hostmeta != NULL);
+    tunnel_out_json_stats(j, "tunnels", t->tunnels);
     record_out_json_capture(j, "conntrack", t);   /* natlens-capture --conntrack */
     json_obj_end(j);
 }
