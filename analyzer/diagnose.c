@@ -113,6 +113,8 @@ void diagnose_free(nl_findings *fs)
     free(fs->meta_set);
     free(fs->drops);
     free(fs->received);
+    free(fs->auto_names);
+    case_clear(&fs->scratch);
     free(fs);
 }
 
@@ -149,11 +151,16 @@ static int caps_reserve(nl_findings *fs, int cap)
     if (!nr)
         return fs->oom = 1, -1;
     fs->received = nr;
+    char (*an)[16] = realloc(fs->auto_names, need * sizeof *an);
+    if (!an)
+        return fs->oom = 1, -1;
+    fs->auto_names = an;
     for (size_t i = old; i < need; i++) {
         fs->names[i] = NULL;
         fs->meta[i] = NULL;
         fs->meta_set[i] = 0;
         fs->drops[i] = fs->received[i] = 0;
+        snprintf(fs->auto_names[i], sizeof fs->auto_names[i], "capture %zu", i);
     }
     fs->ncaps = need;
     return 0;
@@ -173,14 +180,11 @@ int diagnose_set_name(nl_findings *fs, int cap, const char *name)
 
 const char *diagnose_capture_name(const nl_findings *fs, int cap)
 {
-    static char buf[4][32];
-    static unsigned slot;
-    if (fs && cap >= 0 && (size_t)cap < fs->ncaps && fs->names[cap])
-        return fs->names[cap];
-    /* a few rotating buffers: callers print two names in one printf */
-    char *b = buf[slot++ & 3];
-    snprintf(b, sizeof buf[0], "capture %d", cap);
-    return b;
+    /* no shared buffer: names live in the container (a viewer diagnoses
+     * on a worker thread while its UI thread prints) */
+    if (fs && cap >= 0 && (size_t)cap < fs->ncaps)
+        return fs->names[cap] ? fs->names[cap] : fs->auto_names[cap];
+    return "capture ?";         /* an index the container never saw */
 }
 
 int diagnose_set_hostmeta(nl_findings *fs, int cap, const char *json)
@@ -219,21 +223,21 @@ const char *diagnose_hostmeta_of(const nl_findings *fs, int cap)
 
 dg_case *diagnose_case_new(nl_findings *fs, nl_finding_kind kind, nl_severity sev)
 {
-    static dg_case scratch;     /* absorbs writes after out-of-memory */
+    dg_case *scratch = &fs->scratch;   /* absorbs writes after out-of-memory */
     if (fs->ncases >= DG_MAX_CASES) {
         fs->dropped++;
-        case_clear(&scratch);
-        memset(&scratch, 0, sizeof scratch);
-        return &scratch;
+        case_clear(scratch);
+        memset(scratch, 0, sizeof *scratch);
+        return scratch;
     }
     if (fs->ncases == fs->capcases) {
         size_t nc = fs->capcases ? fs->capcases * 2 : 32;
         dg_case *nv = realloc(fs->cases, nc * sizeof *nv);
         if (!nv) {
             fs->oom = 1;
-            case_clear(&scratch);
-            memset(&scratch, 0, sizeof scratch);
-            return &scratch;
+            case_clear(scratch);
+            memset(scratch, 0, sizeof *scratch);
+            return scratch;
         }
         fs->cases = nv;
         fs->capcases = nc;

@@ -375,6 +375,11 @@ static void html_ladders(rep_ctx *c)
     else if (c->nlad < c->nlad_total)
         fprintf(f, "<p class=\"muted\">%zu of %zu failed handshakes drawn (all with --all).</p>\n",
                 c->nlad, c->nlad_total);
+    if (c->nlad && c->in->corr)
+        fputs("<p class=\"muted\">Each row is one packet at every capture that holds it (every piece of a "
+              "connection that Zeek splits, and answers from another address, included). "
+              "\xe2\x9c\x97 not seen here: that capture's records cover the moment and none of them "
+              "is the packet; ? not known here: it kept no records then or was not capturing.</p>\n", f);
     for (size_t i = 0; i < c->nlad; i++) {
         const rep_ladder *l = &c->lad[i];
         const nl_flow *fl = NULL;
@@ -385,13 +390,11 @@ static void html_ladders(rep_ctx *c)
         fputs("</b> \xe2\x80\x94 ", f);
         h(c, flow_conn_state(fl));
         fprintf(f, ", %u SYN%s", fl->sig[NL_ORIG].syn_count, fl->sig[NL_ORIG].syn_count == 1 ? "" : "s");
-        for (int k = 0; k < l->ncols; k++)
-            if (l->stray[k]) {
-                fputs(", <span class=\"bad\">answered from another address at ", f);
-                ht(c, report_cap_name(c, (size_t)l->cap[k]));
-                fputs("</span>", f);
-                break;
-            }
+        if (l->part_at >= 0) {
+            fputs(", <span class=\"bad\">answered from another address at ", f);
+            ht(c, report_cap_name(c, (size_t)l->cap[l->part_at]));
+            fputs("</span>", f);
+        }
         fputs("</figcaption>\n", f);
         report_svg_ladder(c, l);
         fputs("</figure>\n", f);

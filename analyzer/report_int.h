@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "natlens/redact.h"
+#include "natlens/ladder.h"
 #include "natlens/report.h"
 
 #define REP_MAX_COLS 8          /* captures drawn side by side in a ladder */
@@ -19,32 +20,53 @@
     "by stable placeholders (inner-N, mac-N, host-N, capture-N...); Community IDs and payload " \
     "bytes are left out; public and translated (egress) addresses are kept."      /* rows drawn per ladder (kept packets bound it anyway) */
 
+/* rep_lrow.miss: a packet absent from the capture it was heading to */
+enum { REP_MISS_NONE = 0, REP_MISS_NOT_SEEN, REP_MISS_UNKNOWN };
+
 /* One row of a ladder: the same packet at every capture it was seen at. */
 typedef struct rep_lrow {
     uint64_t t_ns;              /* capture 0 clock, earliest sighting */
     uint8_t  dir;               /* NL_ORIG: client -> server, in column 0's roles */
-    uint8_t  stray;             /* idx refers to the column's stray flow */
-    int16_t  idx[REP_MAX_COLS]; /* record index in that column's flow, -1 none */
+    uint8_t  miss[REP_MAX_COLS];/* REP_MISS_*: the next capture the packet was
+                                   heading to, and what its records say */
+    int32_t  idx[REP_MAX_COLS]; /* index in the column's records (col[k]), -1 none */
 } rep_lrow;
 
-/* A failed handshake followed through the captures (columns). */
+/* A failed handshake followed through the captures (columns). The rungs
+ * are the library's (ladder.h): one ladder per pair of adjacent columns,
+ * chained where a column's records are both ladders' side. */
 typedef struct rep_ladder {
     int            ncols;
     int            cap[REP_MAX_COLS];   /* capture index of each column */
-    const nl_flow *flow[REP_MAX_COLS];  /* NULL: not seen at that capture */
+    const nl_flow *flow[REP_MAX_COLS];  /* the connection's first piece there,
+                                           NULL: not seen at that capture */
     uint8_t        flip[REP_MAX_COLS];  /* roles swapped relative to column 0 */
-    uint32_t       base[REP_MAX_COLS][2]; /* first seq per direction (relative seq) */
-    /* A reply to the client's endpoint from another address (an answer that
-     * bypassed the NAT): its packets are drawn in the same column. */
-    const nl_flow *stray[REP_MAX_COLS];
-    uint8_t        sflip[REP_MAX_COLS];  /* stray's roles vs the column's flow */
-    uint32_t       sbase[REP_MAX_COLS][2];
+    nl_ladder     *hop;                 /* owned, ncols: hop[k] column k -> k + 1
+                                           (the last is unused) */
+    nl_ladder     *own;                 /* owned, ncols: column k alone, when no
+                                           hop's side is it */
+    const nl_ladder *src[REP_MAX_COLS]; /* the ladder holding column k's records */
+    uint8_t        sside[REP_MAX_COLS]; /* ... and its side */
+    int            part_at;             /* first column where an answer came
+                                           from another address, -1 none */
     rep_lrow      *rows;
     size_t         nrows;
     uint64_t       t0_ns;               /* first row's time */
     const nl_chain *chain;              /* NULL with one capture or when */
     const nl_unmatched *unm;            /* the flow was seen at one only */
 } rep_ladder;
+
+/* What one cell of a ladder row shows (report_ladder_cell). */
+typedef struct rep_lcell {
+    const nl_pkt_rec *rec;      /* NULL: no packet in this column */
+    int  miss;                  /* REP_MISS_* (rec NULL): "not seen here", or
+                                   nothing known (records not kept there,
+                                   the capture not running then) */
+    char label[200];            /* "SYN seq=0", relative numbers */
+    char who[96];               /* a part's other endpoint: the address an
+                                   answer bypassed the NAT with ("" none) */
+    int  from;                  /* who sent it (1) or received it (0) */
+} rep_lcell;
 
 /* One line of the flow table: a chain (several captures) or a flow. */
 typedef struct rep_frow {
@@ -160,6 +182,9 @@ void report_ladders_free(rep_ctx *c);
  * only when text is non-zero (--redact drops them: payload can carry
  * names, paths, credentials). buf >= 128. */
 char *report_pkt_label(const nl_pkt_rec *r, const uint32_t base[2], int text, char *buf, size_t len);
+/* Cell k of a ladder row. */
+void report_ladder_cell(const rep_ctx *c, const rep_ladder *l, const rep_lrow *row, int k,
+                        rep_lcell *out);
 /* Is this flow a failed TCP handshake (the originator's SYN never led to an
  * established connection)? */
 int report_flow_failed(const nl_flow *f);

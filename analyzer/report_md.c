@@ -321,7 +321,7 @@ static void lt_cell(FILE *f, const char *s, size_t w, int pad)
 
 void report_ladder_text(rep_ctx *c, const rep_ladder *l, FILE *f)
 {
-    char lbl[200], cell[320], who[96], tm[32], ep[2][96], ref[96];
+    char cell[320], tm[32], ep[2][96], ref[96];
     lt_cell(f, c->in->corr ? "capture 1 clock" : "time", LT_TIMEW, 1);
     for (int k = 0; k < l->ncols; k++) {
         fputs(" \xe2\x94\x82 ", f);
@@ -354,45 +354,31 @@ void report_ladder_text(rep_ctx *c, const rep_ladder *l, FILE *f)
     }
     for (size_t r = 0; r < l->nrows; r++) {
         const rep_lrow *row = &l->rows[r];
-        int first = -1, last = -1;
         double ms = (double)(row->t_ns - l->t0_ns) / 1e6;
         if (ms >= 10000)
             snprintf(tm, sizeof tm, "+%.3f s", ms / 1000);
         else
             snprintf(tm, sizeof tm, "+%.3f ms", ms);
         lt_cell(f, tm, LT_TIMEW, 1);
-        for (int k = 0; k < l->ncols; k++)
-            if (row->idx[k] >= 0) {
-                if (first < 0)
-                    first = k;
-                last = k;
-            }
         for (int k = 0; k < l->ncols; k++) {
+            rep_lcell lc;
+            report_ladder_cell(c, l, row, k, &lc);
             cell[0] = '\0';
-            if (row->idx[k] < 0) {
-                int heading = row->dir == NL_ORIG ? (k == last + 1) : (k == first - 1);
-                if (heading && !row->stray)
+            if (!lc.rec) {
+                if (lc.miss == REP_MISS_NOT_SEEN)
                     snprintf(cell, sizeof cell, "\xe2\x9c\x97 not seen here");
+                else if (lc.miss == REP_MISS_UNKNOWN)
+                    snprintf(cell, sizeof cell, "? not known here");
+            } else if (lc.who[0]) {
+                /* a part of the connection with another endpoint: name it */
+                if (lc.from)
+                    snprintf(cell, sizeof cell, "\xe2\x86\x90 %s FROM %s", lc.label, lc.who);
+                else
+                    snprintf(cell, sizeof cell, "%s \xe2\x86\x92 to %s", lc.label, lc.who);
+            } else if (row->dir == NL_ORIG) {
+                snprintf(cell, sizeof cell, "%s \xe2\x86\x92", lc.label);
             } else {
-                const nl_flow *fl = row->stray ? l->stray[k] : l->flow[k];
-                const nl_pkt_rec *rec = &fl->recs[row->idx[k]];
-                report_pkt_label(rec, row->stray ? l->sbase[k] : l->base[k], !c->rd, lbl, sizeof lbl);
-                if (row->stray) {
-                    /* name the other end: the address the answer bypassed NAT with */
-                    int so = rec->dir == NL_ORIG;
-                    int from = row->dir == NL_RESP;
-                    const nl_addr *ip = (so ^ !from) ? &fl->orig_ip : &fl->resp_ip;
-                    uint16_t port = (so ^ !from) ? fl->orig_port : fl->resp_port;
-                    report_ep(c, ip, port, fl->proto, who, sizeof who);
-                    if (from)
-                        snprintf(cell, sizeof cell, "\xe2\x86\x90 %s FROM %s", lbl, who);
-                    else
-                        snprintf(cell, sizeof cell, "%s \xe2\x86\x92 to %s", lbl, who);
-                } else if (row->dir == NL_ORIG) {
-                    snprintf(cell, sizeof cell, "%s \xe2\x86\x92", lbl);
-                } else {
-                    snprintf(cell, sizeof cell, "\xe2\x86\x90 %s", lbl);
-                }
+                snprintf(cell, sizeof cell, "\xe2\x86\x90 %s", lc.label);
             }
             fputs(cell[0] || k + 1 < l->ncols ? " \xe2\x94\x82 " : " \xe2\x94\x82", f);
             lt_cell(f, cell, LT_COLW, k + 1 < l->ncols);
@@ -483,6 +469,12 @@ static void md_timeline(rep_ctx *c)
     free(ea);
 }
 
+/* What the ladders' marks claim, said once. */
+#define LAD_LEGEND "Each row is one packet at every capture that holds it (every piece of a connection " \
+    "that Zeek splits, and answers from another address, included). \xe2\x9c\x97 not seen here: " \
+    "that capture's records cover the moment and none of them is the packet; ? not known here: " \
+    "it kept no records then or was not capturing."
+
 static void md_ladders(rep_ctx *c)
 {
     FILE *f = c->out;
@@ -492,6 +484,8 @@ static void md_ladders(rep_ctx *c)
         fputs("None: every handshake that started completed.\n\n", f);
     else if (c->nlad < c->nlad_total)
         fprintf(f, "%zu of %zu failed handshakes drawn (all with --all).\n\n", c->nlad, c->nlad_total);
+    if (c->nlad && c->in->corr)
+        fputs(LAD_LEGEND "\n\n", f);
     for (size_t i = 0; i < c->nlad; i++) {
         const rep_ladder *l = &c->lad[i];
         const nl_flow *fl = NULL;
@@ -502,12 +496,10 @@ static void md_ladders(rep_ctx *c)
         fputs(" \xe2\x80\x94 ", f);
         m(c, flow_conn_state(fl));
         fprintf(f, ", %u SYN%s", fl->sig[NL_ORIG].syn_count, fl->sig[NL_ORIG].syn_count == 1 ? "" : "s");
-        for (int k = 0; k < l->ncols; k++)
-            if (l->stray[k]) {
-                fputs(", answered from another address at ", f);
-                mt(c, report_cap_name(c, (size_t)l->cap[k]));
-                break;
-            }
+        if (l->part_at >= 0) {
+            fputs(", answered from another address at ", f);
+            mt(c, report_cap_name(c, (size_t)l->cap[l->part_at]));
+        }
         fputs("\n\n```text\n", f);
         report_ladder_text(c, l, f);
         fputs("```\n\n", f);

@@ -419,27 +419,28 @@ static const nl_flow *row_flow(const row *r, size_t cap)
     return r->u->capture == (int)cap ? r->u->flow : NULL;
 }
 
-static const char *lone_reason(view *v, const nl_unmatched *u, const char **color)
+/* Why a flow was seen at one capture only, into buf. */
+static void lone_reason(view *v, const nl_unmatched *u, const char **color, char *buf, size_t len)
 {
-    static char buf[200];
     const nl_correlation *c = v->c;
     int near_side = u->other > u->capture;
     *color = near_side ? C_RED : C_YEL;
     switch (u->reason) {
     case NL_UNM_OUTSIDE_WINDOW:
         *color = C_DIM;
-        return "outside the other capture's time span";
+        snprintf(buf, len, "outside the other capture's time span");
+        return;
     case NL_UNM_ANSWERED_ELSEWHERE:
         *color = C_YEL;
-        snprintf(buf, sizeof buf, "not at %s (answered elsewhere)", cap_name(c, u->other));
-        return buf;
+        snprintf(buf, len, "not at %s (answered elsewhere)", cap_name(c, u->other));
+        return;
     default:
         if (c->offsets[u->capture < u->other ? u->capture : u->other].basis == NL_CLOCK_NONE) {
             *color = C_DIM;
-            snprintf(buf, sizeof buf, "not paired (the captures share no clock)");
-            return buf;
+            snprintf(buf, len, "not paired (the captures share no clock)");
+            return;
         }
-        return near_side ? "never arrived" : "from elsewhere";
+        snprintf(buf, len, "%s", near_side ? "never arrived" : "from elsewhere");
     }
 }
 
@@ -549,7 +550,7 @@ static void row_fill(view *v, const row *rw, row_cells *out)
         return;
     }
     snprintf(out->nat, sizeof out->nat, "%s", dash(v));
-    snprintf(out->by, sizeof out->by, "%s", lone_reason(v, u, &out->color));
+    lone_reason(v, u, &out->color, out->by, sizeof out->by);
 }
 
 /* A record of another host: a NAT log or flow log covers a whole network,

@@ -155,9 +155,6 @@ typedef struct tui_ladder {
  * out of memory (L then shows no rungs). */
 int  tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L);
 void tui_ladder_free(tui_ladder *L);
-/* Records kept of all packets of f: 0 when none were kept although the
- * flow has packets (flowmem keeps records only for flows that need them). */
-int  tui_ladder_kept_all(const nl_flow *f);
 
 /* ---- filter (tui_filter.c) ------------------------------------------------ */
 

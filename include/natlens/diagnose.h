@@ -154,7 +154,9 @@ const nl_finding *diagnose_find_flow(const nl_findings *fs, int cap,
                                      const nl_flow *f);
 
 /* Display name of capture cap as recorded by diagnose_*() ("capture N"
- * when unknown). */
+ * when it has none, "capture ?" for an index the container never saw).
+ * The string is the container's (or a constant): valid until
+ * diagnose_free(), and any number of threads may ask. */
 const char *diagnose_capture_name(const nl_findings *fs, int cap);
 
 /* "asymmetric_return", "never_arrived", "icmp_unreachable", "rejected",
@@ -239,12 +241,17 @@ struct nl_findings {
     char      **names;          /* per capture index */
     char      **meta;           /* host metadata per capture, or NULL */
     uint8_t    *meta_set;       /* 1: looked up (or given) already */
+    char      (*auto_names)[16]; /* "capture N" per capture index, for those
+                                   without a name (diagnose_capture_name) */
     size_t      ncaps;
     int         oom;
     uint64_t    dropped;        /* cases past DG_MAX_CASES, not analysed */
     uint64_t   *drops;          /* per capture: packets its own statistics say it
                                    dropped (0: none or unknown) */
     uint64_t   *received;       /* per capture: packets the interface received, 0 unknown */
+    dg_case     scratch;        /* absorbs a rule's writes past DG_MAX_CASES
+                                   or after out of memory: per container, so
+                                   containers on two threads never share it */
 };
 
 /* diagnose.c */
