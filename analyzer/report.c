@@ -285,6 +285,8 @@ static int report_rank_flows(rep_ctx *c)
             if (correlate_match_for(co, u->capture, u->flow, 0) ||
                 correlate_match_for(co, u->capture, u->flow, 1))
                 continue;   /* part of a chain already */
+            if (report_rec_leg_shown(c, u))
+                continue;   /* the other leg of a record stands for it */
             c->rows[n].unm = u;
             c->rows[n].flow = u->flow;
             c->rows[n].pkts = u->flow->pkts[0] + u->flow->pkts[1];

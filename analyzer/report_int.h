@@ -175,6 +175,12 @@ typedef struct rep_lone {
     char rec[640];              /* what the record says, "" for a packet flow */
 } rep_lone;
 void report_lone_cells(const rep_ctx *c, const nl_flow *f, rep_lone *o);
+/* The other leg of record flow f (a NAT mapping's outer leg for the
+ * inner one and back), or NULL. */
+const nl_flow *report_rec_other_leg(const rep_ctx *c, int cap, const nl_flow *f);
+/* An unmatched record leg the table leaves out: its other leg is in a
+ * chain, or is the inner leg and listed itself (one row per record). */
+int report_rec_leg_shown(const rep_ctx *c, const nl_unmatched *u);
 /* The first record flow of a flow-table row and its capture, or NULL. */
 const nl_flow *report_frow_record(const rep_ctx *c, const rep_frow *r, int *cap);
 /* Where a piece of evidence is: the capture's name, or "file:line" for a

@@ -184,12 +184,53 @@ char *report_rec_where(const rep_ctx *c, int cap, const nl_record_info *ri, char
     return buf;
 }
 
+#define REP_LEG_SCAN 64          /* flows starting at one instant searched for a leg */
+
+const nl_flow *report_rec_other_leg(const rep_ctx *c, int cap, const nl_flow *f)
+{
+    const nl_record_info *ri = report_rec(c, cap, f);
+    size_t n, lo = 0, hi;
+    nl_flow **fl;
+    if (!ri || !ri->other_leg)
+        return NULL;
+    if (c->in->corr)
+        return correlate_twin_of(c->in->corr, cap, f);
+    /* both legs come from one entry: same start, next to each other in
+     * the flows' time order; a bounded look either side */
+    fl = trace_flows(c->in->caps[cap].trace, &n);
+    hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fl[mid]->first_ns < f->first_ns)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < n && i < lo + REP_LEG_SCAN && fl[i]->first_ns == f->first_ns; i++)
+        if (fl[i]->id == ri->other_leg)
+            return fl[i];
+    return NULL;
+}
+
+int report_rec_leg_shown(const rep_ctx *c, const nl_unmatched *u)
+{
+    const nl_correlation *co = c->in->corr;
+    const nl_record_info *ri = report_rec(c, u->capture, u->flow);
+    const nl_flow *tw;
+    if (!ri || !ri->other_leg || !(tw = correlate_twin_of(co, u->capture, u->flow)))
+        return 0;
+    if (correlate_match_for(co, u->capture, tw, 0) || correlate_match_for(co, u->capture, tw, 1))
+        return 1;
+    return ri->side == NL_REC_SIDE_OUTER;
+}
+
 char *report_rec_says(const rep_ctx *c, int cap, const nl_flow *f, char *buf, size_t len)
 {
     const nl_record_info *ri = report_rec(c, cap, f);
     const nl_trace *t = c->in->caps[cap].trace;
     const char *fmt = t->is_record ? t->format : "conntrack";
     char e[REP_REC_NAME * 4 + 8], pins[256];
+    const nl_flow *o;
     size_t k;
     buf[0] = '\0';
     if (!ri)
@@ -203,6 +244,12 @@ char *report_rec_says(const rep_ctx *c, int cap, const nl_flow *f, char *buf, si
         ADD(buf, len, k, " \xc2\xb7 VM %s", rec_name(ri->vm, e, sizeof e));
     if (ri->interface)
         ADD(buf, len, k, " \xc2\xb7 interface %s", rec_name(ri->interface, e, sizeof e));
+    if (ri->side == NL_REC_SIDE_INNER && (o = report_rec_other_leg(c, cap, f))) {
+        char ep[96];
+        /* what the NAT's mapping says the destination saw */
+        ADD(buf, len, k, " \xc2\xb7 NAT mapping: seen as %s",
+            report_ep(c, &o->orig_ip, o->orig_port, o->proto, ep, sizeof ep));
+    }
     rec_verdict(ri, buf, len, &k);
     if (ri->state && strcmp(ri->state, "OK"))
         ADD(buf, len, k, " \xc2\xb7 %s %s", fmt && !strcmp(fmt, "conntrack") ? "conntrack state" : "status",
