@@ -527,7 +527,8 @@ static uint8_t *first_pieces(const nl_corr_input *in, const corr_conns *cc)
     if (u)
         for (size_t i = 0; i < cc->n; i++)
             u[i] = cc->head[i] == (int32_t)i &&
-                   !(in->trace && record_info_of(in->trace, in->flows[i]));
+                   !(in->trace && record_info_of(in->trace, in->flows[i])) &&
+                   !correlate_is_link_control(in->flows[i]);
     return u;
 }
 

@@ -620,6 +620,10 @@ static size_t rows_cap(row *rows, size_t n, size_t cap)
 
 static void flows_heading(view *v, size_t full, size_t partial, const size_t *only, size_t foreign)
 {
+    size_t link = 0;
+    for (size_t i = 0; i < v->c->ncaps; i++)
+        for (size_t p = 0; p < v->c->caps[i].nflows; p++)
+            link += correlate_is_link_control(v->c->caps[i].flows[p]);
     const nl_correlation *c = v->c;
     size_t nc = c->ncaps;
     fprintf(v->out, "%sFLOWS%s %s ", col(v, C_BOLD), col(v, C_OFF), dash(v));
@@ -633,6 +637,9 @@ static void flows_heading(view *v, size_t full, size_t partial, const size_t *on
     if (foreign)
         fprintf(v->out, "%s%zu record %s of other flows", dot(v), foreign,
                 plural(foreign, "entry", "entries"));
+    if (link)
+        fprintf(v->out, "%s%zu link-control %s (IGMP, MLD, neighbour discovery: never routed, "
+                "not paired)", dot(v), link, plural(link, "flow", "flows"));
     fputc('\n', v->out);
 }
 

@@ -406,6 +406,11 @@ char *correlate_answer_note(const nl_answer *a, char *buf, size_t len);
  * with a confident address, -1 when none. */
 int correlate_answer_point(const nl_correlation *c);
 
+/* IGMP, MLD and IPv6 neighbour discovery: traffic that manages the link
+ * itself. It never crosses a router, so it is never paired and never
+ * "never arrived": presenters list it apart. */
+int correlate_is_link_control(const nl_flow *f);
+
 /* "likely", "strong", "exact", "recorded". */
 const char *correlate_level_name(uint8_t level);
 

@@ -174,7 +174,10 @@ void diagnose_json(nl_json *j, const char *key, const nl_findings *fs);
  * severity and kind, the summary (wrapped), evidence lines (capture name,
  * frame #, UTC time, what) of its first connection - at most 4 per capture,
  * then "... N more" - and the fix lines. Prints "FINDINGS\n  none\n" when
- * empty. color != 0 adds ANSI colours to the severity. */
+ * empty. color != 0 adds ANSI colours to the severity. On a terminal the
+ * prose wraps at its width (COLUMNS, else the window's); off a terminal
+ * nothing wraps. Command lines of a fix (indented two spaces) never wrap,
+ * so they paste whole. */
 void diagnose_text(FILE *out, const nl_findings *fs, int color);
 
 /* ---- private to analyzer/diagnose*.c -------------------------------------
