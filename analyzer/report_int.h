@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "natlens/redact.h"
 #include "natlens/ladder.h"
+#include "natlens/record.h"
 #include "natlens/report.h"
 
 #define REP_MAX_COLS 8          /* captures drawn side by side in a ladder */
@@ -95,6 +96,7 @@ typedef struct rep_fcells {
     char near[256], far[256];   /* tuples: first and last capture seen ("" none) */
     char seen[96];              /* "1-2 of 2", "1 of 2 (never_arrived)" */
     char nat[24], state[32], pkts[48], by[96], lost[24];
+    char rec[640];              /* what a record flow of the row says ("" none) */
     int  broken;                /* vanished or seen at one capture only */
 } rep_fcells;
 
@@ -110,6 +112,7 @@ typedef struct rep_ctx {
     rep_frow              *rows;
     size_t                 nrows, nrows_total;
     size_t                 nfnd;     /* diagnose_get(findings, i): most severe first */
+    int                    has_records; /* some capture point holds records */
 } rep_ctx;
 
 /* report.c */
@@ -166,6 +169,56 @@ size_t report_egress_addrs(const rep_ctx *c, nl_addr **out);
 /* Time axis of the egress timelines (text and SVG): first to last egress
  * observation, at least one second wide. */
 void report_timeline_span(const nl_correlation *co, uint64_t *t0, uint64_t *t1);
+
+/* report_records.c: a capture point of records, as text (not escaped).
+ * Does capture i hold records (a record file, or conntrack events)? */
+int report_cap_has_records(const rep_ctx *c, size_t i);
+/* The record facts of flow f at capture cap; NULL for a packet flow. */
+const nl_record_info *report_rec(const rep_ctx *c, int cap, const nl_flow *f);
+/* Captures table: "GCP Cloud NAT log (gcp_nat)" or "pcap, EN10MB[; conntrack
+ * events ...]"; "60" or "18 entries, 2 bad lines skipped". buf >= 256. */
+char *report_cap_format(const rep_ctx *c, size_t i, char *buf, size_t len);
+char *report_cap_count(const rep_ctx *c, size_t i, char *buf, size_t len);
+/* "addresses, ports, the NAT mapping, times (to 1 s)"; "(exact)", ... */
+char *report_rec_pins(const nl_record_info *ri, char *buf, size_t len);
+const char *report_rec_granularity(const nl_record_info *ri);
+/* "nat-log.json:7" (a record file's line) or "router.pcapng frame 12". */
+char *report_rec_where(const rep_ctx *c, int cap, const nl_record_info *ri, char *buf, size_t len);
+/* Everything record flow f (at capture cap) says, one line: where,
+ * format, gateway / VM / interface, action, NAT status, conntrack flags,
+ * counts only where pinned, what it pins. "" for a packet flow. buf >= 512. */
+char *report_rec_says(const rep_ctx *c, int cap, const nl_flow *f, char *buf, size_t len);
+/* "How it was made" for a report with records: how they were read and
+ * paired, and what a record can say. */
+#define REPORT_RECORDS_MADE "Record files (conntrack, cloud NAT and flow logs, Zeek conn.log) and " \
+    "conntrack events inside a capture were read by natlens's record readers: a capture's flow pairs " \
+    "with a record of its exact tuple inside the record's time window, \"recorded\" when the record " \
+    "holds the NAT's mapping, \"likely\" when it holds a tuple and a time only. A record shows what it " \
+    "pins (its line or frame, names, action, NAT status, conntrack flags, counts where it has them): " \
+    "no TCP state, packet count or packet ladder is drawn for it."
+
+/* The cells of a lone capture's flow-table row: a packet flow's own, a
+ * record flow's only where the record pins them ("—" elsewhere). */
+typedef struct rep_lone {
+    char state[32], history[40], pkts[48], bytes[48], duration[64];
+    char rec[640];              /* what the record says, "" for a packet flow */
+} rep_lone;
+void report_lone_cells(const rep_ctx *c, const nl_flow *f, rep_lone *o);
+/* The other leg of record flow f (a NAT mapping's outer leg for the
+ * inner one and back), or NULL. */
+const nl_flow *report_rec_other_leg(const rep_ctx *c, int cap, const nl_flow *f);
+/* An unmatched record leg the table leaves out: its other leg is in a
+ * chain, or is the inner leg and listed itself (one row per record). */
+int report_rec_leg_shown(const rep_ctx *c, const nl_unmatched *u);
+/* The first record flow of a flow-table row and its capture, or NULL. */
+const nl_flow *report_frow_record(const rep_ctx *c, const rep_frow *r, int *cap);
+/* Where a piece of evidence is: the capture's name, or "file:line" for a
+ * record file's line (*what then skips the "line N:" it starts with). */
+void report_ev_where(const rep_ctx *c, const nl_evidence *e, char *where, size_t wlen,
+                     const char **what);
+/* How an egress row's flows are known: "recorded by the NAT", "likely
+ * (...)", "paired on packets", or the split. buf >= 128. */
+char *report_egress_known(const rep_ctx *c, const nl_egress *e, char *buf, size_t len);
 
 /* report_esc.c */
 void report_html_esc(FILE *f, const char *s);

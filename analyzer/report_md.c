@@ -37,16 +37,21 @@ static void md_summary(rep_ctx *c)
     const nl_correlation *co = c->in->corr;
     char a[48], b[48], v[512];
     int hm = 0;
-    fputs("## 1. Captures\n\n| # | file | format | packets | first packet (UTC) | last packet (UTC) | span "
-          "| size | sha256 |\n|---:|---|---|---:|---|---|---:|---:|---|\n", f);
+    char fmt[512], cnt[96];
+    fprintf(f, "## 1. Captures\n\n| # | file | format | %s | first %s (UTC) | last %s (UTC) | span "
+            "| size | sha256 |\n|---:|---|---|---:|---|---|---:|---:|---|\n",
+            c->has_records ? "packets or entries" : "packets", c->has_records ? "packet or entry" : "packet",
+            c->has_records ? "packet or entry" : "packet");
     for (size_t i = 0; i < c->in->ncaps; i++) {
         const nl_report_capture *rc = &c->in->caps[i];
         const nl_trace *t = rc->trace;
         fprintf(f, "| %zu | ", i + 1);
         mt(c, report_cap_name(c, i));
-        fprintf(f, " | %s, ", t->is_pcapng ? "pcapng" : "pcap");
-        m(c, t->linktype_name);
-        fprintf(f, " | %" PRIu64 " | ", t->packets);
+        fputs(" | ", f);
+        m(c, report_cap_format(c, i, fmt, sizeof fmt));
+        fputs(" | ", f);
+        m(c, report_cap_count(c, i, cnt, sizeof cnt));
+        fputs(" | ", f);
         if (t->packets)
             fprintf(f, "%s | %s | %.3f s", report_datetime(t->first_ns, a, sizeof a),
                     report_datetime(t->last_ns, b, sizeof b), (double)(t->last_ns - t->first_ns) / 1e9);
@@ -67,6 +72,17 @@ static void md_summary(rep_ctx *c)
             mt(c, line);
             fputs("\n\n", f);
             l = e ? e + 1 : NULL;
+        }
+        if (t->bad_records) {
+            /* the reader's own messages name file:line */
+            fprintf(f, "**Skipped:** %" PRIu64 " bad line%s of ", t->bad_records, t->bad_records == 1 ? "" : "s");
+            mt(c, report_cap_name(c, i));
+            fputs(" (each skipped, the rest read)", f);
+            for (size_t k = 0; k < NL_TRACE_BAD_KEEP && k < t->bad_records && t->bad_first[k]; k++) {
+                fputs(k ? "; " : ": ", f);
+                mt(c, t->bad_first[k]);
+            }
+            fputs("\n\n", f);
         }
         if (!t->warning)
             continue;
@@ -151,13 +167,16 @@ static void md_findings(rep_ctx *c)
             fputs("| capture | frame | time (UTC, that capture's clock) | what it shows |\n|---|---:|---|---|\n", f);
             for (k = 0; k < fd->nevidence; k++) {
                 const nl_evidence *e = &fd->evidence[k];
+                const char *what;
+                char where[320];
+                report_ev_where(c, e, where, sizeof where, &what);
                 fputs("| ", f);
-                mt(c, report_cap_name(c, (size_t)e->capture));
+                mt(c, where);
                 fputs(" | ", f);
                 if (e->frame)
                     fprintf(f, "#%" PRIu64, e->frame);
                 fprintf(f, " | %s | ", e->ts_ns ? report_datetime(e->ts_ns, tm, sizeof tm) : "");
-                mt(c, e->what);
+                mt(c, what);
                 fputs(" |\n", f);
             }
             fputc('\n', f);
@@ -215,11 +234,13 @@ static void md_egress(rep_ctx *c)
             fputs("**No address to allow:** the flows followed past the first capture rest on likely "
                   "pairs only.", f);
         }
-        fputs("\n\n| inner host | destination (as addressed) | seen as | seen at | flows | first \xe2\x86\x92 last "
-              "(capture 1 clock, UTC) |\n|---|---|---|---|---:|---|\n", f);
+        fprintf(f, "\n\n| inner host | destination (as addressed) | seen as | seen at | flows | first \xe2\x86\x92 last "
+                "(capture 1 clock, UTC) |%s\n|---|---|---|---|---:|---|%s\n", c->has_records ? " known by |" : "",
+                c->has_records ? "---|" : "");
         size_t *ix, nshow = report_egress_top(c, &ix);
         for (size_t q = 0; q < nshow; q++) {
             const nl_egress *e = &co->egress[ix[q]];
+            char known[160];
             fputs("| ", f);
             m(c, report_addr(c, &e->inner_ip, a, sizeof a));
             fputs(" | ", f);
@@ -228,8 +249,14 @@ static void md_egress(rep_ctx *c)
             m(c, report_addr(c, &e->egress_ip, d, sizeof d));
             fputs("** | ", f);
             mt(c, report_cap_name(c, (size_t)e->seen_at));
-            fprintf(f, " | %" PRIu32 " | %s \xe2\x86\x92 %s |\n", e->flows,
+            fprintf(f, " | %" PRIu32 " | %s \xe2\x86\x92 %s |", e->flows,
                     flow_out_time(e->first_ns, t0, sizeof t0, 0), flow_out_time(e->last_ns, t1, sizeof t1, 0));
+            if (c->has_records) {
+                fputc(' ', f);
+                m(c, report_egress_known(c, e, known, sizeof known));
+                fputs(" |", f);
+            }
+            fputc('\n', f);
         }
         fputc('\n', f);
         free(ix);
@@ -515,8 +542,9 @@ static void md_flows(rep_ctx *c)
     if (c->nrows < c->nrows_total)
         fprintf(f, "The %zu busiest of %zu (all with --all).\n\n", c->nrows, c->nrows_total);
     if (co) {
-        fputs("| client side (first capture seen) | far side (last capture seen) | seen at | nat | state | pkts "
-              "| matched by | lost |\n|---|---|---|---|---|---:|---|---:|\n", f);
+        fprintf(f, "| client side (first capture seen) | far side (last capture seen) | seen at | nat | state | pkts "
+                "| matched by | lost |%s\n|---|---|---|---|---|---:|---|---:|%s\n",
+                c->has_records ? " what the record says |" : "", c->has_records ? "---|" : "");
         for (size_t i = 0; i < c->nrows; i++) {
             rep_fcells fc;
             report_frow_cells(c, &c->rows[i], &fc);
@@ -536,22 +564,36 @@ static void md_flows(rep_ctx *c)
             m(c, fc.by);
             fputs(" | ", f);
             m(c, fc.lost);
-            fputs(" |\n", f);
+            fputs(" |", f);
+            if (c->has_records) {
+                fputc(' ', f);
+                mt(c, fc.rec);
+                fputs(" |", f);
+            }
+            fputc('\n', f);
         }
     } else {
-        fputs("| # | proto | originator \xe2\x86\x92 responder | state | history | pkts o/r | bytes o/r | first (UTC) "
-              "| duration |\n|---:|---|---|---|---|---:|---:|---|---:|\n", f);
+        fprintf(f, "| # | proto | originator \xe2\x86\x92 responder | state | history | pkts o/r | bytes o/r | first (UTC) "
+                "| duration |%s\n|---:|---|---|---|---|---:|---:|---|---:|%s\n",
+                c->has_records ? " what the record says |" : "", c->has_records ? "---|" : "");
         for (size_t i = 0; i < c->nrows; i++) {
             const nl_flow *fl = c->rows[i].flow;
+            rep_lone lc;
+            report_lone_cells(c, fl, &lc);
             fprintf(f, "| %u | %s | ", fl->id, flow_proto_name(fl->proto, p, sizeof p));
             m(c, report_tuple(c, fl, tup, sizeof tup));
             fputs(" | ", f);
-            m(c, flow_conn_state(fl));
+            m(c, lc.state);
             fputs(" | ", f);
-            m(c, fl->history[0] ? fl->history : "-");
-            fprintf(f, " | %" PRIu64 "/%" PRIu64 " | %" PRIu64 "/%" PRIu64 " | %s | %.3f s |\n",
-                    fl->pkts[0], fl->pkts[1], fl->bytes[0], fl->bytes[1],
-                    flow_out_time(fl->first_ns, tm, sizeof tm, 0), (double)(fl->last_ns - fl->first_ns) / 1e9);
+            m(c, lc.history);
+            fprintf(f, " | %s | %s | %s | %s |", lc.pkts, lc.bytes, flow_out_time(fl->first_ns, tm, sizeof tm, 0),
+                    lc.duration);
+            if (c->has_records) {
+                fputc(' ', f);
+                mt(c, lc.rec);
+                fputs(" |", f);
+            }
+            fputc('\n', f);
         }
     }
     fputc('\n', f);
@@ -583,6 +625,10 @@ int report_md_write(rep_ctx *c)
           "captures by TCP initial sequence number, TCP timestamps, payload and packet sizes; clock offsets "
           "estimated from the paired packets (median). Times are UTC. The sha256 sums above identify the "
           "exact files analysed.", f);
+    if (c->has_records) {
+        fputc(' ', f);
+        m(c, REPORT_RECORDS_MADE);
+    }
     if (c->rd)
         fputs(REP_REDACT_NOTE, f);
     fputc('\n', f);
