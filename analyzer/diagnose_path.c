@@ -25,7 +25,7 @@
  * a guess from a name is said as one and never pasted into a command. */
 static int if_words_file(const dg_ctx *cx, int ifx, char *buf, size_t len)
 {
-    char file[128], sfx[32];
+    char file[72], sfx[20];
     const char *dash, *dot;
     int k = frame_ref_ifx_file(ifx);
     if (k < 0 || frame_ref_file_name(cx->name, k, file, sizeof file) != 0)
@@ -127,7 +127,7 @@ void diagnose_path_learn(dg_normal *nm, const dg_hs *h)
 
 int diagnose_path_rule(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const dg_normal *nm)
 {
-    char a[192], b[192], an[64], bn[64];
+    char a[120], b[120], an[64], bn[64];
     char in_mac[20] = "", out_mac[20] = "";
     dg_names nmf;
     dg_path p;
