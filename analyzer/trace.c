@@ -144,6 +144,7 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
         return NULL;
     }
     t->file_size = -1;
+    t->nfiles = 1;
     return t;
 }
 
@@ -519,6 +520,7 @@ static nl_trace *trace_load_point(char *const *parts, int n, const char *path,
                                         errbuf)) &&
         (t = trace_new(path, o, errbuf))) {
         char *name = trace_point_name(parts, n);
+        t->nfiles = (unsigned)n;
         if (name) {
             free(t->name);
             t->name = name;

@@ -240,7 +240,8 @@ int cmd_correlate(int argc, char **argv)
     const char **files = NULL;
     int nfiles = 0;
     char **dir_files = NULL;
-    int ndir = 0;
+    int ndir = 0, npoints = 0;
+    char **points = NULL;
     cli_common cc = {NULL, 0, NULL, 0};
     char *after_dashes = cli_take_filter(&argc, argv), *bpf = NULL;
     int oom;
@@ -316,12 +317,20 @@ int cmd_correlate(int argc, char **argv)
                     "files (*.pcap, *.pcapng, *.cap), found %d\n", files[0], ndir);
             goto out;
         }
-        const char **nf = realloc(files, ((size_t)ndir + 1) * sizeof *nf);
+        /* the files of one host are one capture point, not hops */
+        if ((npoints = cli_dir_points(dir_files, ndir, &points)) < 0)
+            goto out;
+        if (npoints < 2) {
+            cli_eprintf("natlens correlate: %s: its files are one capture point; correlate "
+                        "needs two\n", files[0]);
+            goto out;
+        }
+        const char **nf = realloc(files, ((size_t)npoints + 1) * sizeof *nf);
         if (!nf)
             goto out;
         files = nf;
-        for (nfiles = 0; nfiles < ndir; nfiles++)
-            files[nfiles] = dir_files[nfiles];
+        for (nfiles = 0; nfiles < npoints; nfiles++)
+            files[nfiles] = points[nfiles];
     }
     if (nfiles < 2) {
         usage(stderr);
@@ -397,6 +406,9 @@ out:
     for (int i = 0; i < ndir; i++)
         free(dir_files[i]);
     free(dir_files);
+    for (int i = 0; i < npoints; i++)
+        free(points[i]);
+    free(points);
     free(files);
     free(cc.files);
     free(bpf);

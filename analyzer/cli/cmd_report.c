@@ -235,7 +235,7 @@ int cmd_report(int argc, char **argv)
         caps[i].hostmeta = tr[i]->hostmeta;
         if (tr[i]->sha256[0])
             memcpy(caps[i].sha256, tr[i]->sha256, sizeof caps[i].sha256);
-        else if (report_sha256_file(path, caps[i].sha256, err) < 0)
+        else if (tr[i]->nfiles == 1 && report_sha256_file(path, caps[i].sha256, err) < 0)
             cli_eprintf("natlens report: warning: %s (no sha256 in the report)\n", err);
     }
     if (ncaps > 1) {
