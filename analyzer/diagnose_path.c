@@ -26,22 +26,13 @@
 static int if_words_file(const dg_ctx *cx, int ifx, char *buf, size_t len)
 {
     char file[72], sfx[20];
-    const char *dash, *dot;
     int k = frame_ref_ifx_file(ifx);
     if (k < 0 || frame_ref_file_name(cx->name, k, file, sizeof file) != 0)
         return 0;
-    dash = strrchr(file, '-');
-    dot = dash ? strchr(dash, '.') : NULL;
-    sfx[0] = '\0';
-    if (dash && dot && dot > dash + 1 && (size_t)(dot - dash - 1) < sizeof sfx) {
-        snprintf(sfx, sizeof sfx, "%.*s", (int)(dot - dash - 1), dash + 1);
-        if (!hostmeta_ifname_ok(sfx))
-            sfx[0] = '\0';
-    }
-    if (sfx[0])
-        snprintf(buf, len, "the interface of %s (%s, by the file name)", file, sfx);
+    if (frame_ref_name_iface(file, sfx, sizeof sfx) == 0)
+        snprintf(buf, len, "the interface of %.64s (%.15s, by the file name)", file, sfx);
     else
-        snprintf(buf, len, "the interface of %s", file);
+        snprintf(buf, len, "the interface of %.64s", file);
     return 1;
 }
 

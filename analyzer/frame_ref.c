@@ -63,3 +63,28 @@ const char *frame_ref_where(const char *capname, uint64_t frame, char *buf, size
         return buf;
     return capname;
 }
+
+int frame_ref_name_iface(const char *file, char *buf, size_t len)
+{
+    const char *dash = strrchr(file, '-'), *end;
+    size_t n;
+    int digit = 0;
+    if (!dash || len < 2)
+        return -1;
+    end = strchr(dash, '.');
+    n = end ? (size_t)(end - dash - 1) : strlen(dash + 1);
+    if (n == 0 || n > 15 || n >= len)
+        return -1;
+    for (size_t i = 1; i <= n; i++) {
+        char c = dash[i];
+        if (c >= '0' && c <= '9')
+            digit = 1;
+        else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '@'))
+            return -1;
+    }
+    if (!digit)
+        return -1;
+    memcpy(buf, dash + 1, n);
+    buf[n] = '\0';
+    return 0;
+}

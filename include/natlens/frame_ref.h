@@ -52,6 +52,13 @@ int frame_ref_ifx_file(int32_t ifx);
  * when capname has no such file (buf gets capname). */
 int frame_ref_file_name(const char *capname, int file, char *buf, size_t len);
 
+/* The interface a file's name suggests: the part between the last '-'
+ * and the first '.' after it, when it looks like an interface name
+ * (letters, digits, "_.@-"; at most 15 bytes; holds a digit: eth0, ens3,
+ * bond0, wlan1) -- "eth1" for "server-eth1.pcap". A guess from a name:
+ * say it as one. 0 with buf set, -1 when the name suggests none. */
+int frame_ref_name_iface(const char *file, char *buf, size_t len);
+
 /* "#3" for a frame of a single file; "server-eth1.pcap #3" for a frame of
  * a merged point (file name from capname). Writes buf (>= 2 bytes). */
 void frame_ref_cite(const char *capname, uint64_t frame, char *buf, size_t len);
