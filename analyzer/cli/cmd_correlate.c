@@ -9,7 +9,8 @@
  * DIR: every *.pcap, *.pcapng and *.cap file in it, ordered by role: the
  * role natlens-capture recorded in the file's host metadata (--role), else
  * the file name: client* first, then fw* / firewall*, then any other name,
- * server* last (alphabetical inside a role).
+ * server* last (alphabetical inside a role); the files of one host are one
+ * capture point (cli_dir.c). A FILE may be A+B, one point (trace.h).
  *
  * Exit: 0 ok; 1 findings with --fail-on-findings; 2 bad usage or a capture
  * that cannot be read (the message names the file).
@@ -45,13 +46,18 @@ static void usage(FILE *f)
         "                         [--max-flows N] [--format NAME] [--community-id-seed N] [--redact]\n"
         "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
         "                         [-n] [-f EXPR] [-r FILE]...\n"
-        "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
+        "                         FILE_NEAR[+FILE...] FILE_FAR[+FILE...] [FILE...] [-- BPF expression]\n"
         "       natlens correlate [options] DIR [-- BPF expression]\n"
         "Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
         "file in it, ordered by the role recorded by natlens-capture, else by name:\n"
         "client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
         "Cloud NAT / flow logs, Zeek conn.log), detected from its content; --format NAME\n"
         "forces the record reader for every file that is not a capture.\n"
+        "A+B[+C...]: several files of one host (one per interface) are one capture\n"
+        "point, merged by time like mergecap (a file whose name holds '+' is still\n"
+        "that file); frames are cited with their file. DIR mode groups a host's\n"
+        "files into one point: same host in natlens-capture's host context, else the\n"
+        "name before the last '-' (server-eth0, server-eth1: server); it says so.\n"
         "Text output shows the 20 busiest egress rows and 40 flows (problems first);\n"
         "--top N changes both, --all shows every row. --strict: exit 3 when an input was\n"
         "damaged, cut or read only in part.\n"

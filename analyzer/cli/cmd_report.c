@@ -33,6 +33,8 @@ static void report_usage(FILE *f)
                "                      [-- BPF expression]\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
+               "  A CAPTURE given as A+B is several files of one host (one per interface)\n"
+               "  read as one capture point, merged by time.\n"
                "  --title T     title of the report (default: the capture names)\n"
                "  --redact      for sharing: inner addresses, MACs, host and file names become\n"
                "                stable placeholders (inner-1, mac-1, host-1, capture-1.pcap...);\n"

@@ -44,6 +44,8 @@ static void tui_usage(FILE *f)
     fprintf(f, "usage: natlens tui [--format NAME] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
                "                   [-n] [-f EXPR] [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
                "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
+               "  A+B: several files of one host (one per interface) as one capture point,\n"
+               "  merged by time (natlens(1), ONE HOST, SEVERAL FILES).\n"
                "  Interactive viewer. Captures in path order, client side first. The flows\n"
                "  show as soon as the files are read; pairing and findings follow.\n"
                "  -r CAPTURE a capture (as tcpdump; may repeat); -f EXPR or the words after --:\n"
