@@ -71,6 +71,27 @@ static int tui_preflight(char **paths, size_t n, const char *bpf, const char *fo
             struct stat st;
             if (stat(paths[i], &st) == 0 && S_ISFIFO(st.st_mode))
                 continue;
+            /* A+B, one capture point of several files (trace.h): each file
+             * is tried on its own */
+            if (stat(paths[i], &st) != 0 && strchr(paths[i], '+')) {
+                char *dup = strdup(paths[i]), *parts[NL_POINT_MAX_FILES + 1], *save = NULL;
+                size_t np = 0;
+                int bad;
+                if (!dup || !cli_is_input(paths[i])) {
+                    free(dup);
+                    cli_eprintf("natlens: %s: no such file (nor FILE+FILE of existing "
+                                "files)\n", paths[i]);
+                    return -1;
+                }
+                for (char *t = strtok_r(dup, "+", &save); t && np <= NL_POINT_MAX_FILES;
+                     t = strtok_r(NULL, "+", &save))
+                    parts[np++] = t;
+                bad = tui_preflight(parts, np, bpf, format);
+                free(dup);
+                if (bad)
+                    return -1;
+                continue;
+            }
         }
         s = source_open(paths[i], bpf, err);    /* a bad filter fails here too */
         if (!s) {
