@@ -1,6 +1,7 @@
 /* source_merge.c - one capture point from several files: a k-way merge of
  * the files' packet streams by timestamp, as mergecap does (equal times:
- * the file given first goes first).
+ * the file given last goes first, as mergecap's is_earlier() decides, so
+ * a point reads exactly as its mergecap'd file would).
  *
  * Each file stays an nl_source of its own (libpcap, or wiretap), read once,
  * in order; nothing is copied but the one packet each file has ready
@@ -153,7 +154,7 @@ int source_merge_next(nl_merge *m, nl_packet *pkt, const uint8_t **bytes)
         if (m->f[i].state == 2)
             merge_advance(m, i);
         if (m->f[i].state == 1 &&
-            (best < 0 || m->f[i].pkt.ts_ns < m->f[best].pkt.ts_ns))
+            (best < 0 || m->f[i].pkt.ts_ns <= m->f[best].pkt.ts_ns))
             best = (int)i;
     }
     if (best < 0)

@@ -101,9 +101,45 @@ static void test_merge(void)
     source_stream_close(st[1]);
 }
 
+/* Equal times: the file given later first, as mergecap orders them (a
+ * file merged with itself: every packet is a tie). */
+static void test_ties(void)
+{
+    const char *paths[2] = {"samples/asym-return/server-eth1.pcap",
+                            "samples/asym-return/server-eth1.pcap"};
+    nl_stream *st[2];
+    char err[512];
+    nl_source *s;
+    nl_packet p;
+    const uint8_t *bytes;
+    int k = 0, ok = 1;
+    for (int i = 0; i < 2; i++)
+        if (!(st[i] = source_stream_open(paths[i], err))) {
+            CHECK(0);
+            return;
+        }
+    s = source_open_merged(st, paths, 2, "x+x", NULL, err);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    memset(&p, 0, sizeof p);
+    while (source_next(s, &p, &bytes) == 1) {
+        /* 1, 0, 1, 0, ...: the later file's copy of each packet first */
+        if (frame_ref_file(p.frame) != (k % 2 == 0 ? 1 : 0))
+            ok = 0;
+        k++;
+    }
+    CHECK(ok);
+    CHECK_EQ(k, 34);
+    source_close(s);
+    source_stream_close(st[0]);
+    source_stream_close(st[1]);
+}
+
 int main(void)
 {
     test_numbers();
     test_merge();
+    test_ties();
     return UNIT_END();
 }
