@@ -90,6 +90,11 @@ if doc:
         bad.append("nat-log.json: ICMP flows not 'not_logged': %s" % [u["reason"] for u in icmp])
     if not any(rp["capture"] == 1 and rp["records"] for rp in doc.get("record_points", [])):
         bad.append("nat-log.json: no record_points for the record file")
+# A filter reads packets: it cannot thin a record file, and says so
+p = subprocess.run([nat, "correlate", "-f", "tcp", vm, "samples/records/gcp_nat/nat-log.json"],
+                   capture_output=True, text=True)
+if "not to record entries" not in p.stderr:
+    bad.append("-f with a record file: no word that the filter left the entries whole")
 for b in bad:
     print("FAIL", b)
 print("%d problems" % len(bad))
