@@ -112,7 +112,7 @@ units: $(UNIT_BIN)
 # ---- dependencies: install when root, else say the exact command (exit 2)
 BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
               libjson-c-dev libxml2-dev libnetfilter-conntrack-dev
-TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 \
+TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 groff-base mandoc \
               clickhouse-server clickhouse-client
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)

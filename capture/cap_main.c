@@ -65,9 +65,14 @@ static int main_meta(int argc, char **argv)
             key = argv[++i];
         else if (strcmp(argv[i], "--ifname") == 0 && i + 1 < argc)
             ifidx = argv[++i];
-        else if (!file && argv[i][0] != '-')
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            main_usage(stdout);
+            return 0;
+        } else if (!file && argv[i][0] != '-')
             file = argv[i];
         else {
+            if (argv[i][0] == '-')
+                fprintf(stderr, CAP_PROG " meta: unknown option or missing value: %s\n", argv[i]);
             main_usage(stderr);
             return 2;
         }

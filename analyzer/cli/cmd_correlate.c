@@ -42,21 +42,25 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: natlens correlate [--json] [--fail-on-findings] [--strict] [--all] [--top N]\n"
         "                         [--max-flows N] [--format NAME] [--community-id-seed N]\n"
-        "                         [-n] [-f EXPR] [-r FILE]...\n"
+        "                         [-q] [-n] [-f EXPR] [-r FILE]...\n"
         "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
         "       natlens correlate [options] DIR [-- BPF expression]\n"
-        "Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
-        "file in it, ordered by the role recorded by natlens-capture, else by name:\n"
-        "client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
-        "Cloud NAT / flow logs, Zeek conn.log), detected from its content; --format NAME\n"
-        "forces the record reader for every file that is not a capture.\n"
-        "Text output shows the 20 busiest egress rows and 40 flows (problems first);\n"
-        "--top N changes both, --all shows every row. --strict: exit 3 when an input was\n"
-        "damaged, cut or read only in part.\n"
-        "  -r FILE   a capture (as tcpdump; may repeat), before the others\n"
-        "  -f EXPR   BPF filter for every capture; so are the words after --\n"
-        "  -n        accepted (natlens never resolves names)\n"
-        "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n");
+        "  Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
+        "  file in it, ordered by the role recorded by natlens-capture, else by name:\n"
+        "  client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
+        "  Cloud NAT / flow logs, Zeek conn.log), detected from its content.\n"
+        "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
+        "  --fail-on-findings  exit 1 when a warning or error was found\n"
+        "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
+        "  --all               text: every egress row and every flow\n"
+        "  --top N             text: N egress rows and N flows (default 20 and 40, problems first)\n"
+        "  --max-flows N       cap live flows per capture; least recently used are evicted\n"
+        "  --format NAME       read every file that is not a capture with this record reader\n"
+        "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
+        "  -q, --quiet         no progress on stderr\n"
+        "  -r FILE             a capture (as tcpdump; may repeat), before the others\n"
+        "  -f EXPR             BPF filter for every capture; so are the words after --\n"
+        "  -n                  accepted (natlens never resolves names)\n");
 }
 
 static int has_capture_ext(const char *n)
