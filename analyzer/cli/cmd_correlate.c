@@ -49,7 +49,7 @@ static void usage(FILE *f)
         "  file in it, ordered by the role recorded by natlens-capture, else by name:\n"
         "  client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
         "  Cloud NAT / flow logs, Zeek conn.log), detected from its content.\n"
-        "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
+        "  --json              one JSON document (natlens(1), OUTPUT)\n"
         "  --fail-on-findings  exit 1 when a warning or error was found\n"
         "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
         "  --all               text: every egress row and every flow\n"

@@ -28,7 +28,7 @@ static void flows_usage(FILE *f)
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
-               "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
+               "  --json              one JSON document (natlens(1), OUTPUT)\n"
                "  --csv               a header row and one row per flow\n"
                "  --zeek              Zeek's conn.log (TSV with #fields/#types; zeek-cut reads it)\n"
                "  --zeek-json         Zeek's conn.log as Zeek's JSON logs, one object per line\n"
