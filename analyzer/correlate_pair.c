@@ -620,7 +620,9 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
             goto done;
         if (fin.known) {
             fin.basis = off->basis;
-            fin.anchors = off->anchors;
+            fin.anchors = 0;             /* the pairs this estimate rests on */
+            for (size_t i = 0; i < r.cands.n; i++)
+                fin.anchors += (r.cands.c[i].ev & NL_EV_STRONG) != 0;
             *off = fin;
             /* each pair's time difference against the final offset */
             int64_t o_ns = (int64_t)llround(fin.offset_s * NS_PER_S);

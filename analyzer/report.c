@@ -291,6 +291,34 @@ static void report_verdict(rep_ctx *c)
         snprintf(v, len, "No problems found in %zu flows of one capture.", c->nrows_total);
 }
 
+char *report_pair_sentence(const rep_ctx *c, const nl_clock_offset *o, char *buf, size_t len)
+{
+    const char *to = report_cap_name(c, (size_t)o->to), *from = report_cap_name(c, (size_t)o->from);
+    size_t k;
+    if (o->same_capture) {
+        snprintf(buf, len, "%s is the same capture as %s: nothing was paired", to, from);
+        return buf;
+    }
+    if (o->basis == NL_CLOCK_NONE) {
+        snprintf(buf, len, "%s shares no traffic with %s (no connection agreed on one clock)%s", to,
+                 from, o->overlap_ns < 0 ? " and their spans do not overlap" : "");
+        return buf;
+    }
+    if (o->basis == NL_CLOCK_RECORDS || !o->known)
+        k = (size_t)snprintf(buf, len, "%s is paired with %s on exact tuples inside the records' "
+                             "time windows (clocks assumed in step)", to, from);
+    else
+        k = (size_t)snprintf(buf, len, "%s runs %+.6f s ahead of %s (\xc2\xb1%.3f ms over %" PRIu32
+                             " packet times of %" PRIu32 " paired flow%s%s%s)", to, o->offset_s, from,
+                             o->spread_s * 1e3, o->samples, o->anchors, o->anchors == 1 ? "" : "s",
+                             o->basis == NL_CLOCK_CONSENSUS ? ", agreed by payloads alone" : "",
+                             o->two_way ? ", both directions: one-way latency removed" : "");
+    if (k < len)
+        snprintf(buf + k, len - k, "; their spans overlap for %.3f s", o->overlap_ns > 0 ?
+                 (double)o->overlap_ns / 1e9 : 0.0);
+    return buf;
+}
+
 int report_ctx_init(rep_ctx *c, FILE *out, const nl_report_input *in,
                     const nl_report_opts *o)
 {

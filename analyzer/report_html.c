@@ -164,20 +164,9 @@ static void html_summary(rep_ctx *c)
     if (co && co->ncaps > 1) {
         fputs("<h3>Clock offsets</h3>\n<ul>\n", f);
         for (size_t i = 0; i + 1 < co->ncaps; i++) {
-            const nl_clock_offset *o = &co->offsets[i];
-            fputs("<li><span class=\"mono\">", f);
-            ht(c, report_cap_name(c, (size_t)o->to));
-            fputs("</span> ", f);
-            if (o->known) {
-                fprintf(f, "runs <b>%+.6f s</b> ahead of <span class=\"mono\">", o->offset_s);
-                ht(c, report_cap_name(c, (size_t)o->from));
-                fprintf(f, "</span> (\xc2\xb1%.3f ms over %" PRIu32 " paired packets%s)", o->spread_s * 1e3,
-                        o->samples, o->two_way ? ", both directions: one-way latency removed" : "");
-            } else {
-                fputs("has no packets in common with <span class=\"mono\">", f);
-                ht(c, report_cap_name(c, (size_t)o->from));
-                fputs("</span>: clock offset unknown", f);
-            }
+            char sentence[768];
+            fputs("<li>", f);
+            ht(c, report_pair_sentence(c, &co->offsets[i], sentence, sizeof sentence));
             fputs("</li>\n", f);
         }
         fputs("</ul>\n", f);

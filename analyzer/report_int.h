@@ -124,6 +124,11 @@ size_t report_egress_top(const rep_ctx *c, size_t **out);
 void report_changes_range(const nl_correlation *co, const nl_addr *inner, const nl_addr *dest,
                           size_t *lo, size_t *hi);
 
+/* What two adjacent captures share, in words: the clock offset and the
+ * overlap of their spans, or that they are the same capture or share no
+ * traffic. buf >= 512. */
+char *report_pair_sentence(const rep_ctx *c, const nl_clock_offset *o, char *buf, size_t len);
+
 /* The answer the destinations saw (correlate_answer of the farthest point
  * with a confident address): the addresses to allow, through the report's
  * redaction, and what kind of answer it is. 0 when there is none. */

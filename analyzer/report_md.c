@@ -94,19 +94,10 @@ static void md_summary(rep_ctx *c)
     if (co && co->ncaps > 1) {
         fputs("Clock offsets:\n\n", f);
         for (size_t i = 0; i + 1 < co->ncaps; i++) {
-            const nl_clock_offset *o = &co->offsets[i];
+            char sentence[768];
             fputs("- ", f);
-            mt(c, report_cap_name(c, (size_t)o->to));
-            if (o->known) {
-                fprintf(f, " runs **%+.6f s** ahead of ", o->offset_s);
-                mt(c, report_cap_name(c, (size_t)o->from));
-                fprintf(f, " (\xc2\xb1%.3f ms over %" PRIu32 " paired packets%s)\n", o->spread_s * 1e3,
-                        o->samples, o->two_way ? ", both directions: one-way latency removed" : "");
-            } else {
-                fputs(" has no packets in common with ", f);
-                mt(c, report_cap_name(c, (size_t)o->from));
-                fputs(": clock offset unknown\n", f);
-            }
+            mt(c, report_pair_sentence(c, &co->offsets[i], sentence, sizeof sentence));
+            fputc('\n', f);
         }
         fputc('\n', f);
     }
