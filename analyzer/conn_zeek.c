@@ -150,7 +150,7 @@ static int cz_is_broadcast(const nl_addr *a)
     return nl_addr_is_v4(a) && memcmp(a->b + 12, bc, 4) == 0;
 }
 
-int conn_zeek_new_flow_flipped(const nl_packet *p)
+int conn_zeek_new_flow_flipped(const nl_packet *p, const nl_server_ports *sp)
 {
     int flip = 0;
     if (cz_is_broadcast(&p->dst))
@@ -160,16 +160,16 @@ int conn_zeek_new_flow_flipped(const nl_packet *p)
         /* TCPAnalyzer::WantConnection: only partial starts (no SYN, or a
          * SYN-ACK) are candidates; a plain SYN keeps its sender */
         if (!(fl & NL_TH_SYN) || (fl & NL_TH_ACK)) {
-            if (conn_zeek_likely_server_port(IPPROTO_TCP, p->sport)) {
-                if (conn_zeek_likely_server_port(IPPROTO_TCP, p->dport))
+            if (server_ports_has(sp, IPPROTO_TCP, p->sport)) {
+                if (server_ports_has(sp, IPPROTO_TCP, p->dport))
                     flip = !(fl & NL_TH_SYN) && p->sport < p->dport;
                 else
                     flip = 1;
             }
         }
     } else if (p->proto == IPPROTO_UDP) {
-        flip = conn_zeek_likely_server_port(IPPROTO_UDP, p->sport) &&
-               !conn_zeek_likely_server_port(IPPROTO_UDP, p->dport);
+        flip = server_ports_has(sp, IPPROTO_UDP, p->sport) &&
+               !server_ports_has(sp, IPPROTO_UDP, p->dport);
     }
     return flip;
 }

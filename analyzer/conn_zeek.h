@@ -14,11 +14,13 @@
 
 #include "natlens/decode.h"
 #include "natlens/flow.h"
+#include "natlens/server_ports.h"
 
 /* For a packet that creates a new flow: 1 if Zeek would make the packet's
  * receiver the originator (e.g. a lone SYN-ACK, or a packet from a likely
- * server port to a client port), which sets f->flipped and history '^'. */
-int conn_zeek_new_flow_flipped(const nl_packet *pkt);
+ * server port to a client port), which sets f->flipped and history '^'.
+ * sp: the likely server ports (NULL: Zeek's default set). */
+int conn_zeek_new_flow_flipped(const nl_packet *pkt, const nl_server_ports *sp);
 
 /* Whether `pkt` (direction dir) on existing flow f starts a new connection
  * with the same 5-tuple. TCP: Zeek's IsReuse (a SYN with a new ISN, or any

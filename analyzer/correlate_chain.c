@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
+#include "natlens/record.h"
 #include "correlate_int.h"
 
 static int32_t twin_pos(const nl_correlation *c, size_t cap, size_t pos)
@@ -183,6 +184,11 @@ int corr_unmatched_build(nl_correlation *c)
             int ci = (int)i;
             /* a later piece of a connection is where its first one is */
             if (c->piece_head && c->piece_head[i][p] != (int32_t)p)
+                continue;
+            /* the kernel's events a capture carries describe connections
+             * its packets show: they never pair, so they are not lone */
+            if (c->caps[i].trace && !c->caps[i].trace->is_record &&
+                record_info_of(c->caps[i].trace, f))
                 continue;
             int32_t t = twin_pos(c, i, p);
             /* a leg whose twin crossed is not lost */

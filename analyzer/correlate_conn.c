@@ -303,7 +303,9 @@ static void heads_self(corr_conns *cc)
 
 int corr_input_has_records(const nl_corr_input *in)
 {
-    return in->trace && record_count(in->trace) > 0;
+    /* a record file; a capture that also carries records (natlens-capture
+     * --conntrack) pairs on its packets */
+    return in->trace && in->trace->is_record && record_count(in->trace) > 0;
 }
 
 /* A record of a NAT mapping holds its two legs (record.h): they are the

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include "natlens/record.h"
 #include "correlate_int.h"
 
 #define ANCHOR_MIN_SCORE  50.0
@@ -517,20 +518,24 @@ int corr_vec_push(corr_vec *v, const nl_match *m)
     return 0;
 }
 
-static uint8_t *first_pieces(const corr_conns *cc)
+/* The flows that pair: first pieces of connections, not the record flows
+ * a capture may carry beside its packets (natlens-capture --conntrack: the
+ * kernel's events describe the same connections the packets show). */
+static uint8_t *first_pieces(const nl_corr_input *in, const corr_conns *cc)
 {
     uint8_t *u = malloc(cc->n ? cc->n : 1);
     if (u)
         for (size_t i = 0; i < cc->n; i++)
-            u[i] = cc->head[i] == (int32_t)i;
+            u[i] = cc->head[i] == (int32_t)i &&
+                   !(in->trace && record_info_of(in->trace, in->flows[i]));
     return u;
 }
 
 static int run_setup(pair_run *r)
 {
     size_t nn = r->near->nflows, nf = r->far->nflows;
-    r->nuse = first_pieces(r->ncc);
-    r->fuse = first_pieces(r->fcc);
+    r->nuse = first_pieces(r->near, r->ncc);
+    r->fuse = first_pieces(r->far, r->fcc);
     r->ntaken = calloc(nn, 1);
     r->ftaken = calloc(nf, 1);
     r->stamp = calloc(nf, sizeof *r->stamp);

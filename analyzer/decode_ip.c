@@ -14,7 +14,7 @@
 #include "decode_int.h"
 
 int decode_ipv4(nl_packet *pkt, const uint8_t *b, uint32_t caplen, uint32_t off,
-                int verify_csum, int depth)
+                int verify_csum)
 {
     uint32_t hlen, tot, end, fo;
     if (!dec_have(caplen, off, 20)) {
@@ -61,7 +61,7 @@ int decode_ipv4(nl_packet *pkt, const uint8_t *b, uint32_t caplen, uint32_t off,
         end = caplen;
     if (pkt->frag_off)
         return 0; /* non-first fragment: no L4 header here */
-    decode_l4(pkt, b, caplen, off + hlen, end, tot - hlen, verify_csum, depth);
+    decode_l4(pkt, b, caplen, off + hlen, end, tot - hlen, verify_csum);
     return 0;
 }
 
@@ -72,7 +72,7 @@ static int ipv6_is_ext(uint8_t nh)
 }
 
 int decode_ipv6(nl_packet *pkt, const uint8_t *b, uint32_t caplen, uint32_t off,
-                int verify_csum, int depth)
+                int verify_csum)
 {
     uint32_t plen, end, p;
     uint8_t nh;
@@ -144,6 +144,6 @@ int decode_ipv6(nl_packet *pkt, const uint8_t *b, uint32_t caplen, uint32_t off,
     if (nh == 59) /* no next header */
         return 0;
     decode_l4(pkt, b, caplen, p, end, off + 40 + plen >= p ? off + 40 + plen - p : 0,
-              verify_csum, depth);
+              verify_csum);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* decode_l4.c - TCP (RFC 9293, options MSS/WS/SACK/TS), UDP (RFC 768),
- * ICMP (RFC 792) / ICMPv6 (RFC 4443) with the quoted packet of errors, and
- * GRE (RFC 2784/2890) decapsulation, all bounded by the capture.
+ * ICMP (RFC 792) / ICMPv6 (RFC 4443) with the quoted packet of errors, all
+ * bounded by the capture. Tunnels (IP-in-IP, GRE) are left to the caller.
  *
  *   TCP                                     ICMP error
  *  +-------------+-------------+            +------+------+----------+
@@ -16,7 +16,9 @@
 #include <string.h>
 #include "decode_int.h"
 
-#define PROTO_GRE 47
+#define PROTO_GRE  47
+#define PROTO_IPIP 4
+#define PROTO_IPV6 41
 
 /* Pseudo-header sum for the L4 checksum. */
 static uint32_t l4_pseudo(const nl_packet *pkt, uint32_t l4len)
@@ -276,53 +278,20 @@ static void decode_icmp(nl_packet *pkt, const uint8_t *b, uint32_t off,
         l4_verify(pkt, b, off, end, wire_len, v6);
 }
 
-/* GRE: Zeek logs the inner connection, not the tunnel; so do we. */
-static void decode_gre(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
-                       uint32_t off, uint32_t end, int verify_csum, int depth)
+/* IP-in-IP and GRE: no ports; only the payload range, so the tunnel
+ * decoders (decode_iptun.c) know where the inner bytes are. */
+static void decode_tunnel_payload(nl_packet *pkt, uint32_t off, uint32_t end,
+                                  uint32_t wire_len)
 {
-    uint16_t fl, pt;
-    uint32_t hl = 4;
-    if (depth >= DECODE_MAX_DEPTH || !dec_have(end, off, 4))
-        return;
-    fl = dec_be16(b + off);
-    pt = dec_be16(b + off + 2);
-    if ((fl & 0x0007) > 1) /* unknown GRE version (PPTP is 1) */
-        return;
-    if (fl & 0x4000) /* RFC 1701 routing (SREs): not decoded */
-        return;
-    if (fl & 0x8000) hl += 4; /* checksum + reserved */
-    if (fl & 0x2000) hl += 4; /* key */
-    if (fl & 0x1000) hl += 4; /* sequence */
-    if ((fl & 0x0007) == 1 && (fl & 0x0080)) hl += 4; /* RFC 2637 A bit: ack number */
-    if (!dec_have(end, off, hl))
-        return;
-    if (pt == 0x6558) { /* transparent Ethernet bridging */
-        if (!dec_have(end, off + hl, 14))
-            return;
-        pt = dec_be16(b + off + hl + 12);
-        hl += 14;
-    } else if (pt == 0x880b) { /* PPP */
-        if (!dec_have(end, off + hl, 4))
-            return;
-        uint16_t ppp = dec_be16(b + off + hl + 2);
-        pt = ppp == 0x0021 ? 0x0800 : ppp == 0x0057 ? 0x86dd : 0;
-        hl += 4;
-    }
-    if (pt != 0x0800 && pt != 0x86dd)
-        return;
-    /* decode the inner packet over the outer one: the flow is the inner's */
-    nl_packet outer = *pkt;
-    pkt->flags &= ~(uint32_t)(NL_PKT_FRAGMENT);
-    pkt->frag_off = 0;
-    if (decode_ethertype(pkt, b, end, off + hl, pt, verify_csum, depth + 1) < 0 ||
-        !(pkt->flags & NL_PKT_HAS_L4 || pkt->proto)) {
-        *pkt = outer;
-    }
-    (void)caplen;
+    pkt->payload_off = off <= end ? off : end;
+    pkt->payload_len = wire_len;
+    pkt->payload_caplen = end > off ? end - off : 0;
+    if (pkt->payload_caplen > pkt->payload_len)
+        pkt->payload_caplen = pkt->payload_len;
 }
 
 void decode_l4(nl_packet *pkt, const uint8_t *b, uint32_t caplen, uint32_t off,
-               uint32_t end, uint32_t wire_len, int verify_csum, int depth)
+               uint32_t end, uint32_t wire_len, int verify_csum)
 {
     pkt->l4_off = (uint16_t)(off > 0xffff ? 0xffff : off);
     if (end > caplen)
@@ -337,8 +306,8 @@ void decode_l4(nl_packet *pkt, const uint8_t *b, uint32_t caplen, uint32_t off,
     case IPPROTO_ICMP: case IPPROTO_ICMPV6:
         decode_icmp(pkt, b, off, end, wire_len, verify_csum);
         break;
-    case PROTO_GRE:
-        decode_gre(pkt, b, caplen, off, end, verify_csum, depth);
+    case PROTO_GRE: case PROTO_IPIP: case PROTO_IPV6:
+        decode_tunnel_payload(pkt, off, end, wire_len);
         break;
     default:
         break;

@@ -43,17 +43,16 @@ int decode_linktype_supported(int lt)
     }
 }
 
-/* Guess IPv4/IPv6 from the version nibble (raw IP, MPLS payload). */
-static int decode_ip_guess(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
-                           uint32_t off, int verify_csum, int depth)
+int decode_ip_guess(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
+                    uint32_t off, int verify_csum)
 {
     if (!dec_have(caplen, off, 1)) {
         pkt->flags |= NL_PKT_TRUNCATED;
         return -1;
     }
     switch (b[off] >> 4) {
-    case 4: return decode_ipv4(pkt, b, caplen, off, verify_csum, depth);
-    case 6: return decode_ipv6(pkt, b, caplen, off, verify_csum, depth);
+    case 4: return decode_ipv4(pkt, b, caplen, off, verify_csum);
+    case 6: return decode_ipv6(pkt, b, caplen, off, verify_csum);
     default:
         pkt->flags |= NL_PKT_NOT_IP;
         return -1;
@@ -61,7 +60,7 @@ static int decode_ip_guess(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
 }
 
 int decode_ethertype(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
-                     uint32_t off, uint16_t etype, int verify_csum, int depth)
+                     uint32_t off, uint16_t etype, int verify_csum)
 {
     int tags = 0;
     /* VLAN tags: bounded, a hostile frame may stack many */
@@ -79,9 +78,9 @@ int decode_ethertype(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
     }
     switch (etype) {
     case ETH_IPV4:
-        return decode_ipv4(pkt, b, caplen, off, verify_csum, depth);
+        return decode_ipv4(pkt, b, caplen, off, verify_csum);
     case ETH_IPV6:
-        return decode_ipv6(pkt, b, caplen, off, verify_csum, depth);
+        return decode_ipv6(pkt, b, caplen, off, verify_csum);
     case ETH_PPPOE: {
         /* PPPoE session: ver/type, code, session id, length, then PPP proto */
         uint16_t ppp;
@@ -91,9 +90,9 @@ int decode_ethertype(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
         }
         ppp = dec_be16(b + off + 6);
         if (ppp == 0x0021)
-            return decode_ipv4(pkt, b, caplen, off + 8, verify_csum, depth);
+            return decode_ipv4(pkt, b, caplen, off + 8, verify_csum);
         if (ppp == 0x0057)
-            return decode_ipv6(pkt, b, caplen, off + 8, verify_csum, depth);
+            return decode_ipv6(pkt, b, caplen, off + 8, verify_csum);
         pkt->flags |= NL_PKT_NOT_IP;
         return -1;
     }
@@ -113,7 +112,7 @@ int decode_ethertype(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
                 return -1;
             }
         }
-        return decode_ip_guess(pkt, b, caplen, off, verify_csum, depth);
+        return decode_ip_guess(pkt, b, caplen, off, verify_csum);
     }
     default:
         pkt->flags |= NL_PKT_NOT_IP;
@@ -135,9 +134,9 @@ static int decode_null(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
     if (!loop && fam > 0xffff)
         fam = dec_be32(b);
     if (fam == 2)
-        return decode_ipv4(pkt, b, caplen, 4, verify_csum, 0);
+        return decode_ipv4(pkt, b, caplen, 4, verify_csum);
     if (fam == 10 || fam == 24 || fam == 28 || fam == 30)
-        return decode_ipv6(pkt, b, caplen, 4, verify_csum, 0);
+        return decode_ipv6(pkt, b, caplen, 4, verify_csum);
     pkt->flags |= NL_PKT_NOT_IP;
     return -1;
 }
@@ -171,7 +170,7 @@ int decode_packet(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
                 pkt->flags |= NL_PKT_NOT_IP;
                 return -1;
             }
-            return decode_ethertype(pkt, b, caplen, 14, et, verify_csum, 0);
+            return decode_ethertype(pkt, b, caplen, 14, et, verify_csum);
         }
     case DLT_LINUX_SLL:
         if (!dec_have(caplen, 0, 16)) {
@@ -183,8 +182,7 @@ int decode_packet(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
             memcpy(pkt->src_mac, b + 6, 6);
             pkt->flags |= NL_PKT_HAS_MAC;
         }
-        return decode_ethertype(pkt, b, caplen, 16, dec_be16(b + 14),
-                                verify_csum, 0);
+        return decode_ethertype(pkt, b, caplen, 16, dec_be16(b + 14), verify_csum);
     case DLT_LINUX_SLL2:
         if (!dec_have(caplen, 0, 20)) {
             pkt->flags |= NL_PKT_TRUNCATED;
@@ -197,13 +195,13 @@ int decode_packet(nl_packet *pkt, const uint8_t *b, uint32_t caplen,
             memcpy(pkt->src_mac, b + 12, 6);
             pkt->flags |= NL_PKT_HAS_MAC;
         }
-        return decode_ethertype(pkt, b, caplen, 20, dec_be16(b), verify_csum, 0);
+        return decode_ethertype(pkt, b, caplen, 20, dec_be16(b), verify_csum);
     case DLT_RAW: case 101:
-        return decode_ip_guess(pkt, b, caplen, 0, verify_csum, 0);
+        return decode_ip_guess(pkt, b, caplen, 0, verify_csum);
     case DLT_IPV4:
-        return decode_ipv4(pkt, b, caplen, 0, verify_csum, 0);
+        return decode_ipv4(pkt, b, caplen, 0, verify_csum);
     case DLT_IPV6:
-        return decode_ipv6(pkt, b, caplen, 0, verify_csum, 0);
+        return decode_ipv6(pkt, b, caplen, 0, verify_csum);
     case DLT_NULL:
         return decode_null(pkt, b, caplen, 0, verify_csum);
     case DLT_LOOP:

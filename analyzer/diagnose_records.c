@@ -72,12 +72,24 @@ typedef struct dr_ctx {
     const char  *file;
 } dr_ctx;
 
+/* Evidence from a record: a record file names its line; records inside a
+ * capture (conntrack events, record.h) are frames of it, cited as such. */
+static void dr_ev_line(dg_case *k, const dr_ctx *cx, const nl_record_info *ri, uint64_t ts,
+                       const char *text)
+{
+    if (cx->t->is_record)
+        diagnose_case_ev(k, cx->cap, 0, ts, "line %" PRIu64 ": %s", ri->line, text);
+    else
+        diagnose_case_ev(k, cx->cap, ri->line, ts, "conntrack event: %s", text);
+}
+
 static void dr_ev_record(dg_case *k, const dr_ctx *cx, const nl_flow *f, const nl_record_info *ri,
                          const char *what)
 {
-    char tup[200];
+    char tup[200], text[560];
     flow_out_tuple(f, tup, sizeof tup, 1);
-    diagnose_case_ev(k, cx->cap, 0, f->first_ns, "line %" PRIu64 ": %s %s", ri->line, tup, what);
+    snprintf(text, sizeof text, "%s %s", tup, what);
+    dr_ev_line(k, cx, ri, f->first_ns, text);
 }
 
 /* Connections of the VM to f's destination in the file (OK or not): how
@@ -162,7 +174,7 @@ static void dr_reject(const dr_ctx *cx, const nl_flow *f, const nl_record_info *
         snprintf(rtup, sizeof rtup, "the reply %s:%u \xe2\x86\x92 %s:%u rejected on the way back "
                  "(a stateless rule, e.g. a network ACL, lacks the return rule)",
                  a, f->resp_port, b, f->orig_port);
-        diagnose_case_ev(k, cx->cap, 0, f->first_ns, "line %" PRIu64 ": %s", ri->line, rtup);
+        dr_ev_line(k, cx, ri, f->first_ns, rtup);
     }
     if (ifn[0] && !strncmp(ifn, "eni-", 4) && strspn(ifn + 4, "0123456789abcdef") == strlen(ifn + 4) &&
         strlen(ifn) >= 12 && strlen(ifn) <= 21) {
@@ -195,11 +207,20 @@ static void dr_no_reply(const dr_ctx *cx, const nl_flow *f, const nl_record_info
     snprintf(k->predicate, sizeof k->predicate,
              "got no answer at the NAT: conntrack kept the entry [UNREPLIED]%s",
              out ? " after translating it" : "");
-    dr_ev_record(k, cx, f, ri, "[UNREPLIED] on the entry's last record");
-    if (out) {
-        char otup[200];
+    if (out && !cx->t->is_record) {
+        /* a capture's events are one frame: one piece of evidence */
+        char otup[200], text[300];
         flow_out_tuple(out, otup, sizeof otup, 1);
-        diagnose_case_ev(k, cx->cap, 0, out->first_ns, "line %" PRIu64 ": sent on as %s", ri->line, otup);
+        snprintf(text, sizeof text, "[UNREPLIED] on the entry's last record, sent on as %s", otup);
+        dr_ev_record(k, cx, f, ri, text);
+    } else {
+        dr_ev_record(k, cx, f, ri, "[UNREPLIED] on the entry's last record");
+    }
+    if (out && cx->t->is_record) {
+        char otup[200], text[300];
+        flow_out_tuple(out, otup, sizeof otup, 1);
+        snprintf(text, sizeof text, "sent on as %s", otup);
+        dr_ev_line(k, cx, ri, out->first_ns, text);
     }
     k->first_ns = f->first_ns ? f->first_ns : k->first_ns;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "natlens/flow_out.h"
+#include "natlens/tunnel_out.h"
 
 #define NS_PER_S ((uint64_t)1000000000)
 
@@ -13,6 +14,12 @@ static void mac_str(const uint8_t m[6], char *buf, size_t len)
 }
 
 void flow_out_json(nl_json *j, const char *key, const nl_flow *f)
+{
+    flow_out_json_tun(j, key, f, NULL);
+}
+
+void flow_out_json_tun(nl_json *j, const char *key, const nl_flow *f,
+                       const nl_tunnel_table *tt)
 {
     char buf[64];
     json_obj_begin(j, key);
@@ -59,6 +66,8 @@ void flow_out_json(nl_json *j, const char *key, const nl_flow *f)
     }
     if (f->evicted)
         json_bool(j, "evicted", 1);
+    if (tt)
+        tunnel_out_json(j, tt, f);
     json_obj_end(j);
 }
 

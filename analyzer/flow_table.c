@@ -324,7 +324,7 @@ static nl_flow *ft_create(nl_flow_table *t, const nl_packet *p, uint32_t h)
     f->hash = h;
     if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
         f->icmp_type = p->icmp_type;
-    if (conn_zeek_new_flow_flipped(p)) {
+    if (conn_zeek_new_flow_flipped(p, t->opts.server_ports)) {
         flow_swap_roles(f);
         conn_zeek_history(f, '^', NL_ORIG);
     }

@@ -35,27 +35,8 @@
 
 #define CT_MAX_TOKENS 96
 
-typedef struct ct_tuple {
-    int      has_src, has_dst, has_ports;
-    nl_addr  src, dst;
-    uint16_t sport, dport;
-    int      has_type;
-    uint8_t  type, code;
-    int      has_id;
-    uint16_t id;
-    int      has_counts;
-    uint64_t pkts, bytes;
-} ct_tuple;
-
-typedef struct ct_rec {
-    uint64_t ts_ns;        /* event time, 0 none */
-    int      event;        /* 0 listing, 'N' new, 'U' update, 'D' destroy */
-    uint8_t  proto;
-    char     state[16];
-    ct_tuple t[2];
-    int      unreplied, assured;
-    uint64_t id;
-} ct_rec;
+typedef rec_ct_tuple ct_tuple;
+typedef rec_ct_event ct_rec;
 
 /* ---- text lines ---------------------------------------------------------- */
 
@@ -193,6 +174,18 @@ static int ct_parse_text(char *line, ct_rec *r, const char **why)
         }
         if (kl == 2 && !memcmp(t, "id", 2) && rec_parse_u64(eq + 1, vl, UINT32_MAX, &r->id) < 0)
             return *why = "conntrack id out of range", -1;
+        if (kl == 4 && !memcmp(t, "mark", 4)) {
+            if (rec_parse_u64(eq + 1, vl, UINT32_MAX, &x) < 0)
+                return *why = "mark out of range", -1;
+            r->mark = (uint32_t)x;
+            r->has_mark = 1;
+        }
+        if (kl == 4 && !memcmp(t, "zone", 4)) {
+            if (rec_parse_u64(eq + 1, vl, 65535, &x) < 0)
+                return *why = "zone out of range", -1;
+            r->zone = (uint16_t)x;
+            r->has_zone = 1;
+        }
     }
     if (cur != 1)
         return *why = "no original and reply tuple", -1;
@@ -286,7 +279,7 @@ static int ct_parse_xml(const char *line, size_t len, ct_rec *r, const char **wh
     return rc;
 }
 
-/* ---- records into entries ------------------------------------------------- */
+/* ---- records into entries (the one event -> record step) ------------------- */
 
 static void ct_apply(rec_entry *e, const ct_rec *r, nl_trace *t)
 {
@@ -298,6 +291,21 @@ static void ct_apply(rec_entry *e, const ct_rec *r, nl_trace *t)
         if (r->ts_ns > e->last_ns)
             e->last_ns = r->ts_ns;
         e->info.pins |= NL_REC_PIN_TIMES;
+    }
+    /* the kernel's own start of the entry: exact even when NEW was missed */
+    if (r->start_ns && (!e->first_ns || r->start_ns < e->first_ns)) {
+        e->first_ns = r->start_ns;
+        if (!e->last_ns)
+            e->last_ns = r->start_ns;
+        e->info.pins |= NL_REC_PIN_TIMES;
+    }
+    if (r->has_mark) {
+        e->info.ct_mark = r->mark;
+        e->info.ct_flags |= NL_REC_CT_MARK;
+    }
+    if (r->has_zone) {
+        e->info.ct_zone = r->zone;
+        e->info.ct_flags |= NL_REC_CT_ZONE;
     }
     if (r->event == 'N')
         e->info.ct_flags |= NL_REC_CT_NEW;
@@ -338,7 +346,7 @@ static void ct_apply(rec_entry *e, const ct_rec *r, nl_trace *t)
     e->info.nrecords++;
 }
 
-static int ct_add(nl_trace *t, rec_batch *b, const ct_rec *r, uint64_t line)
+int rec_ct_add(nl_trace *t, rec_batch *b, const rec_ct_event *r, uint64_t line)
 {
     rec_entry key, *e;
     int icmp = r->proto == IPPROTO_ICMP || r->proto == IPPROTO_ICMPV6;
@@ -395,7 +403,7 @@ static int ct_load(nl_trace *t, FILE *in, const nl_trace_opts *o, char *errbuf)
             trace_note_bad(t, "%s:%llu: %s", t->name, (unsigned long long)L.lineno, why);
             continue;
         }
-        if (ct_add(t, &b, &r, L.lineno) < 0) {
+        if (rec_ct_add(t, &b, &r, L.lineno) < 0) {
             trace_note_bad(t, "%s:%llu: %s", t->name, (unsigned long long)L.lineno,
                            b.full ? "too many entries (4M)" : "out of memory");
             continue;

@@ -19,6 +19,7 @@ struct nl_record_set {
     char   **strs;           /* hash slots, NULL empty */
     size_t   nslots, nstrs;
     size_t   str_bytes;
+    nl_record_capture_stats capstats;   /* records inside a capture */
 };
 
 void record_set_free(struct nl_record_set *rs)
@@ -47,6 +48,20 @@ const nl_record_info *record_info_of(const nl_trace *t, const nl_flow *f)
     if ((size_t)(f->id - rs->first_id) >= rs->n)
         return NULL;
     return &rs->info[f->id - rs->first_id];
+}
+
+nl_record_capture_stats *record_capture_stats_mut(nl_trace *t)
+{
+    struct nl_record_set *rs = record_set_of(t);
+    return rs ? &rs->capstats : NULL;
+}
+
+void record_capture_stats(const nl_trace *t, nl_record_capture_stats *st)
+{
+    if (t && t->records)
+        *st = t->records->capstats;
+    else
+        memset(st, 0, sizeof *st);
 }
 
 size_t record_count(const nl_trace *t)
@@ -345,7 +360,7 @@ int record_emit(nl_trace *t, rec_batch *b, char *errbuf)
         nl_record_info ri = e->info;
         if (ri.nrecords == 0)
             ri.nrecords = 1;
-        if (e->first_ns) {
+        if (e->first_ns && t->is_record) {
             if (first || e->first_ns < t->first_ns)
                 t->first_ns = e->first_ns;
             if (e->last_ns > t->last_ns || first)

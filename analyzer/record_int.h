@@ -65,9 +65,14 @@ rec_entry *rec_batch_find(rec_batch *b, const rec_entry *e);
 int rec_batch_index(rec_batch *b, size_t i);
 
 /* The batch into flows of t (sorted by first_ns, then line), each with its
- * record info; sets t->first_ns/last_ns over the entries with times and
+ * record info; for a record file (t->is_record) sets t->first_ns/last_ns
+ * over the entries with times (a capture keeps its packets' span), and
  * frees the batch. 0, or -1 on out of memory (errbuf filled). */
 int record_emit(nl_trace *t, rec_batch *b, char *errbuf);
+
+/* The capture stats of t's record set, created when t has none yet; NULL
+ * when out of memory. */
+nl_record_capture_stats *record_capture_stats_mut(nl_trace *t);
 
 /* Intern s (len bytes, need not be NUL-terminated) in t's record set:
  * equal strings share one copy. NULL for an empty string, when the pool is
@@ -149,6 +154,46 @@ typedef int (*rec_json_fn)(nl_trace *t, rec_batch *b, json_object *o, uint64_t l
  * to the entries used. -1 (errbuf) when none was usable. */
 int rec_json_load(nl_trace *t, FILE *in, rec_batch *b, rec_json_fn fn, void *ctx,
                   const char *what, char *errbuf);
+
+/* ---- conntrack: one event or table line (reader_conntrack.c) ------------ */
+
+/* One tuple as conntrack gives it (original or reply direction). */
+typedef struct rec_ct_tuple {
+    int      has_src, has_dst, has_ports;
+    nl_addr  src, dst;
+    uint16_t sport, dport;
+    int      has_type;
+    uint8_t  type, code;       /* ICMP */
+    int      has_id;
+    uint16_t id;               /* ICMP echo id */
+    int      has_counts;
+    uint64_t pkts, bytes;      /* with nf_conntrack_acct */
+} rec_ct_tuple;
+
+/* One conntrack record, from any source: a line of conntrack(8)'s text or
+ * XML (reader_conntrack.c) or an event block inside a capture
+ * (record_capture.c). */
+typedef struct rec_ct_event {
+    uint64_t ts_ns;            /* event time, 0 none (a table listing) */
+    uint64_t start_ns;         /* the kernel's start of the entry, 0 unknown */
+    int      event;            /* 0 listing, 'N' new, 'U' update, 'D' destroy */
+    uint8_t  proto;
+    char     state[16];        /* TCP state name, "" none */
+    rec_ct_tuple t[2];         /* original, reply */
+    int      unreplied, assured;
+    uint64_t id;               /* 0 none */
+    int      has_mark, has_zone;
+    uint32_t mark;
+    uint16_t zone;
+} rec_ct_event;
+
+/* The one step from a conntrack record to an entry of b (the record flows
+ * of a connection): the entry with the same id (or original tuple when
+ * there is no id) takes r's times, state, flags and counts; a tuple reused
+ * after DESTROY starts a new entry. `line` names r (a file line, or the
+ * frame of an event block) in the entry's record info. 0, or -1 when b
+ * cannot take a new entry (out of memory, full: b->full). */
+int rec_ct_add(nl_trace *t, rec_batch *b, const rec_ct_event *r, uint64_t line);
 
 /* Sniff helpers: does head[0..n) contain the string s. */
 int rec_head_has(const char *head, size_t n, const char *s);

@@ -31,7 +31,14 @@ void record_out_json(nl_json *j, const char *key, const nl_trace *t)
                 json_str(j, NULL, pin_names[b]);
         json_arr_end(j);
         json_double(j, "granularity_s", ri->granularity_ms / 1000.0, 3);
-        json_uint(j, "line", ri->line);
+        /* a record file names its line, a capture the frame of the event */
+        if (t->is_record) {
+            json_uint(j, "line", ri->line);
+            json_null(j, "frame");
+        } else {
+            json_null(j, "line");
+            json_uint(j, "frame", ri->line);
+        }
         json_uint(j, "records", ri->nrecords);
         json_str(j, "action", record_action_name(ri->action));
         json_arr_begin(j, "rejected");
@@ -57,6 +64,14 @@ void record_out_json(nl_json *j, const char *key, const nl_trace *t)
             json_uint(j, "conntrack_id", ri->ct_id);
         else
             json_null(j, "conntrack_id");
+        if (ri->ct_flags & NL_REC_CT_MARK)
+            json_uint(j, "conntrack_mark", ri->ct_mark);
+        else
+            json_null(j, "conntrack_mark");
+        if (ri->ct_flags & NL_REC_CT_ZONE)
+            json_uint(j, "conntrack_zone", ri->ct_zone);
+        else
+            json_null(j, "conntrack_zone");
         if (ri->pins & NL_REC_PIN_FLAGS) {
             json_arr_begin(j, "tcp_flags");
             json_uint(j, NULL, ri->tcp_flags[0]);
@@ -123,11 +138,14 @@ static void rec_text_row(FILE *out, const nl_trace *t, const nl_flow *f, const n
     } else {
         snprintf(seen, sizeof seen, "%s", st && ri->nat_status != NL_REC_NAT_OK ? "no NAT port" : "-");
     }
-    fprintf(out, "  %-47s %-28s line %-6" PRIu64 "%s%s%s%s%s", tup, seen, ri->line,
+    fprintf(out, "  %-47s %-28s %s %-6" PRIu64 "%s%s%s%s%s", tup, seen,
+            t->is_record ? "line" : "frame", ri->line,
             st ? " " : "", st ? st : "",
             ri->ct_flags & NL_REC_CT_UNREPLIED ? " [UNREPLIED]" : "",
             ri->ct_flags & NL_REC_CT_ASSURED ? " [ASSURED]" : "",
             ri->action == NL_REC_ACTION_REJECT ? " REJECT" : "");
+    if (ri->ct_flags & NL_REC_CT_ZONE && ri->ct_zone)
+        fprintf(out, " zone=%u", ri->ct_zone);
     if (ri->vm)
         fprintf(out, " vm=%s", rec_esc(ri->vm, e1, sizeof e1));
     if (ri->gateway)
@@ -135,17 +153,22 @@ static void rec_text_row(FILE *out, const nl_trace *t, const nl_flow *f, const n
     if (ri->interface)
         fprintf(out, " at=%s", rec_esc(ri->interface, e3, sizeof e3));
     fputc('\n', out);
-    (void)t;
 }
 
 void record_out_text(FILE *out, const nl_trace *t, int utf8)
 {
     size_t n, shown = 0;
     nl_flow **fl = flow_table_all(t->flows, &n);
-    if (!record_count(t))
+    nl_record_capture_stats cs;
+    record_capture_stats(t, &cs);
+    if (!record_count(t) && !cs.listener)
         return;
-    fprintf(out, "\nNAT MAPPINGS (from records) %s inner flow, as the destination saw it\n",
+    fprintf(out, "\nNAT MAPPINGS (%s) %s inner flow, as the destination saw it\n",
+            t->is_record ? "from records" : "from the conntrack events in the capture",
             utf8 ? "\xe2\x80\x94" : "-");
+    if (cs.losses)
+        fprintf(out, "  (the kernel dropped events %" PRIu64 " times while capturing: mappings may "
+                "be missing)\n", cs.losses);
     for (size_t i = 0; i < n; i++) {
         const nl_record_info *ri = record_info_of(t, fl[i]);
         const nl_flow *o = NULL;
@@ -158,6 +181,44 @@ void record_out_text(FILE *out, const nl_trace *t, int utf8)
         rec_text_row(out, t, fl[i], o, ri, utf8);
         shown++;
     }
-    if (!shown)
+    if (!shown && !t->is_record && !cs.events)
+        fprintf(out, "  none: natlens-capture --conntrack recorded no conntrack event\n");
+    else if (!shown)
         fprintf(out, "  none: the records hold no translation (one tuple per flow)\n");
+}
+
+char *record_out_capture_summary(const nl_trace *t, char *buf, size_t len)
+{
+    size_t n, maps = 0;
+    nl_flow **fl = flow_table_all(t->flows, &n);
+    nl_record_capture_stats cs;
+    record_capture_stats(t, &cs);
+    buf[0] = '\0';
+    if (t->is_record || (!cs.listener && !cs.events))
+        return buf;
+    for (size_t i = 0; i < n; i++) {
+        const nl_record_info *ri = record_info_of(t, fl[i]);
+        maps += ri && ri->side == NL_REC_SIDE_INNER && ri->other_leg;
+    }
+    snprintf(buf, len, "conntrack events in the capture: %" PRIu64 " events, %zu record flows "
+             "(%zu NAT mappings)%s", cs.events, record_count(t), maps,
+             cs.losses ? ", events lost (kernel buffer overruns)" : "");
+    return buf;
+}
+
+void record_out_json_capture(nl_json *j, const char *key, const nl_trace *t)
+{
+    nl_record_capture_stats cs;
+    record_capture_stats(t, &cs);
+    if (t->is_record || (!cs.listener && !cs.events && !cs.bad_blocks))
+        return;
+    json_obj_begin(j, key);
+    json_bool(j, "listener", cs.listener);
+    json_uint(j, "events", cs.events);
+    json_uint(j, "losses", cs.losses);
+    json_uint(j, "bad_blocks", cs.bad_blocks);
+    json_uint(j, "record_flows", record_count(t));
+    json_str(j, "kernel_timestamps", cs.tstamp == 0 ? "off" : cs.tstamp == 1 ? "on"
+                                     : cs.tstamp == 2 ? "turned on" : NULL);
+    json_obj_end(j);
 }

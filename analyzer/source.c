@@ -2,7 +2,10 @@
  *
  * libpcap does all the file parsing (pcap and pcapng); we only keep track
  * of where in the file each record started so that damage can be reported
- * as a byte offset, and decode each frame.
+ * as a byte offset, and decode each frame. In a regular pcapng file the
+ * blocks libpcap skips between two packets are looked at by offset
+ * (pcapng_walk.c): custom blocks go to the caller (conntrack events) and
+ * count as frames, as Wireshark numbers them.
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "natlens/source.h"
+#include "pcapng_walk.h"
 
 static pthread_mutex_t source_compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -32,6 +36,10 @@ struct nl_source {
     char     warning[512];
     uint64_t damage_off;
     int      damaged;
+    pcapng_walk *walk;     /* regular pcapng files: blocks between packets;
+                            * next_off is then where the last packet block
+                            * ended */
+    int      tail_done;    /* the blocks after the last packet: walked once */
 };
 
 /* Peek at the magic number: 1 pcapng, 2 classic pcap (16-byte record
@@ -130,7 +138,29 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
                     source_peek_format(path) == 2;
     s->next_off = 24;
     s->size = (strcmp(path, "-") != 0 && S_ISREG(st.st_mode)) ? (int64_t)st.st_size : -1;
+    if (s->size >= 0 && !s->plain_pcap && s->is_pcapng && pcap_file(p)) {
+        /* libpcap has read the section header: packets start here */
+        s->next_off = (int64_t)ftell(pcap_file(p));
+        if (s->next_off > 0)
+            s->walk = pcapng_walk_new(fileno(pcap_file(p)), (uint64_t)s->size);
+    }
     return s;
+}
+
+void source_on_custom_block(nl_source *s, nl_source_custom_fn fn, void *ctx)
+{
+    if (s->walk)
+        pcapng_walk_on_custom(s->walk, fn, ctx);
+}
+
+/* After libpcap's last packet: the blocks left (custom blocks after the
+ * last packet); where their framing broke, when it did. */
+static int source_tail(nl_source *s, uint64_t *bad_off)
+{
+    if (!s->walk || s->rec_off < 0 || s->tail_done)
+        return 0;
+    s->tail_done = 1;   /* a caller reading on after the end sees no block twice */
+    return pcapng_walk_tail(s->walk, (uint64_t)s->rec_off, s->frame, bad_off);
 }
 
 int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
@@ -145,17 +175,24 @@ int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
     /* ftell costs a system call per frame: classic pcap records are a
      * fixed 16-byte header plus caplen, so count instead */
 next_record:
-    if (s->plain_pcap) {
+    if (s->plain_pcap || s->walk) {
         s->rec_off = s->next_off;
     } else {
         f = pcap_file(s->pcap);
         s->rec_off = f ? (int64_t)ftell(f) : -1;
     }
     rc = pcap_next_ex(s->pcap, &h, &data);
-    if (rc == PCAP_ERROR_BREAK)
+    if (rc == PCAP_ERROR_BREAK) {
+        uint64_t bad;
+        source_tail(s, &bad);
         return 0;
+    }
     if (rc != 1) {
+        uint64_t bad;
         s->damaged = 1;
+        /* the walk finds the block that broke, past any good ones */
+        if (source_tail(s, &bad))
+            s->rec_off = (int64_t)bad;
         s->damage_off = s->rec_off >= 0 ? (uint64_t)s->rec_off : 0;
         if (strstr(pcap_geterr(s->pcap), "different from the")) {
             /* not damage: libpcap 1.10 reads pcapng files only while every
@@ -178,13 +215,22 @@ next_record:
                      s->path, (unsigned long long)s->frame, pcap_geterr(s->pcap));
         return -1;
     }
+    if (s->walk) {
+        /* custom blocks before this packet are frames before it */
+        f = pcap_file(s->pcap);
+        int64_t end = f ? (int64_t)ftell(f) : -1;
+        if (end > s->rec_off)
+            s->frame += pcapng_walk_packet(s->walk, (uint64_t)s->rec_off, (uint64_t)end,
+                                           h->caplen, s->frame);
+        s->next_off = end;
+    }
     s->frame++;
     if (s->plain_pcap && h->caplen >= (bpf_u_int32)pcap_snapshot(s->pcap)) {
         /* libpcap cuts records longer than the snapshot length and skips
          * the rest: only the stream knows where the next record starts */
         f = pcap_file(s->pcap);
         s->next_off = f ? (int64_t)ftell(f) : s->next_off + 16 + (int64_t)h->caplen;
-    } else {
+    } else if (s->plain_pcap) {
         s->next_off += 16 + (int64_t)h->caplen;
     }
     if (s->has_prog && !pcap_offline_filter(&s->prog, h, data))
@@ -226,6 +272,7 @@ void source_close(nl_source *s)
         return;
     if (s->has_prog)
         pcap_freecode(&s->prog);
+    pcapng_walk_free(s->walk);
     pcap_close(s->pcap);
     free(s->path);
     free(s);

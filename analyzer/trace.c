@@ -1,4 +1,6 @@
-/* trace.c - one pass over a capture: source -> decode -> flow table. */
+/* trace.c - one pass over a capture: source -> decode -> flow table; the
+ * conntrack events a pcapng capture carries (natlens-capture --conntrack)
+ * become its record flows in the same pass (record_capture.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +81,38 @@ static const nl_reader *trace_pick_reader(const char *path, const char *format,
     return format ? reader_find(format) : reader_sniff(head, n);
 }
 
+/* Tunnels and tunnel links kept when flows are capped: a few per flow. */
+static uint32_t trace_tunnel_cap(uint32_t max_flows)
+{
+    if (!max_flows)
+        return 0;
+    return max_flows > (UINT32_MAX - 1024u) / 4u ? UINT32_MAX : max_flows * 4u + 1024u;
+}
+
+/* The likely server ports of a trace: the caller's set or Zeek's default,
+ * plus every UDP port that opens a tunnel (Zeek's register_for_ports adds
+ * them too). NULL on out of memory. */
+static nl_server_ports *trace_server_ports(const nl_trace_opts *o)
+{
+    nl_server_ports *sp = malloc(sizeof *sp);
+    nl_tunnel_conf def;
+    const nl_tunnel_conf *tc = o->tunnels;
+    if (!sp)
+        return NULL;
+    if (o->server_ports)
+        *sp = *o->server_ports;
+    else
+        server_ports_default(sp);
+    if (!tc) {
+        tunnel_conf_default(&def);
+        tc = &def;
+    }
+    for (int k = 1; k < NL_TUN_KINDS; k++)
+        for (int i = 0; i < NL_TUN_PORTS && tc->ports[k][i]; i++)
+            server_ports_add(sp, 17, tc->ports[k][i]);
+    return sp;
+}
+
 static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
                            char *errbuf)
 {
@@ -92,8 +126,12 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     fo.on_end = o->flow_done;
     fo.on_end_ctx = o->flow_done_ctx;
     t = calloc(1, sizeof *t);
-    if (!t || !(t->flows = flow_table_new(&fo)) || !(t->path = strdup(path)) ||
-        !(t->name = trace_basename(path))) {
+    if (t && (t->server_ports = trace_server_ports(o)))
+        fo.server_ports = t->server_ports;
+    /* tunnel bookkeeping is bounded like the flows when streaming */
+    if (!t || !t->server_ports || !(t->flows = flow_table_new(&fo)) ||
+        !(t->tunnels = tunnel_table_new(o->tunnels, trace_tunnel_cap(o->max_flows))) ||
+        !(t->path = strdup(path)) || !(t->name = trace_basename(path))) {
         snprintf(errbuf, 512, "%s: out of memory", path);
         trace_free(t);
         return NULL;
@@ -160,6 +198,8 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     int rc;
     size_t probe_cap = 0;
     nl_probe_info pi;
+    int bad_tunnel;
+    nl_record_capture *rcap;
 
     memset(&o, 0, sizeof o);
     if (opts)
@@ -183,6 +223,10 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     t->format = t->is_pcapng ? "pcapng" : "pcap";
     t->format_title = t->is_pcapng ? "pcapng capture" : "pcap capture";
     t->file_size = source_size(src);
+    if (o.tunnels_out)
+        *o.tunnels_out = t->tunnels;
+    rcap = t->is_pcapng ? record_capture_new(t) : NULL;
+    source_on_custom_block(src, record_capture_block, rcap);
 
     memset(&pkt, 0, sizeof pkt);
     while ((rc = source_next(src, &pkt, &bytes)) == 1) {
@@ -192,13 +236,15 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
             t->first_ns = pkt.ts_ns;
         if (pkt.ts_ns > t->last_ns)
             t->last_ns = pkt.ts_ns;
-        if (pkt.flags & NL_PKT_MALFORMED)
+        bad_tunnel = 0;
+        /* the frame and everything tunnelled inside it */
+        tunnel_frame_add(t->tunnels, t->flows, &pkt, bytes, o.verify_checksums, &bad_tunnel);
+        if ((pkt.flags & NL_PKT_MALFORMED) || bad_tunnel)
             t->malformed++;
         if (pkt.flags & NL_PKT_TRUNCATED)
             t->truncated++;
         if (pkt.ip_ver)
             t->ip_packets++;
-        flow_table_add(t->flows, &pkt, bytes);
         /* the length test first: almost every packet stops here */
         if (pkt.payload_caplen >= NL_PROBE_PAYLOAD_LEN && probe_recognize(&pkt, bytes, &pi))
             trace_add_probe(t, &pi, &probe_cap);
@@ -212,6 +258,7 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     if (o.progress)
         o.progress(o.progress_ctx, t->file_size, t->file_size, t->packets);
     source_close(src);
+    record_capture_finish(rcap);   /* after the packet flows: their ids follow */
     if (t->is_pcapng && t->file_size >= 0) { /* re-reading needs a regular file */
         char herr[512];
         t->hostmeta = hostmeta_read(path, herr);
@@ -224,6 +271,8 @@ void trace_free(nl_trace *t)
     if (!t)
         return;
     flow_table_free(t->flows);
+    tunnel_table_free(t->tunnels);
+    free(t->server_ports);
     free(t->path);
     free(t->name);
     free(t->warning);

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "natlens/flow_out.h"
+#include "natlens/record_out.h"
 #include "natlens/trace_out.h"
+#include "natlens/tunnel_out.h"
 
 void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
 {
@@ -31,6 +33,8 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
         json_uint(j, "damage_offset", t->damage_offset);
     }
     json_bool(j, "host_context", t->hostmeta != NULL);
+    tunnel_out_json_stats(j, "tunnels", t->tunnels);
+    record_out_json_capture(j, "conntrack", t);   /* natlens-capture --conntrack */
     json_obj_end(j);
 }
 

@@ -156,13 +156,31 @@ static void zeek_log_icmp_ports(const nl_flow *f, unsigned *op, unsigned *rp)
 }
 
 /* tunnel_parents: the uids of the connections that carried this one
- * (Zeek's set[string]). Unset until decapsulated flows know their outer
- * flow; the tunnel work fills it here and nowhere else. Writes the set
- * members joined by "," into buf and returns 1, or returns 0 (unset). */
+ * (Zeek's set[string]): the carrying UDP flow's uid as its own row has
+ * it, or a uid for an IP tunnel made the same way from its addresses and
+ * first packet. At most NL_TUN_PARENTS members (Zeek: the first tunnel
+ * and five changes). Writes them joined by "," into buf and returns 1, or
+ * returns 0 (unset: the flow never came in a tunnel). */
 static int zeek_log_tunnel_parents(const nl_zeek_log *z, const nl_flow *f, char *buf, size_t len)
 {
-    (void)z; (void)f; (void)buf; (void)len;
-    return 0;
+    const nl_tunnel_link *l = tunnel_table_link(z->tunnels, f);
+    size_t used = 0;
+    if (!l || !l->nparents || !len)
+        return 0;
+    buf[0] = '\0';
+    for (int i = 0; i < l->nparents; i++) {
+        nl_flow key;
+        char uid[20];
+        int n;
+        if (tunnel_table_parent_key(z->tunnels, l->parents[i], &key) < 0)
+            continue;
+        zeek_log_uid(z, &key, uid, sizeof uid);
+        n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", uid);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+    return used > 0;
 }
 
 /* "%Y-%m-%d-%H-%M-%S" of now in local time, as Zeek's #open and #close;

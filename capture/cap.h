@@ -33,10 +33,36 @@ typedef struct cap_opts {
     unsigned    keep;          /* --keep N (0 = keep all) */
     uint64_t    count;         /* -c (0 = unlimited) */
     int         quiet;         /* -q: no "listening on" line */
+    int         conntrack;     /* --conntrack: conntrack events into the file */
+    unsigned    ct_buffer_kib; /* --conntrack-buffer KiB (0: the default) */
 } cap_opts;
 
 /* Live capture until SIGINT/SIGTERM/-c. Returns the exit status. */
 int cap_live_run(const cap_opts *o);
+
+/* --conntrack (cap_conntrack.c): the namespace's conntrack events as
+ * pcapng Custom Blocks (layout: natlens/ctev.h). */
+typedef struct cap_ct cap_ct;
+struct cap_pcapng;
+/* Listen to NEW, UPDATE and DESTROY events in the current network
+ * namespace (call before dropping privileges) with a socket receive buffer
+ * of buffer_kib KiB (0: 8 MiB); turns on nf_conntrack_timestamp there when
+ * it is off. NULL after a message on stderr when it cannot. Free with
+ * cap_ct_close(). */
+cap_ct *cap_ct_open(int quiet, unsigned buffer_kib);
+/* The descriptor to poll (non-blocking), -1 for NULL. */
+int cap_ct_fd(const cap_ct *c);
+/* Write the pending events (at most one round's worth, never blocks) into
+ * w, a LOSS block where the kernel dropped some. Returns the number of
+ * events written, or -1 when writing into w failed (w->err). NULL: 0. */
+int cap_ct_drain(cap_ct *c, struct cap_pcapng *w);
+/* START block after a file's header blocks; END block before its close.
+ * 0 or -1 (w->err). NULL: 0, nothing written. */
+int cap_ct_file_start(cap_ct *c, struct cap_pcapng *w);
+int cap_ct_file_end(cap_ct *c, struct cap_pcapng *w);
+/* The counters on stderr, as tcpdump prints its own (NULL: nothing). */
+void cap_ct_summary(const cap_ct *c);
+void cap_ct_close(cap_ct *c);
 
 /* `natlens-capture probe ...`: argv[0] is "probe". Returns exit status. */
 int cap_probe_main(int argc, char **argv);

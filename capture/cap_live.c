@@ -7,7 +7,8 @@
  * timestamps, the host's context stored in every file, drop counters stored
  * in an Interface Statistics Block.
  *
- * The loop polls the pcap descriptor with a 100 ms timeout in non-blocking
+ * The loop polls the pcap descriptor (and, with --conntrack, the conntrack
+ * event socket: cap_conntrack.c) with a 100 ms timeout in non-blocking
  * mode, so signals, -c, rotation by time and the final drain are handled in
  * one place and never from a signal handler. Each batch is flushed to disk
  * before the next poll: a SIGKILL loses at most the current batch. */
@@ -56,6 +57,7 @@ typedef struct live {
     int write_failed;
     char *premeta;             /* first file's metadata, read before -Z */
     char os[300];
+    cap_ct *ct;                /* --conntrack listener, NULL without */
 } live;
 
 /* OUT with a 4-digit rotation index before the extension:
@@ -110,6 +112,8 @@ static int live_open_file(live *L)
     if (r == 0)
         r = cap_pcapng_idb(&L->w, L->linktype, (uint32_t)L->o->snaplen,
                            L->o->iface, L->o->filter, L->os);
+    if (r == 0)
+        r = cap_ct_file_start(L->ct, &L->w);
     free(meta);
     if (r == 0)
         r = cap_pcapng_flush(&L->w);
@@ -153,6 +157,8 @@ static int live_close_file(live *L)
         return 0;
     snprintf(path, sizeof path, "%s", L->w.path ? L->w.path : "?");
     live_stats(L, &st, &ps);
+    if (!L->w.err)
+        cap_ct_file_end(L->ct, &L->w);
     if (!L->w.err)
         cap_pcapng_isb(&L->w, 0, &st);
     r = cap_pcapng_close(&L->w);
@@ -275,6 +281,12 @@ int cap_live_run(const cap_opts *o)
         pcap_freecode(&prog);
     }
     L.start_ns = cap_now_ns();
+    /* in this namespace, while still privileged (joining the groups needs
+     * CAP_NET_ADMIN); before the first file so it gets the START block */
+    if (o->conntrack && !(L.ct = cap_ct_open(o->quiet, o->ct_buffer_kib))) {
+        pcap_close(L.p);
+        return 2;
+    }
     if (o->user) {
         /* Read the host context while still privileged (iptables-save). */
         cap_meta_opts mo = {
@@ -286,6 +298,7 @@ int cap_live_run(const cap_opts *o)
     }
     if (o->user && live_drop_privs(o->user) != 0) {
         free(L.premeta);
+        cap_ct_close(L.ct);
         pcap_close(L.p);
         return 2;
     }
@@ -300,12 +313,14 @@ int cap_live_run(const cap_opts *o)
 
     if (live_open_file(&L) != 0) {
         live_close_file(&L);
+        cap_ct_close(L.ct);
         pcap_close(L.p);
         return L.write_failed ? 1 : 2;
     }
     if (pcap_setnonblock(L.p, 1, errbuf) != 0) {
         fprintf(stderr, CAP_PROG ": %s\n", errbuf);
         live_close_file(&L);
+        cap_ct_close(L.ct);
         pcap_close(L.p);
         return 2;
     }
@@ -318,13 +333,17 @@ int cap_live_run(const cap_opts *o)
                 pcap_datalink_val_to_description(L.linktype) : "?", o->snaplen);
 
     while (!live_stop_sig) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
+                                {.fd = cap_ct_fd(L.ct), .events = POLLIN}};
         int n;
-        if (fd >= 0 && poll(&pfd, 1, LIVE_POLL_MS) < 0 && errno != EINTR) {
+        if (fd >= 0 && poll(pfd, L.ct ? 2 : 1, LIVE_POLL_MS) < 0 && errno != EINTR) {
             fprintf(stderr, CAP_PROG ": poll: %s\n", strerror(errno));
             rc = 1;
             break;
         }
+        /* one bounded round of events, then the packets: neither starves
+         * (a write error shows at the flush below) */
+        cap_ct_drain(L.ct, &L.w);
         n = pcap_dispatch(L.p, -1, live_packet, (u_char *)&L);
         if (n == PCAP_ERROR) {
             fprintf(stderr, CAP_PROG ": %s: %s\n", o->iface, pcap_geterr(L.p));
@@ -365,6 +384,10 @@ int cap_live_run(const cap_opts *o)
             if (pcap_dispatch(L.p, -1, live_packet, (u_char *)&L) <= 0)
                 break;
         }
+        /* and the events the kernel already queued */
+        for (int i = 0; i < LIVE_DRAIN_ROUNDS; i++)
+            if (cap_ct_drain(L.ct, &L.w) <= 0)
+                break;
     }
     live_stats(&L, &st, &ps);
     if (live_close_file(&L) != 0)
@@ -372,6 +395,8 @@ int cap_live_run(const cap_opts *o)
     fprintf(stderr, "%llu packets captured\n%u packets received by filter\n"
             "%u packets dropped by kernel\n%u packets dropped by interface\n",
             (unsigned long long)L.total, ps.ps_recv, ps.ps_drop, ps.ps_ifdrop);
+    cap_ct_summary(L.ct);
+    cap_ct_close(L.ct);
     pcap_close(L.p);
     return rc;
 }

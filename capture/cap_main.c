@@ -23,12 +23,16 @@ static void main_usage(FILE *f)
     fprintf(f,
         "usage: " CAP_PROG " -i IFACE|any -w OUT.pcapng [--role client|server|NAME]\n"
         "         [--session ID] [-s SNAPLEN] [--rotate-size MB | --rotate-seconds S]\n"
-        "         [--keep N] [-Z USER] [-c COUNT] [-G SECONDS] [-B KIB] [-p] [-q] [BPF]\n"
+        "         [--keep N] [-Z USER] [-c COUNT] [-G SECONDS] [-B KIB] [-p] [-q]\n"
+        "         [--conntrack [--conntrack-buffer KIB]] [BPF]\n"
         "       " CAP_PROG " probe --to HOST:PORT [--from ADDR]... [--all-sources]\n"
         "         [--via IFACE] [--count N] [--rate PPS] [--proto tcp|udp] [--session ID]\n"
         "       " CAP_PROG " meta FILE [--route-dev DST | --ifname INDEX | --get KEY]\n"
+        "\n"
         "Writes pcapng (ns timestamps, interface name, host context: addresses,\n"
         "routes, rules, NAT rules, clock state); SIGINT/SIGTERM stop cleanly.\n"
+        "--conntrack also records this namespace's conntrack events (the NAT's own\n"
+        "mapping) into the file, one pcapng custom block each.\n"
         "See natlens-capture(1).\n");
 }
 
@@ -137,7 +141,8 @@ static char *main_join(int argc, char **argv, int from)
 
 int main(int argc, char **argv)
 {
-    enum { O_ROLE = 256, O_SESSION, O_RSIZE, O_RSECS, O_KEEP, O_VERSION };
+    enum { O_ROLE = 256, O_SESSION, O_RSIZE, O_RSECS, O_KEEP, O_VERSION, O_CONNTRACK,
+           O_CTBUF };
     static const struct option longopts[] = {
         {"role", required_argument, NULL, O_ROLE},
         {"session", required_argument, NULL, O_SESSION},
@@ -145,6 +150,8 @@ int main(int argc, char **argv)
         {"rotate-seconds", required_argument, NULL, O_RSECS},
         {"keep", required_argument, NULL, O_KEEP},
         {"version", no_argument, NULL, O_VERSION},
+        {"conntrack", no_argument, NULL, O_CONNTRACK},
+        {"conntrack-buffer", required_argument, NULL, O_CTBUF},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cap_opts o;
@@ -167,6 +174,12 @@ int main(int argc, char **argv)
         case 'Z': o.user = optarg; break;
         case 'p': o.promisc = 0; break;
         case 'q': o.quiet = 1; break;
+        case O_CONNTRACK: o.conntrack = 1; break;
+        case O_CTBUF:
+            if (main_u64("--conntrack-buffer", optarg, 4, 1u << 20, &v) != 0)
+                return 2;
+            o.ct_buffer_kib = (unsigned)v;
+            break;
         case O_ROLE:
             if (strlen(optarg) > CAP_MAX_NAME) {
                 fprintf(stderr, CAP_PROG ": --role at most %d characters\n", CAP_MAX_NAME);
@@ -233,6 +246,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(o.out, "-") == 0 && (o.rotate_bytes || o.rotate_secs)) {
         fprintf(stderr, CAP_PROG ": rotation needs a file name, not -w -\n");
+        return 2;
+    }
+    if (o.ct_buffer_kib && !o.conntrack) {
+        fprintf(stderr, CAP_PROG ": --conntrack-buffer needs --conntrack\n");
         return 2;
     }
     if (o.keep && !o.rotate_bytes && !o.rotate_secs) {

@@ -210,6 +210,21 @@ int cap_pcapng_epb(cap_pcapng *w, uint32_t ifid, uint64_t ts_ns,
     return 0;
 }
 
+int cap_pcapng_custom(cap_pcapng *w, uint32_t type, const void *data, size_t len)
+{
+    size_t start;
+    if (len < 4 || len > 65536)   /* a caller's mistake: the file stays usable */
+        return -1;
+    if (pn_reserve(w, 12 + PAD4(len)) != 0)
+        return -1;
+    start = w->len;
+    pn_u32(w, type);
+    pn_u32(w, 0);
+    pn_bytes(w, data, len);
+    pn_end(w, start);
+    return 0;
+}
+
 static void pn_opt_u64(cap_pcapng *w, uint16_t code, uint64_t v)
 {
     pn_u16(w, code);

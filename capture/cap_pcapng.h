@@ -43,6 +43,10 @@ int cap_pcapng_idb(cap_pcapng *w, int linktype, uint32_t snaplen,
 /* Enhanced Packet Block for interface 0-based `ifid`. */
 int cap_pcapng_epb(cap_pcapng *w, uint32_t ifid, uint64_t ts_ns,
                    uint32_t caplen, uint32_t wirelen, const uint8_t *data);
+/* Custom Block of `type` (0x00000BAD copiable, 0x40000BAD not) whose body
+ * is `data` (len bytes, starting with the PEN in host byte order; padded
+ * to 32 bits here). Not counted as a packet. 0 or -1 (see above). */
+int cap_pcapng_custom(cap_pcapng *w, uint32_t type, const void *data, size_t len);
 /* Interface Statistics Block. */
 typedef struct cap_pcapng_stats {
     uint64_t now_ns, start_ns, end_ns;

@@ -48,6 +48,14 @@ for f in zeek/wikipedia.pcap zeek/pcapng-multi-interface.pcapng zeek/linux-sll2.
     done
     echo "ok   natlens flows $f"
 done
+# router captures carrying conntrack event blocks (natlens-capture --conntrack)
+for f in samples/records/capture/*.pcapng; do
+    [ -f "$f" ] || continue
+    timeout 120 "$N" flows --json "$f" > /dev/null 2> "$tmp/log"
+    rc=$?
+    if [ $rc -ne 0 ] || sanitized "$tmp/log"; then report "natlens flows --json $f (exit $rc)" "$tmp/log"
+    else echo "ok   natlens flows $f"; fi
+done
 # two-sided samples through correlate, when both exist
 if "$N" correlate --help > /dev/null 2>&1; then
     for d in samples/*/; do

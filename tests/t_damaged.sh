@@ -62,6 +62,36 @@ for src in sys.argv[2:]:
         open(p, "wb").write(v)
         print("any", p)
 PYEOF
+# conntrack event blocks inside a capture (natlens-capture --conntrack): one
+# event block cut at the end of the file, its block length lying, its body
+# garbage, its own body length lying, an unknown layout version; each must
+# be read (exit 0) with a warning naming the byte offset (class ctblock)
+if [ -f samples/records/capture/router-conntrack.pcapng ]; then
+    python3 - "$tmp/ct" samples/records/capture/router-conntrack.pcapng >> "$tmp/list" <<'PYEOF'
+import os, random, struct, sys
+out = sys.argv[1]; os.makedirs(out, exist_ok=True)
+b = bytearray(open(sys.argv[2], "rb").read())
+blocks, off = [], 0
+while off + 12 <= len(b):
+    t, n = struct.unpack_from("<II", b, off)
+    blocks.append((off, t, n)); off += n
+ev = [(o, n) for o, t, n in blocks if t == 0xBAD and b[o + 12:o + 16] == b"NLCT" and b[o + 17] == 1]
+mid, last = ev[len(ev) // 2], ev[-1]
+rnd = random.Random(17)
+def put(name, data):
+    p = os.path.join(out, name); open(p, "wb").write(bytes(data)); print("ctblock", p)
+put("ct-cut.pcapng", b[:last[0] + last[1] // 2])             # the file ends inside an event
+v = bytearray(b); struct.pack_into("<I", v, mid[0] + 4, mid[1] + 64); put("ct-blocklen.pcapng", v)
+v = bytearray(b); struct.pack_into("<I", v, mid[0] + 4, 16); put("ct-blocklen-short.pcapng", v)
+v = bytearray(b)
+for i in range(mid[0] + 20, mid[0] + mid[1] - 4):
+    v[i] = rnd.randrange(256)
+v[mid[0] + 20] = 0xee                                      # never a valid event type
+put("ct-garbage.pcapng", v)
+v = bytearray(b); struct.pack_into(">H", v, mid[0] + 18, 0xfff0); put("ct-bodylen.pcapng", v)
+v = bytearray(b); v[mid[0] + 16] = 9; put("ct-version.pcapng", v)
+PYEOF
+fi
 {
     echo "any $tmp/dir.pcap"
     echo "any $tmp/does-not-exist.pcap"
@@ -93,11 +123,11 @@ check() {
             124|137) bad="did not end within 10 s" ;;
             *) bad="exit status $rc" ;;
         esac
-        if [ "$cls" = cut ] && [ -z "$bad" ]; then
+        if { [ "$cls" = cut ] || [ "$cls" = ctblock ]; } && [ -z "$bad" ]; then
             if [ $rc -ne 0 ]; then
-                bad="cut file not analysed up to the damage (exit $rc)"
+                bad="$cls file not analysed up to the damage (exit $rc)"
             elif ! grep -qiE '(offset|byte)[^0-9]{0,20}[0-9]+' "$err"; then
-                bad="cut file without a warning naming the offset"
+                bad="$cls file without a warning naming the offset"
             fi
         fi
         if grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$err"; then

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t_valgrind.sh - one `natlens flows --json` run on a sample, and one on a
-# capture cut in the middle of a record (the damage path), under valgrind:
-# any memory error or a definite/indirect leak fails.
+# capture cut in the middle of a record (the damage path), the same for a
+# capture carrying conntrack events, under valgrind: any memory error or a
+# definite/indirect leak fails.
 cd "$(dirname "$0")/.." || exit 2
 CORPUS=${CORPUS:-$PWD/tests/corpus}
 NATLENS=${NATLENS:-$PWD/${BUILD:-build}/natlens}
@@ -24,8 +25,17 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 size=$(wc -c < "$sample")
 head -c $((size * 2 / 3 + 5)) "$sample" > "$tmp/cut.pcap"
 
+# a router capture with conntrack event blocks (natlens-capture --conntrack),
+# whole and cut: the record flows made while reading packets
+ct=samples/records/capture/router-conntrack.pcapng
+cts=""
+if [ -f "$ct" ]; then
+    size=$(wc -c < "$ct")
+    head -c $((size * 2 / 3 + 7)) "$ct" > "$tmp/ct-cut.pcapng"
+    cts="$ct $tmp/ct-cut.pcapng"
+fi
 fails=0
-for f in "$sample" "$tmp/cut.pcap"; do
+for f in "$sample" "$tmp/cut.pcap" $cts; do
     valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --show-leak-kinds=definite,indirect "$NATLENS" flows --json "$f" > "$tmp/out" 2> "$tmp/err"
     rc=$?

@@ -42,6 +42,9 @@ PCAPNG_IDB = ("libpcap stops at an interface whose link type or snapshot length 
               "the first one (natlens reports the offset); tshark reads every interface")
 PCAPNG_NOIDB = ("libpcap refuses a pcapng without an Interface Description Block (natlens "
                 "exits with an error); tshark reads 0 packets")
+TEREDO_RELAY = ("Teredo through a relay on port 32900: natlens recognises Teredo by its content "
+                "on any port, as Zeek does, and finds the IPv6 connection inside; tshark "
+                "decodes Teredo on UDP 3544 only (its heuristic is off by default)")
 EXPECTED_DIFFERENCES = {
     "zeek/modbus-rst.pcap": {"tcp 192.168.10.111:502<->198.74.56.135:60293": ZEEK_CLOSE},
     "zeek/teredo.pcap": {
@@ -49,6 +52,12 @@ EXPECTED_DIFFERENCES = {
         "tcp 192.168.2.16:1577<->75.126.203.78:80": ZEEK_CLOSE,
         "tcp 192.168.2.16:1578<->75.126.203.78:80": ZEEK_CLOSE,
         "udp 192.168.2.1:53<->192.168.2.16:1920": ZEEK_DNS,
+        "tcp 2001:0:4137:9e50:8000:f12a:b9c8:2815:1286<->2001:4860:0:2001::68:80": TEREDO_RELAY,
+        "tcp count": TEREDO_RELAY,
+    },
+    "zeek/teredo_bubble_with_payload.pcap": {
+        "tcp 2001:0:4137:9e50:8000:f12a:b9c8:2815:1286<->2001:4860:0:2001::68:80": TEREDO_RELAY,
+        "tcp count": TEREDO_RELAY,
     },
     "suricata/bug-2646-01/input.pcap": {
         "tcp 151.101.36.133:443<->192.168.0.253:49584":

@@ -243,6 +243,7 @@ def compare_baseline(corpus, pcap, baseline, rows, ours, msgs, stats):
 
 def check_capture(natlens, corpus, pcap, baseline, verify, msgs, stats):
     flag = ["--verify-checksums"] if verify else []
+    flag += zeek_compare.EXTRA_ARGS.get(baseline, []) if baseline else []  # Zeek options
     path = os.path.join(corpus, pcap)
     rc, tsv = run(natlens, ["--zeek"] + flag + [path])
     if rc != 0:

@@ -96,6 +96,20 @@ void cli_common_file(cli_common *c, const char *path);
  * with realloc (exits 2 when out of memory). */
 int cli_common_arg(cli_common *c, int argc, char **argv, int *i);
 
+/* --tunnel-port KIND=PORT (repeatable) and --tunnel-depth N (0 opens no
+ * tunnel) into c, which the caller set up with tunnel_conf_default().
+ * Exit 2 with a message when the value is bad. */
+void cli_tunnel_port(nl_tunnel_conf *c, const char *val);
+void cli_tunnel_depth(nl_tunnel_conf *c, const char *val);
+/* For hand-written option loops: when argv[*i] is --tunnel-port or
+ * --tunnel-depth ("--opt VAL" or "--opt=VAL"), apply it, step *i past its
+ * value and return 1; else 0. */
+int cli_tunnel_arg(nl_tunnel_conf *c, int argc, char **argv, int *i);
+#define CLI_TUNNEL_USAGE \
+    "  --tunnel-port KIND=PORT  also open UDP PORT as KIND (vxlan, geneve, gtpu,\n" \
+    "                      teredo, ayiya, gre); repeatable\n" \
+    "  --tunnel-depth N    open at most N nested encapsulations (default 4, 0: none)\n"
+
 /* `natlens correlate` as text (correlate_text.c). Detail tables show at
  * most top_egress / top_flows rows unless all != 0. */
 struct nl_correlation;

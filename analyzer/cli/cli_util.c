@@ -236,3 +236,43 @@ int cli_common_arg(cli_common *c, int argc, char **argv, int *i)
     }
     return 0;
 }
+
+void cli_tunnel_port(nl_tunnel_conf *c, const char *val)
+{
+    char err[160];
+    if (!val || tunnel_conf_add_port(c, val, err, sizeof err) < 0) {
+        fprintf(stderr, "natlens: %s\n", val ? err : "--tunnel-port needs KIND=PORT");
+        exit(CLI_USAGE);
+    }
+}
+
+void cli_tunnel_depth(nl_tunnel_conf *c, const char *val)
+{
+    char *end;
+    unsigned long v;
+    errno = 0;
+    v = val ? strtoul(val, &end, 10) : 0;
+    if (!val || errno || *end || val[0] == '-' || !val[0] || v > 16) {
+        fprintf(stderr, "natlens: --tunnel-depth needs a number 0-16, got '%s'\n", val ? val : "");
+        exit(CLI_USAGE);
+    }
+    c->max_depth = (uint8_t)v;
+}
+
+int cli_tunnel_arg(nl_tunnel_conf *c, int argc, char **argv, int *i)
+{
+    static const char *const names[2] = {"--tunnel-port", "--tunnel-depth"};
+    for (int k = 0; k < 2; k++) {
+        size_t n = strlen(names[k]);
+        const char *a = argv[*i], *val;
+        if (strncmp(a, names[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
+            continue;
+        val = a[n] == '=' ? a + n + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
+        if (k == 0)
+            cli_tunnel_port(c, val);
+        else
+            cli_tunnel_depth(c, val);
+        return 1;
+    }
+    return 0;
+}

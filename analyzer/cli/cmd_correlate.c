@@ -42,6 +42,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: natlens correlate [--json] [--fail-on-findings] [--strict] [--all] [--top N]\n"
         "                         [--max-flows N] [--format NAME] [--community-id-seed N]\n"
+        "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
         "                         [-q] [-n] [-f EXPR] [-r FILE]...\n"
         "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
         "       natlens correlate [options] DIR [-- BPF expression]\n"
@@ -60,7 +61,8 @@ static void usage(FILE *f)
         "  -q, --quiet         no progress on stderr\n"
         "  -r FILE             a capture (as tcpdump; may repeat), before the others\n"
         "  -f EXPR             BPF filter for every capture; so are the words after --\n"
-        "  -n                  accepted (natlens never resolves names)\n");
+        "  -n                  accepted (natlens never resolves names)\n"
+        CLI_TUNNEL_USAGE);
 }
 
 static int has_capture_ext(const char *n)
@@ -239,6 +241,9 @@ int cmd_correlate(int argc, char **argv)
     cli_common cc = {NULL, 0, NULL, 0};
     char *after_dashes = cli_take_filter(&argc, argv), *bpf = NULL;
     int oom;
+    nl_tunnel_conf tconf;
+
+    tunnel_conf_default(&tconf);
 
     files = calloc((size_t)argc + 1, sizeof *files);
     if (!files)
@@ -247,6 +252,8 @@ int cmd_correlate(int argc, char **argv)
         const char *a = argv[i];
         if (cli_common_arg(&cc, argc, argv, &i)) {
             /* -r -n -f --community-id-seed, shared with report and tui */
+        } else if (cli_tunnel_arg(&tconf, argc, argv, &i)) {
+            continue;
         } else if (strcmp(a, "--json") == 0) {
             as_json = 1;
         } else if (strcmp(a, "--fail-on-findings") == 0) {
@@ -323,6 +330,7 @@ int cmd_correlate(int argc, char **argv)
     topt.max_flows = (uint32_t)max_flows;
     topt.bpf = bpf;
     topt.format = rec_format;   /* record files only; captures stay captures */
+    topt.tunnels = &tconf;
     int loaded = 1;
     for (int i = 0; i < nfiles; i++)
         if (is_dir(files[i])) {

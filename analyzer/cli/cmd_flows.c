@@ -14,6 +14,7 @@
 #include "natlens/record_out.h"
 #include "natlens/timefmt.h"
 #include "natlens/trace_out.h"
+#include "natlens/tunnel_out.h"
 #include "natlens/zeek_log.h"
 #include "cli.h"
 
@@ -23,8 +24,9 @@ static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv|--zeek|--zeek-json] [--verify-checksums] [--max-flows N]\n"
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
-               "                     [--localtime] [-n] [-f EXPR] {FILE | -r FILE} [BPF expression]\n"
-               "                     [-- BPF expression]\n"
+               "                     [--localtime] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
+               "                     [--likely-server-ports LIST]\n"
+               "                     [-n] [-f EXPR] {FILE | -r FILE} [BPF expression] [-- BPF expression]\n"
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
@@ -46,7 +48,11 @@ static void flows_usage(FILE *f)
                "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
                "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
                "  --point NAME        capture-point name in the records (default: the recorded role,\n"
-               "                      else the file name without its extension)\n");
+               "                      else the file name without its extension)\n"
+               "  --likely-server-ports LIST  Zeek's likely_server_ports for naming the originator\n"
+               "                      when a connection starts without a SYN: 'none', 'default', or\n"
+               "                      80/tcp,53/udp,... ('+' first: added to the default)\n"
+               CLI_TUNNEL_USAGE);
 }
 
 /* Streaming output (--max-flows): flows are written as they end, so the
@@ -58,6 +64,7 @@ static void flows_text_header(int w, const nl_timefmt *tf);
 static void flows_text_row(const nl_flow *f, int w, int color, const nl_timefmt *tf);
 
 typedef struct flows_stream {
+    const nl_tunnel_table *tunnels;  /* the trace's, set by trace_load */
     int      fmt;
     int      color;
     int      localtime;
@@ -95,12 +102,13 @@ static void flows_stream_one(void *ctx, const nl_flow *f)
     flows_stream *s = ctx;
     flows_stream_begin(s, f->first_ns);
     if (s->fmt == FMT_JSON)
-        flow_out_json(&s->j, NULL, f);
+        flow_out_json_tun(&s->j, NULL, f, s->tunnels);
     else if (s->fmt == FMT_CSV)
         flow_out_csv_row(stdout, f, s->cid_seed);
-    else if (s->fmt == FMT_ZEEK || s->fmt == FMT_ZEEK_JSON)
+    else if (s->fmt == FMT_ZEEK || s->fmt == FMT_ZEEK_JSON) {
+        s->z.tunnels = s->tunnels;
         zeek_log_flow(&s->z, f);
-    else
+    } else
         flows_text_row(f, FLOWS_STREAM_W, s->color, &s->tf);
 }
 
@@ -147,7 +155,7 @@ static void flows_json(nl_trace *t, const nl_findings *fs, uint16_t cid_seed)
     json_arr_end(&j);
     json_arr_begin(&j, "flows");
     for (size_t i = 0; i < n; i++)
-        flow_out_json(&j, NULL, fl[i]);
+        flow_out_json_tun(&j, NULL, fl[i], t->tunnels);
     json_arr_end(&j);
     diagnose_json(&j, "findings", fs);
     trace_out_json_probes(&j, "probes", &t, 1);
@@ -170,6 +178,7 @@ static void flows_zeek(nl_trace *t, nl_zeek_log *z)
 {
     size_t n;
     nl_flow **fl = trace_flows(t, &n);
+    z->tunnels = t->tunnels;
     for (size_t i = 0; i < n; i++)
         zeek_log_flow(z, fl[i]);
     zeek_log_close(z);
@@ -204,7 +213,9 @@ static void flows_text_summary(nl_trace *t, const nl_timefmt *tf)
     flow_table_stats(t->flows, &st);
     char span[128];
     plural_count(t->packets, "packet", "packets", np, sizeof np);
-    plural_count(st.flows_total, "flow", "flows", nf, sizeof nf);
+    /* a capture's conntrack events are record flows: counted apart (below) */
+    plural_count(st.flows_total - (t->is_record ? 0 : (uint64_t)record_count(t)), "flow", "flows",
+                 nf, sizeof nf);
     if (t->is_record) {
         char rs[200];
         printf("%s: %s", t->name, record_out_summary(t, rs, sizeof rs));
@@ -215,9 +226,12 @@ static void flows_text_summary(nl_trace *t, const nl_timefmt *tf)
             printf("  %llu %s skipped (see the warnings)\n", (unsigned long long)t->bad_records,
                    plural_word(t->bad_records, "line", "lines"));
     } else if (t->packets) {
+        char cs[200];
         printf("%s: %s, %s, %s, %s, %s\n", t->name, t->is_pcapng ? "pcapng" : "pcap",
                t->linktype_name, np, nf,
                timefmt_span(tf, t->first_ns, t->last_ns, " \xe2\x86\x92 ", span, sizeof span));
+        if (record_out_capture_summary(t, cs, sizeof cs)[0])
+            printf("  %s\n", cs);
     } else {
         printf("%s: %s, %s, no packets\n", t->name, t->is_pcapng ? "pcapng" : "pcap", t->linktype_name);
     }
@@ -225,6 +239,7 @@ static void flows_text_summary(nl_trace *t, const nl_timefmt *tf)
         printf("  %" PRIu64 " %s evicted by --max-flows (%s end at eviction)\n", st.evicted,
                plural_word(st.evicted, "flow", "flows"),
                plural_word(st.evicted, "its counts", "their counts"));
+    tunnel_out_text_stats(stdout, t->tunnels);
 }
 
 /* Width of the FIRST column: the time with 6 decimals, the date if shown. */
@@ -269,7 +284,10 @@ static void flows_text(nl_trace *t, int localtime)
     timefmt_init(&tf, localtime, t->first_ns, t->last_ns, (int64_t)time(NULL));
     flows_text_summary(t, &tf);
     for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
+        size_t l;
+        if (!t->is_record && record_info_of(t, fl[i]))
+            continue;   /* a capture's conntrack events: under NAT MAPPINGS */
+        l = strlen(flow_out_tuple(fl[i], tup, sizeof tup, 0));
         if (l > w)
             w = l;
     }
@@ -277,7 +295,8 @@ static void flows_text(nl_trace *t, int localtime)
         w = 90;
     flows_text_header((int)w, &tf);
     for (size_t i = 0; i < n; i++)
-        flows_text_row(fl[i], (int)w, color, &tf);
+        if (t->is_record || !record_info_of(t, fl[i]))
+            flows_text_row(fl[i], (int)w, color, &tf);
     trace_out_text_probes(stdout, &t, 1);
     record_out_text(stdout, t, 1);
 }
@@ -296,6 +315,9 @@ int cmd_flows(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
+        {"tunnel-port", required_argument, NULL, 'U'},
+        {"tunnel-depth", required_argument, NULL, 'D'},
+        {"likely-server-ports", required_argument, NULL, 'K'},
         {"ndjson", required_argument, NULL, 'N'},
         {"point", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
@@ -304,6 +326,9 @@ int cmd_flows(int argc, char **argv)
     int fmt = FMT_TEXT, c, rc = CLI_OK, oom;
     flows_stream stream;
     nl_trace_opts o;
+    nl_tunnel_conf tconf;
+    static nl_server_ports sports;  /* 16 KiB: not on the stack */
+    char perr[160];
     nl_trace *t;
     nl_findings *fs;
     int fail_on = 0, strict = 0, localtime = 0;
@@ -313,6 +338,8 @@ int cmd_flows(int argc, char **argv)
     const char *ndjson = NULL, *point = NULL;
 
     memset(&o, 0, sizeof o);
+    tunnel_conf_default(&tconf);
+    o.tunnels = &tconf;
     after_dashes = cli_take_filter(&argc, argv);
     optind = 1;
     /* "+" stops at the first non-option: the BPF expression may hold
@@ -330,6 +357,16 @@ int cmd_flows(int argc, char **argv)
         case 'S': seed = cli_parse_seed(optarg); break;
         case 'L': localtime = 1; break;
         case 'I': o.format = optarg; break;
+        case 'U': cli_tunnel_port(&tconf, optarg); break;
+        case 'D': cli_tunnel_depth(&tconf, optarg); break;
+        case 'K':
+            if (server_ports_parse(&sports, optarg, perr, sizeof perr) < 0) {
+                fprintf(stderr, "natlens flows: %s\n", perr);
+                free(after_dashes);
+                return CLI_USAGE;
+            }
+            o.server_ports = &sports;
+            break;
         case 'r': path = optarg; break;
         case 'n': break;            /* tcpdump's "no name lookups": natlens does none */
         case 'f': filter_f = optarg; break;
@@ -378,6 +415,7 @@ int cmd_flows(int argc, char **argv)
         /* bounded memory: ended flows are written out and recycled */
         o.flow_done = flows_stream_one;
         o.flow_done_ctx = &stream;
+        o.tunnels_out = &stream.tunnels;
     }
     if (!o.flow_done) {
         /* findings read the handshake's packets: a few per flow are enough

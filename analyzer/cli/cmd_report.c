@@ -27,7 +27,8 @@ static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
                "                      [--redact] [--all] [--top N] [--fail-on-findings] [--strict]\n"
-               "                      [--input-format NAME] [--community-id-seed N] [-n] [-f EXPR]\n"
+               "                      [--input-format NAME] [--community-id-seed N]\n"
+               "                      [--tunnel-port KIND=PORT]... [--tunnel-depth N] [-n] [-f EXPR]\n"
                "                      [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
                "  Captures in path order, client side first.\n"
                "  -o, --output FILE  the report; its extension gives the format unless --format\n"
@@ -42,7 +43,8 @@ static void report_usage(FILE *f)
                "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
                "  -r CAPTURE    a capture (as tcpdump; may repeat), before the others\n"
                "  -f EXPR       BPF filter for every capture; so are the words after --\n"
-               "  -n            accepted (natlens never resolves names)\n");
+               "  -n            accepted (natlens never resolves names)\n"
+               CLI_TUNNEL_USAGE);
 }
 
 /* Append one word to the rendered command line, shell-quoted when needed. */
@@ -119,10 +121,13 @@ int cmd_report(int argc, char **argv)
         {"strict", no_argument, NULL, 'Y'},
         {"input-format", required_argument, NULL, 'I'},
         {"community-id-seed", required_argument, NULL, 'S'},
+        {"tunnel-port", required_argument, NULL, 'P'},
+        {"tunnel-depth", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     nl_report_opts ro;
+    nl_tunnel_conf tconf;
     const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
     int c, fail_on = 0, strict = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
     nl_report_capture *caps = NULL;
@@ -138,6 +143,7 @@ int cmd_report(int argc, char **argv)
     int oom;
 
     report_opts_default(&ro);
+    tunnel_conf_default(&tconf);
     after_dashes = cli_take_filter(&argc, argv);
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:hr:nf:", lo, NULL)) != -1) {
@@ -156,6 +162,8 @@ int cmd_report(int argc, char **argv)
         case 'X': fail_on = 1; break;
         case 'Y': strict = 1; break;
         case 'I': rec_format = optarg; break;
+        case 'P': cli_tunnel_port(&tconf, optarg); break;
+        case 'D': cli_tunnel_depth(&tconf, optarg); break;
         case 'h': report_usage(stdout); rc = CLI_OK; goto out;
         default: report_usage(stderr); goto out;
         }
@@ -195,6 +203,7 @@ int cmd_report(int argc, char **argv)
         o.keep_packets = 1;
         o.bpf = bpf;
         o.format = rec_format;   /* --format is the report's own: --input-format here */
+        o.tunnels = &tconf;
         tr[i] = cli_load_trace(path, &o);
         if (!tr[i])
             goto out;

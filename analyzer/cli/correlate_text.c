@@ -457,8 +457,10 @@ static void record_note(view *v, int cap, const nl_flow *f, char *buf, size_t le
         for (size_t i = 0, o = 0; who[i] && o + 1 < sizeof w; i++)
             w[o++] = who[i] >= 0x20 && who[i] < 0x7f ? who[i] : '?';
     const char *act = record_action_name(ri->action), *st = record_nat_status_name(ri);
-    snprintf(buf + l, len - l, "%s%s%s%s line %llu%s%s%s%s", dot(v), t->format,
-             w[0] ? " " : "", w, (unsigned long long)ri->line, act ? " " : "", act ? act : "",
+    /* records inside a capture are numbered by frame (record.h) */
+    snprintf(buf + l, len - l, "%s%s%s%s %s %llu%s%s%s%s", dot(v), t->format,
+             w[0] ? " " : "", w, t->is_record ? "line" : "frame", (unsigned long long)ri->line,
+             act ? " " : "", act ? act : "",
              st ? " " : "", st ? st : "");
 }
 
@@ -539,7 +541,7 @@ static void row_fill(view *v, const row *rw, row_cells *out)
 static int foreign_record(const nl_correlation *c, const nl_unmatched *u)
 {
     const nl_trace *t = c->caps[u->capture].trace;
-    return t && t->is_record && record_info_of(t, u->flow);
+    return t && record_info_of(t, u->flow);
 }
 
 static size_t rows_collect(view *v, row *rows, size_t *only, size_t *full, size_t *partial,

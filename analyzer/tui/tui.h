@@ -222,6 +222,9 @@ typedef struct tui_loader {
 /* Read record files with this record reader (--format; reader.h); NULL
  * detects. Call before tui_load_start(). */
 void tui_load_set_format(const char *name);
+/* Open tunnels as --tunnel-port/--tunnel-depth say (NULL: the defaults);
+ * borrowed until loading ends. Call before tui_load_start(). */
+void tui_load_set_tunnels(const nl_tunnel_conf *c);
 /* Start reading in the background (signals blocked in the loader threads
  * so they reach the UI thread). -1 with err filled if no thread. */
 int tui_load_start(tui_loader *ld, char **paths, size_t n, const char *bpf, int utf8, char *err);

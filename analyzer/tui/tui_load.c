@@ -66,6 +66,13 @@ void tui_load_set_format(const char *name)
     tui_format = name;
 }
 
+static const nl_tunnel_conf *tui_tunnels; /* set once before the threads start */
+
+void tui_load_set_tunnels(const nl_tunnel_conf *c)
+{
+    tui_tunnels = c;
+}
+
 static void *tui_load_one(void *arg)
 {
     tui_cap_job *j = arg;
@@ -74,6 +81,7 @@ static void *tui_load_one(void *arg)
     o.keep_packets = 1;
     o.bpf = j->ld->bpf;
     o.format = tui_format;
+    o.tunnels = tui_tunnels;
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);

@@ -39,8 +39,9 @@ const tui_panel *tui_panel_get(int p)
 
 static void tui_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens tui [--format NAME] [--community-id-seed N] [-n] [-f EXPR]\n"
-               "                   [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
+    fprintf(f, "usage: natlens tui [--format NAME] [--community-id-seed N] [--tunnel-port KIND=PORT]...\n"
+               "                   [--tunnel-depth N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
+               "                   [-- BPF expression]\n"
                "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
                "  Interactive viewer. Captures in path order, client side first. The flows\n"
                "  show as soon as the files are read; pairing and findings follow.\n"
@@ -50,7 +51,8 @@ static void tui_usage(FILE *f)
                "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
                "  Keys: F1/? help, F3// search, F4/f filter (port 80, host 10.1.2.3,\n"
                "  state S0, nat snat, proto udp, broken; and, or, not), F6/s sort, F10/q quit.\n"
-               "  NO_COLOR=1 turns colours off.\n");
+               "  NO_COLOR=1 turns colours off.\n"
+               CLI_TUNNEL_USAGE);
 }
 
 static int tui_preflight(char **paths, size_t n, const char *bpf, const char *format)
@@ -302,6 +304,9 @@ int cmd_tui(int argc, char **argv)
     const char *format = NULL;
     size_t n;
     int first, rc = CLI_USAGE, oom = 0;
+    nl_tunnel_conf tconf;
+
+    tunnel_conf_default(&tconf);
 
     filter = cli_take_filter(&argc, argv);
     for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
@@ -312,6 +317,8 @@ int cmd_tui(int argc, char **argv)
             rc = CLI_OK;
             goto out;
         }
+        if (cli_tunnel_arg(&tconf, argc, argv, &first))
+            continue;
         if (!strcmp(argv[first], "--format") && first + 1 < argc) {
             format = argv[++first];
             continue;
@@ -338,6 +345,7 @@ int cmd_tui(int argc, char **argv)
     /* -r captures first, in their order */
     for (size_t i = 0; i < n; i++)
         paths[i] = i < (size_t)cc.nfiles ? (char *)cc.files[i] : argv[first + (int)i - cc.nfiles];
+    tui_load_set_tunnels(&tconf);
     rc = tui_run(paths, n, bpf, format);
 out:
     free(paths);

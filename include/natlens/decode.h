@@ -123,9 +123,95 @@ typedef struct nl_packet {
  * was found (check flags for damage), -1 when the frame carries no IP or
  * the link type is unsupported. pkt->ts_ns, frame and file_off are left to
  * the caller. If verify_csum is non-zero and the whole segment was
- * captured, the L4 checksum is verified (NL_PKT_BAD_CSUM / NL_PKT_CSUM_OK). */
+ * captured, the L4 checksum is verified (NL_PKT_BAD_CSUM / NL_PKT_CSUM_OK).
+ * Only the outermost IP packet is decoded: a tunnel (IP-in-IP, GRE, the UDP
+ * encapsulations below) is opened layer by layer with decode_encap_*() and
+ * decode_inner() (tunnel.h does that for a trace). */
 int decode_packet(nl_packet *pkt, const uint8_t *bytes, uint32_t caplen,
                   uint32_t wirelen, int linktype, int verify_csum);
+
+/* ---- encapsulations (decode_iptun.c, decode_overlay.c, decode_gtp.c,
+ * decode_teredo.c, decode_inner.c) ---- */
+
+/* Tunnel kinds, named as Zeek's Tunnel::Type. */
+enum nl_tun_kind {
+    NL_TUN_NONE = 0,
+    NL_TUN_IP,       /* IP-in-IP: 4in4, 6in4, 4in6, 6in6 (RFC 2003, RFC 4213) */
+    NL_TUN_GRE,      /* GRE (RFC 2784/2890), PPTP (RFC 2637), GRE-in-UDP (RFC 8086) */
+    NL_TUN_VXLAN,    /* RFC 7348 */
+    NL_TUN_GENEVE,   /* RFC 8926 */
+    NL_TUN_GTPU,     /* GTP-U, 3GPP TS 29.281 */
+    NL_TUN_TEREDO,   /* RFC 4380 */
+    NL_TUN_AYIYA,    /* "Anything In Anything" (draft-massar-v6ops-ayiya) */
+    NL_TUN_KINDS
+};
+
+/* What an encapsulation header says follows it. */
+enum { NL_INNER_ETH = 1, NL_INNER_ETYPE, NL_INNER_IP };
+
+/* nl_encap.notes */
+enum {
+    NL_ENC_TEREDO_ORIGIN = 1u << 0, /* Teredo origin indication present */
+    NL_ENC_TEREDO_AUTH   = 1u << 1, /* Teredo authentication indicator present */
+    NL_ENC_GWLB_ENI      = 1u << 2, /* AWS GWLB option: endpoint id */
+    NL_ENC_GWLB_ATTACH   = 1u << 3, /* AWS GWLB option: attachment id */
+    NL_ENC_GWLB_COOKIE   = 1u << 4  /* AWS GWLB option: flow cookie */
+};
+
+/* One encapsulation header, read from the outer packet's bytes. The inner
+ * frame is [off, end) of the same buffer the outer packet was decoded from
+ * (end never beyond the captured bytes); wire_len is how long the headers
+ * say it is. Plain data, no pointers: valid as long as the frame is. */
+typedef struct nl_encap {
+    uint8_t  kind;         /* NL_TUN_* */
+    uint8_t  inner;        /* NL_INNER_* */
+    uint16_t etype;        /* NL_INNER_ETYPE: the ethertype that follows */
+    uint32_t off, end;
+    uint32_t wire_len;
+    uint8_t  has_vni;
+    uint32_t vni;          /* VXLAN/Geneve VNI, GTP TEID, GRE key */
+    uint32_t notes;        /* NL_ENC_* */
+    uint16_t teredo_port;  /* origin indication: the client's mapped port */
+    uint8_t  teredo_ip[4]; /* ... and IPv4 address (de-obfuscated) */
+    uint64_t gwlb_eni, gwlb_attach;
+    uint32_t gwlb_cookie;
+} nl_encap;
+
+/* Results of the decode_encap_*() functions. NONE is "not a packet this
+ * decoder opens" (GTP signalling, a Geneve version it does not know):
+ * Zeek ignores those. BAD is a header that breaks its own rules (Zeek's
+ * analyzer violation): the caller counts it as malformed. */
+enum { NL_ENCAP_BAD = -1, NL_ENCAP_NONE = 0, NL_ENCAP_OK = 1 };
+
+/* IP-in-IP (proto 4, 41) and GRE (proto 47) in the IP packet `outer`
+ * decoded from `bytes`. Never reads outside the outer packet's captured
+ * payload. Returns NL_ENCAP_*. */
+int decode_encap_ip(nl_encap *e, const nl_packet *outer, const uint8_t *bytes);
+
+/* The UDP payload of `outer` as encapsulation `kind` (VXLAN, GENEVE, GTPU,
+ * TEREDO, AYIYA or GRE for GRE-in-UDP); which kind is the caller's choice
+ * (ports, decode_encap_detect). Bounded by the captured payload; length
+ * fields are checked against what the UDP header claims. Returns NL_ENCAP_*. */
+int decode_encap_udp(nl_encap *e, int kind, const nl_packet *outer, const uint8_t *bytes);
+
+/* Zeek's protocol detection for UDP payloads on ports no tunnel owns:
+ * NL_TUN_TEREDO (an IPv6 packet with a Teredo 2001:0::/32 address, or
+ * Teredo indicators before IPv6), NL_TUN_AYIYA, or NL_TUN_NONE. */
+int decode_encap_detect(const nl_packet *outer, const uint8_t *bytes);
+
+/* Decode the frame inside encapsulation `e` into `inner`. Frame facts
+ * (time, frame number, capture direction, wirelen) are copied from
+ * `outer`; link addresses are the inner Ethernet header's when there is
+ * one, the outer frame's otherwise. Offsets in `inner` stay relative to
+ * `bytes`. Returns 0 when an IP packet was found, -1 otherwise (flags say
+ * why, NL_PKT_NOT_IP for ARP and other non-IP payloads). */
+int decode_inner(nl_packet *inner, const nl_packet *outer, const nl_encap *e,
+                 const uint8_t *bytes, int verify_csum);
+
+/* "vxlan", "geneve", ..., "ip" for IP-in-IP; "?" when unknown. */
+const char *decode_tun_name(int kind);
+/* The kind named `name` (as decode_tun_name writes it), NL_TUN_NONE if none. */
+int decode_tun_kind(const char *name);
 
 /* Whether decode_packet understands this DLT. */
 int decode_linktype_supported(int linktype);

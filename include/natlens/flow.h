@@ -141,6 +141,10 @@ typedef struct nl_flow {
     struct nl_flow *lprev, *lnext; /* LRU of live flows */
     struct nl_flow *dnext;   /* done list */
     uint32_t hash;
+
+    /* 1-based index of the flow's link in its trace's tunnel table
+     * (tunnel.h: tunnel_table_link), 0 when it never met a tunnel */
+    uint32_t tunnel;
 } nl_flow;
 
 /* Zeek conn_state ("S0", "SF", ...) computed from the endpoint states. */

@@ -7,12 +7,17 @@
 #include <stdio.h>
 #include "natlens/flow.h"
 #include "natlens/json.h"
+#include "natlens/tunnel.h"
 
 /* {"proto","orig_ip","orig_port","resp_ip","resp_port","conn_state",
  *  "history","orig_pkts","resp_pkts","orig_bytes","resp_bytes",
  *  "first_ts","first_ns","last_ts","last_ns","community_id", ...}
  * community_id with the document's seed (j->community_id_seed). */
 void flow_out_json(nl_json *j, const char *key, const nl_flow *f);
+/* The same with the flow's tunnel facts from its trace's table (tt may be
+ * NULL), see tunnel_out.h. */
+void flow_out_json_tun(nl_json *j, const char *key, const nl_flow *f,
+                       const nl_tunnel_table *tt);
 
 void flow_out_csv_header(FILE *out);
 /* community_id with seed cid_seed (0 unless --community-id-seed). */

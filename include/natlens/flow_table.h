@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include "natlens/decode.h"
 #include "natlens/flow.h"
+#include "natlens/server_ports.h"
 
 typedef struct nl_flow_table nl_flow_table;
 
@@ -35,6 +36,10 @@ typedef struct nl_flow_table_opts {
      * Flows still live at the end are reported by flow_table_all(). */
     void (*on_end)(void *ctx, const nl_flow *f);
     void *on_end_ctx;
+    /* Zeek's likely_server_ports for naming the originator of a flow whose
+     * first packet is no SYN; NULL: Zeek's default. Borrowed: must outlive
+     * the table. */
+    const nl_server_ports *server_ports;
 } nl_flow_table_opts;
 
 /* Create a table. opts may be NULL for defaults. NULL on out-of-memory. */

@@ -16,11 +16,14 @@
  * one nl_record_info per record flow, owned by the trace (t->records) and
  * looked up with record_info_of(). Packet flows have none (NULL).
  *
- * Proposed, not built yet: a capture carrying records (natlens-capture
- * --conntrack writing conntrack events into pcapng custom blocks). Their
- * record flows would be put after the packet flows of the same trace, so
- * record_info_of() tells the two kinds apart (ids are compared with the
- * set's first_id) and record flows never take part in packet matching.
+ * A capture may carry records too: natlens-capture --conntrack writes the
+ * namespace's conntrack events into the pcapng file (one Custom Block each,
+ * ctev.h), and trace_load() reads them in the same pass as the packets
+ * (record_capture_*() below). Their record flows are put after the packet
+ * flows of the same trace (t->is_record stays 0), so record_info_of()
+ * tells the two kinds apart (ids are compared with the set's first_id)
+ * and record flows never take part in packet matching. Their `line` is the
+ * frame number (as Wireshark numbers) of the entry's first event block.
  *
  * Fields a record cannot know stay zero/empty and `pins` says what it did
  * pin: a flow log gives no TCP state, a Cloud NAT log no counts, conntrack
@@ -77,7 +80,9 @@ enum {
     NL_REC_CT_ASSURED   = 1u << 1, /* [ASSURED] seen */
     NL_REC_CT_NEW       = 1u << 2, /* a NEW event was seen (start time exact) */
     NL_REC_CT_DESTROYED = 1u << 3, /* a DESTROY event was seen (end time exact) */
-    NL_REC_CT_LISTED    = 1u << 4  /* seen in a table listing (conntrack -L) */
+    NL_REC_CT_LISTED    = 1u << 4, /* seen in a table listing (conntrack -L) */
+    NL_REC_CT_MARK      = 1u << 5, /* ct_mark holds the entry's mark */
+    NL_REC_CT_ZONE      = 1u << 6  /* ct_zone holds the entry's zone */
 };
 
 typedef struct nl_record_info {
@@ -94,6 +99,8 @@ typedef struct nl_record_info {
     uint32_t nrecords;         /* record lines merged into this flow (>= 1) */
     uint64_t line;             /* line (or entry number) of the first record, 1-based */
     uint64_t ct_id;            /* conntrack id, 0 if none */
+    uint32_t ct_mark;          /* with NL_REC_CT_MARK */
+    uint16_t ct_zone;          /* with NL_REC_CT_ZONE */
     /* Names, interned in the trace (valid while it lives), NULL if the
      * record has none. Raw file text: escape before printing. */
     const char *gateway;       /* Cloud NAT gateway_name */
@@ -122,5 +129,34 @@ const char *record_nat_status_name(const nl_record_info *ri);
 
 /* Free what t->records owns (called by trace_free). NULL is fine. */
 void record_set_free(struct nl_record_set *rs);
+
+/* ---- records inside a capture (record_capture.c) ------------------------ */
+
+/* What a capture's conntrack blocks said (zeros when it has none). */
+typedef struct nl_record_capture_stats {
+    int      listener;     /* natlens-capture --conntrack ran (START/END block) */
+    uint8_t  tstamp;       /* nf_conntrack_timestamp at start: 0 off, 1 on,
+                              2 turned on by natlens-capture, 255 unknown */
+    uint64_t events;       /* event blocks read */
+    uint64_t losses;       /* LOSS blocks: the kernel dropped events there */
+    uint64_t bad_blocks;   /* blocks skipped (damaged, unknown version) */
+} nl_record_capture_stats;
+
+/* The stats of trace t (zeroed when it holds none). */
+void record_capture_stats(const struct nl_trace *t, nl_record_capture_stats *st);
+
+/* Collecting the conntrack event blocks of capture t while it is read:
+ * record_capture_new() before the first packet; record_capture_block() is
+ * the source's custom block callback (source.h: nl_source_custom_fn, ctx =
+ * the collector); record_capture_finish() after the last packet puts the
+ * record flows after the packet flows, adds what went wrong to
+ * t->warning, and frees the collector. new() returns NULL when out of
+ * memory (then nothing is collected; block() and finish() take NULL).
+ * finish() returns 0, or -1 when the record flows could not be made. */
+typedef struct nl_record_capture nl_record_capture;
+nl_record_capture *record_capture_new(struct nl_trace *t);
+void record_capture_block(void *ctx, uint32_t type, const uint8_t *data, size_t n, int swap,
+                          uint64_t off, uint64_t frame);
+int record_capture_finish(nl_record_capture *c);
 
 #endif

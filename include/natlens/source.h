@@ -8,6 +8,7 @@
 #ifndef NATLENS_SOURCE_H
 #define NATLENS_SOURCE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "natlens/decode.h"
 
@@ -17,6 +18,21 @@ typedef struct nl_source nl_source;
  * On failure returns NULL and writes a message naming the file and the
  * reason into errbuf (>= 512 bytes). */
 nl_source *source_open(const char *path, const char *bpf, char *errbuf);
+
+/* pcapng Custom Blocks (natlens-capture's conntrack events: ctev.h) that
+ * libpcap reads past: `data` is the block body after its type and length
+ * (the PEN first, in the section's byte order; swap: 1 when that is not
+ * ours), n bytes, or NULL when the block was too large to read (> 64 KiB);
+ * `off` its byte offset, `frame` its frame number as Wireshark numbers
+ * (custom blocks are frames there, so they are here: packet frame numbers
+ * count them too). data lives until fn returns. */
+typedef void (*nl_source_custom_fn)(void *ctx, uint32_t type, const uint8_t *data, size_t n,
+                                    int swap, uint64_t off, uint64_t frame);
+/* Hand custom blocks to fn while source_next() reads (regular pcapng files
+ * only: the blocks are read by offset between the packets; nothing for
+ * pcap files, pipes or standard input). Call before the first
+ * source_next(). */
+void source_on_custom_block(nl_source *s, nl_source_custom_fn fn, void *ctx);
 
 /* Read and decode the next frame. Returns 1 with *pkt filled (ts, frame,
  * file_off set) and *bytes pointing at the frame (valid until the next

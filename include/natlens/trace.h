@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include "natlens/flow_table.h"
 #include "natlens/probe.h"
+#include "natlens/tunnel.h"
 
 typedef struct nl_trace_opts {
     const char *bpf;            /* filter expression or NULL */
@@ -30,6 +31,16 @@ typedef struct nl_trace_opts {
     /* Read the file with this record reader (reader.h, its --format name)
      * instead of detecting the format from the content; NULL: detect. */
     const char *format;
+    /* Which UDP ports open which tunnel, how deep (tunnel.h); NULL: the
+     * defaults (tunnel_conf_default). Copied by trace_load. */
+    const nl_tunnel_conf *tunnels;
+    /* When not NULL, set to the trace's tunnel table before the first
+     * packet is read, so flow_done can describe tunnelled flows. */
+    const nl_tunnel_table **tunnels_out;
+    /* Zeek's likely_server_ports (server_ports.h); NULL: Zeek's default.
+     * Copied; the UDP ports of `tunnels` are added, as Zeek's
+     * register_for_ports does. */
+    const nl_server_ports *server_ports;
 } nl_trace_opts;
 
 /* How many bad record lines a trace remembers word for word. */
@@ -51,6 +62,11 @@ typedef struct nl_trace {
     char    *warning;           /* damage warning, NULL if clean */
     uint64_t damage_offset;
     nl_flow_table *flows;
+    /* tunnels met in the capture and the flows' links to them (f->tunnel);
+     * owned by the trace */
+    nl_tunnel_table *tunnels;
+    /* the likely server ports its flow table uses, owned */
+    nl_server_ports *server_ports;
     /* marked egress probes (natlens-capture probe) recognised in the file,
      * in capture order; owned by the trace */
     nl_probe_info *probes;

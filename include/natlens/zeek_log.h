@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "natlens/flow.h"
+#include "natlens/tunnel.h"
 
 /* Zeek's default Site::local_nets (private_address_space, copied into
  * local_nets because private_address_space_is_local = T). */
@@ -31,6 +32,9 @@ typedef struct nl_zeek_log {
     uint8_t  uid_salt[8];     /* from the capture's name: uids differ per capture */
     int      header_done;
     struct { uint8_t b[16]; uint8_t bits; } local[NL_ZEEK_LOCAL_NETS];
+    /* the capture's tunnels (the trace's table), for tunnel_parents; set
+     * by the caller after zeek_log_init, NULL: the column stays unset */
+    const nl_tunnel_table *tunnels;
 } nl_zeek_log;
 
 /* Start a log on `out` (not owned; stays open). The base name of

@@ -5,7 +5,9 @@
  * use it); every flow is then rendered the way the commands print it
  * (JSON, CSV, tuple text, conn_state, community id), the capture summary,
  * probes and single-capture findings (which also read the host metadata
- * blocks of a pcapng) into a memory stream.
+ * blocks of a pcapng), and the record flows of conntrack event blocks
+ * (natlens-capture --conntrack: seeded by samples/records/capture/) into a
+ * memory stream.
  * The input size's low bit turns checksum verification on.
  */
 #ifndef _GNU_SOURCE
@@ -21,6 +23,8 @@
 #include "natlens/flow_out.h"
 #include "natlens/diagnose.h"
 #include "natlens/json.h"
+#include "natlens/record.h"
+#include "natlens/record_out.h"
 #include "natlens/trace.h"
 #include "natlens/trace_out.h"
 
@@ -47,7 +51,7 @@ static void fuzz_trace_render(nl_trace *t)
     for (i = 0; i < n; i++) {
         const nl_flow *f = flows[i];
         flow_out_json(&j, NULL, f);
-        flow_out_csv_row(out, f);
+        flow_out_csv_row(out, f, 0);
         flow_out_tuple(f, buf, sizeof buf, 1);
         flow_community_id(f, buf, sizeof buf);
         (void)flow_conn_state(f);
@@ -56,8 +60,10 @@ static void fuzz_trace_render(nl_trace *t)
     }
     json_arr_end(&j);
     trace_out_json_probes(&j, "probes", &t, 1);
+    if (record_count(t))   /* conntrack events inside the capture */
+        record_out_json(&j, "records", t);
     fs = diagnose_new();
-    if (fs && diagnose_trace(fs, t, 0) >= 0) {
+    if (fs && (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) >= 0) {
         diagnose_json(&j, "findings", fs);
         json_obj_end(&j);
         json_finish(&j);
@@ -68,6 +74,7 @@ static void fuzz_trace_render(nl_trace *t)
     }
     diagnose_free(fs);
     trace_out_text_probes(out, &t, 1);
+    record_out_text(out, t, 1);
     fclose(out);
     free(mem);
 }

@@ -98,6 +98,8 @@ if [ ! -f "$OUT/seeds/.done" ]; then
     cc -O2 -o "$OUT/seed_frames" tests/fuzz/seed_frames.c $PCAP_LIBS || exit 2
     # shellcheck disable=SC2086
     "$OUT/seed_frames" "$OUT/seeds/fuzz_decode" $captures
+    # every encapsulation, nested and hostile ones (tests/fuzz/tunnel_seeds.py)
+    python3 tests/fuzz/tunnel_seeds.py "$OUT/seeds/fuzz_decode" || exit 2
     for c in $captures; do
         sz=$(wc -c < "$c")
         [ "$sz" -le 65536 ] || continue

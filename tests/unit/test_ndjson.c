@@ -30,6 +30,7 @@ static void strip(const nl_flow *f, nl_flow *out)
     out->rec_cap = 0;
     out->hnext = out->lprev = out->lnext = out->dnext = NULL;
     out->hash = 0;
+    out->tunnel = 0;            /* an index into its trace's tunnel table */
 }
 
 static int same_flow(const nl_flow *a, const nl_flow *b, const nl_pkt_rec *brecs)
