@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include "natlens/record.h"
+#include "natlens/tunnel_out.h"
 #include "correlate_int.h"
 
 static int32_t twin_pos(const nl_correlation *c, size_t cap, size_t pos)
@@ -189,6 +190,11 @@ int corr_unmatched_build(nl_correlation *c)
              * its packets show: they never pair, so they are not lone */
             if (c->caps[i].trace && !c->caps[i].trace->is_record &&
                 record_info_of(c->caps[i].trace, f))
+                continue;
+            /* a UDP flow that carries a tunnel is the underlay's transport
+             * of the connections inside it, which pair on their own */
+            if (c->caps[i].trace && c->caps[i].trace->tunnels &&
+                tunnel_out_carrier(c->caps[i].trace->tunnels, f) != NL_TUN_NONE)
                 continue;
             int32_t t = twin_pos(c, i, p);
             /* a leg whose twin crossed is not lost */

@@ -193,6 +193,12 @@ overlay() {
         > "$T/$kind-path.json" 2>"$T/$kind-path.err"
     rc=$?
     [ $rc -le 1 ] || bad "$kind: natlens correlate (3 captures) exit $rc: $(head -3 "$T/$kind-path.err")"
+    # the underlay's outer addresses are the path, not a NAT, and its tunnel
+    # flows are transport, not lone flows
+    "$N" correlate "$T/$kind-vm.pcap" "$T/$kind-underlay.pcap" > "$T/$kind-corr.txt" 2>/dev/null
+    grep -q "via $kind 192\.0\.2\.1 .*VNI" "$T/$kind-corr.txt" || bad "$kind: no 'via $kind' path in the text"
+    grep -q "from elsewhere\|never arrived" "$T/$kind-corr.txt" && bad "$kind: tunnel flows listed as lone"
+    grep -q "^  .*  snat\|^  .*  dnat" "$T/$kind-corr.txt" && bad "$kind: the underlay shown as a NAT"
     python3 - "$kind" "$port" "$k" "$T" <<'EOF' || fail=1
 import json, re, sys
 kind, port, k, T = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -24,6 +24,7 @@
 #include "natlens/diagnose.h"
 #include "natlens/flow_out.h"
 #include "natlens/record.h"
+#include "natlens/tunnel_out.h"
 #include "cli.h"
 
 #define C_BOLD  "\033[1m"
@@ -464,6 +465,19 @@ static void record_note(view *v, int cap, const nl_flow *f, char *buf, size_t le
              st ? " " : "", st ? st : "");
 }
 
+/* The underlay path of a flow that came in a tunnel: "· via vxlan
+ * 192.0.2.1 → 192.0.2.2:4789 VNI 42 at underlay.pcap" (a path, not a NAT). */
+static void tunnel_note(view *v, int cap, const nl_flow *f, char *buf, size_t len)
+{
+    const nl_trace *t = v->c->caps[cap].trace;
+    char path[160];
+    size_t l = strlen(buf);
+    if (!t || !t->tunnels || l + 1 >= len ||
+        !tunnel_out_path(t->tunnels, f, path, sizeof path, v->utf8)[0])
+        return;
+    snprintf(buf + l, len - l, "%svia %s at %s", dot(v), path, cap_name(v->c, cap));
+}
+
 static void row_fill(view *v, const row *rw, row_cells *out)
 {
     const nl_correlation *c = v->c;
@@ -510,8 +524,10 @@ static void row_fill(view *v, const row *rw, row_cells *out)
         }
         evidence_text(level, ev, out->by, sizeof out->by);
         for (size_t i = 0; i < c->ncaps; i++)
-            if (ch->flows[i])
+            if (ch->flows[i]) {
                 record_note(v, (int)i, ch->flows[i], out->by, sizeof out->by);
+                tunnel_note(v, (int)i, ch->flows[i], out->by, sizeof out->by);
+            }
         if (*out->color) {
             size_t l = strlen(out->by);
             const nl_hop *gone = &ch->hops[ch->nhops - 1];
