@@ -31,11 +31,21 @@ REC_CFLAGS  := $(shell $(PKG_CONFIG) --cflags json-c libxml-2.0 2>/dev/null)
 REC_LIBS    := $(shell $(PKG_CONFIG) --libs json-c libxml-2.0 2>/dev/null || echo -ljson-c -lxml2)
 NFCT_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnetfilter_conntrack 2>/dev/null)
 NFCT_LIBS   := $(shell $(PKG_CONFIG) --libs libnetfilter_conntrack 2>/dev/null || echo -lnetfilter_conntrack)
+# compressed captures and records (by content)
+IO_PKGS     := zlib libzstd liblzma liblz4
+IO_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(IO_PKGS) 2>/dev/null)
+IO_LIBS     := $(shell $(PKG_CONFIG) --libs $(IO_PKGS) 2>/dev/null || echo -lz -lzstd -llzma -llz4)
+# Wireshark's capture-file library (pcapng with mixed link types); Debian
+# ships no wiretap.pc, so its include directory is named when pkg-config
+# does not know "wireshark"
+WIRETAP_CFLAGS := $(shell $(PKG_CONFIG) --cflags wireshark 2>/dev/null || \
+                    echo -I/usr/include/wireshark $$($(PKG_CONFIG) --cflags glib-2.0 2>/dev/null))
+WIRETAP_LIBS   := -lwiretap -lwsutil $(shell $(PKG_CONFIG) --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
 
 CFLAGS  ?= -O2 -g
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(REC_CFLAGS) \
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude $(PCAP_CFLAGS) $(REC_CFLAGS) $(IO_CFLAGS) \
            -DNATLENS_VERSION=\"$(VERSION)\"
-LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) -lnettle -lm -lpthread
+LDLIBS  += $(PCAP_LIBS) $(REC_LIBS) $(IO_LIBS) $(WIRETAP_LIBS) -lnettle -lm -lpthread
 
 LIB_SRC := $(sort $(wildcard analyzer/*.c))
 CLI_SRC := $(sort $(wildcard analyzer/cli/*.c))
@@ -56,7 +66,7 @@ SONAME  := libnatlens.so.$(SOMAJOR)
 SHLIB   := $(BUILD)/libnatlens.so.$(VERSION)
 BINS    := $(BUILD)/natlens $(BUILD)/natlens-capture
 
-.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps FORCE
+.PHONY: all clean test demo bench asan fuzz install deps-test deps-build check-deps FORCE print-libs print-cflags
 all: $(LIB) $(SHLIB) $(BINS) natlens natlens-capture
 
 $(BUILD)/%.o: %.c Makefile $(wildcard include/natlens/*.h) $(wildcard analyzer/*.h analyzer/tui/*.h analyzer/cli/*.h capture/*.h)
@@ -65,6 +75,7 @@ $(BUILD)/%.o: %.c Makefile $(wildcard include/natlens/*.h) $(wildcard analyzer/*
 
 $(BUILD)/analyzer/tui/%.o: override CFLAGS += $(CURSES_CFLAGS)
 $(BUILD)/capture/%.o: override CFLAGS += $(NET_CFLAGS) $(NFCT_CFLAGS)
+$(BUILD)/analyzer/source_wiretap.o: override CFLAGS += $(WIRETAP_CFLAGS)
 
 # library objects are position independent: the same objects make the
 # static archive and the shared library
@@ -107,11 +118,24 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-units: $(UNIT_BIN)
+# test tools built with the units: a pcapng with any host context,
+# written by natlens-capture's own writer
+$(BUILD)/tests/gen_hostmeta: tests/tools/gen_hostmeta.c capture/cap_pcapng.c capture/cap_pcapng.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/tools/gen_hostmeta.c capture/cap_pcapng.c $(PCAP_LIBS)
+
+# what trace_load read, frame by frame (compared with tshark)
+$(BUILD)/tests/dump_records: tests/tools/dump_records.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+units: $(UNIT_BIN) $(BUILD)/tests/gen_hostmeta $(BUILD)/tests/dump_records
 
 # ---- dependencies: install when root, else say the exact command (exit 2)
 BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev nettle-dev \
-              libjson-c-dev libxml2-dev libnetfilter-conntrack-dev
+              libjson-c-dev libxml2-dev libnetfilter-conntrack-dev \
+              zlib1g-dev libzstd-dev liblzma-dev liblz4-dev \
+              libwiretap-dev libwsutil-dev libglib2.0-dev
 TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 groff-base mandoc \
               clickhouse-server clickhouse-client
 deps-build:
@@ -148,6 +172,12 @@ bench: deps-test all $(BUILD)/gen_capture
 
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh
+
+# what the library links with, for scripts that build against it
+print-libs:
+	@echo $(LDLIBS)
+print-cflags:
+	@echo $(PCAP_CFLAGS) $(REC_CFLAGS) $(IO_CFLAGS) $(WIRETAP_CFLAGS)
 
 # natlens.pc: what a program that uses the library needs. Libs.private is
 # the library's own LDLIBS (what libnatlens.a needs beside it; the shared

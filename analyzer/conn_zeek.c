@@ -36,26 +36,35 @@ void conn_zeek_add(nl_flow *f, char letter, int dir)
     cz_append(f, cz_case(letter, dir));
 }
 
-int conn_zeek_check(nl_flow *f, uint32_t mask, char letter, int dir)
+int conn_zeek_check(nl_flow *f, cz_conn *z, uint32_t mask, char letter, int dir)
 {
-    if (f->hist_seen[dir] & mask)
+    if (z->hist_seen[dir] & mask)
         return 1;
-    f->hist_seen[dir] |= mask;
+    z->hist_seen[dir] = (uint8_t)(z->hist_seen[dir] | mask);
     conn_zeek_add(f, letter, dir);
     return 0;
 }
 
-void conn_zeek_scaled(nl_flow *f, char letter, int dir, uint32_t *cnt, uint32_t *thresh)
+/* The thresholds Zeek's uint32 arithmetic walks through (x10 each time,
+ * 10^10 wraps to 1410065408, whose next step would wrap below it: there it
+ * stays and counting restarts). Kept as a level 1..11, 0 before the first
+ * event, so an endpoint spends a byte per counter, not four. */
+static const uint32_t cz_thresholds[] = {
+    1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+    1000000000u, 1410065408u
+};
+#define CZ_LEVELS (sizeof cz_thresholds / sizeof cz_thresholds[0])
+
+void conn_zeek_scaled(nl_flow *f, char letter, int dir, uint32_t *cnt, uint8_t *level)
 {
-    if (*thresh == 0)
-        *thresh = 1;
-    if (++*cnt == *thresh) {
-        uint32_t next = *thresh * 10u;
+    if (*level == 0)
+        *level = 1;
+    if (++*cnt == cz_thresholds[*level - 1]) {
         conn_zeek_add(f, letter, dir);
-        if (next <= *thresh)
+        if (*level == CZ_LEVELS)
             *cnt = 0;        /* wrapped: keep the threshold, restart counting */
         else
-            *thresh = next;
+            (*level)++;
     }
 }
 
@@ -73,7 +82,7 @@ static uint32_t cz_mask_of(char letter)
     }
 }
 
-void conn_zeek_history(nl_flow *f, char letter, int dir)
+void conn_zeek_history(nl_flow *f, cz_conn *z, char letter, int dir)
 {
     uint32_t m = cz_mask_of(letter);
     if (letter == '^' || m == 0) {
@@ -84,21 +93,21 @@ void conn_zeek_history(nl_flow *f, char letter, int dir)
             conn_zeek_add(f, letter, dir);
         return;
     }
-    conn_zeek_check(f, m, letter, dir);
+    conn_zeek_check(f, z, m, letter, dir);
 }
 
-void conn_zeek_flip(nl_flow *f)
+void conn_zeek_flip(nl_flow *f, cz_conn *z)
 {
-    uint32_t seen0 = f->hist_seen[0], seen1 = f->hist_seen[1];
     char hist[sizeof f->history];
+    cz_endpoint e0 = z->ep[0];
     memcpy(hist, f->history, sizeof hist);
     flow_swap_roles(f);
+    z->ep[0] = z->ep[1];
+    z->ep[1] = e0;
     /* Zeek's Connection::FlipRoles leaves the history string and its seen
      * mask alone and only appends '^' ("Hs^ADadFf"). */
     memcpy(f->history, hist, sizeof hist);
-    f->hist_seen[0] = seen0;
-    f->hist_seen[1] = seen1;
-    f->ep[0].is_partial = f->ep[1].is_partial = 0;
+    z->is_partial = 0;
     cz_append(f, '^');
 }
 
@@ -177,15 +186,15 @@ int conn_zeek_new_flow_flipped(const nl_packet *p, const nl_server_ports *sp)
 /* ---- reuse and Zeek's removal timers ---- */
 
 /* Would Zeek's timers have removed this TCP connection by time `ts`? */
-static int cz_tcp_removed(const nl_flow *f, uint64_t ts)
+static int cz_tcp_removed(const nl_flow *f, const cz_conn *z, uint64_t ts)
 {
     const nl_tcp_endpoint *o = &f->ep[NL_ORIG], *r = &f->ep[NL_RESP];
     /* ConnectionClosed with a complete close: delete timer at
      * last_time + tcp_close_delay (5 s) */
-    if (o->close_ns && ts >= o->close_ns + 5 * CZ_NS)
+    if (z->close_ns && ts >= z->close_ns + 5 * CZ_NS)
         return 1;
     /* AttemptTimer (tcp_attempt_delay 5 s): an unanswered SYN */
-    if (o->attempt_ns && ts >= o->attempt_ns + 5 * CZ_NS &&
+    if (z->attempt_ns && ts >= z->attempt_ns + 5 * CZ_NS &&
         (o->state == NL_TCP_SYN_SENT || o->state == NL_TCP_SYN_ACK_SENT) &&
         r->state == NL_TCP_INACTIVE)
         return 1;
@@ -200,46 +209,81 @@ static int cz_tcp_removed(const nl_flow *f, uint64_t ts)
 /* The DNS analyzer Zeek attaches to UDP 53/137/5353/5355 removes its
  * connection when idle: ExpireTimer every dns_session_timeout (10 s) from
  * creation, firing when last_time + 10 s - 1 s < now. */
+static uint64_t cz_dns_tick(const nl_flow *f);
+static int cz_dns_port(uint16_t port);
+
 static int cz_dns_removed(const nl_flow *f, uint64_t ts)
 {
-    const uint64_t tmo = 10 * CZ_NS, slack = 9 * CZ_NS;
-    uint64_t k, tick;
-    if (f->resp_port != 53 && f->resp_port != 137 && f->resp_port != 5353 &&
-        f->resp_port != 5355)
+    if (!cz_dns_port(f->resp_port) || f->last_ns < f->first_ns)
         return 0;
-    if (f->last_ns < f->first_ns)
-        return 0;
-    k = (f->last_ns + slack - f->first_ns) / tmo + 1;
-    tick = f->first_ns + k * tmo;
-    return ts >= tick;
+    return ts >= cz_dns_tick(f);
 }
 
-int conn_zeek_is_reuse(const nl_flow *f, const nl_packet *p, int dir)
+/* The next tick of the DNS analyzer's idle timer (see cz_dns_removed). */
+static uint64_t cz_dns_tick(const nl_flow *f)
 {
-    const nl_tcp_endpoint *o = &f->ep[NL_ORIG], *r = &f->ep[NL_RESP], *co = o;
+    const uint64_t tmo = 10 * CZ_NS, slack = 9 * CZ_NS;
+    uint64_t k = (f->last_ns + slack - f->first_ns) / tmo + 1;
+    return f->first_ns + k * tmo;
+}
+
+static int cz_dns_port(uint16_t port)
+{
+    return port == 53 || port == 137 || port == 5353 || port == 5355;
+}
+
+int conn_zeek_removed(const nl_flow *f, const cz_conn *z, uint64_t ts)
+{
+    if (f->proto == IPPROTO_UDP)
+        return cz_dns_removed(f, ts);
+    if (f->proto == IPPROTO_TCP)
+        return cz_tcp_removed(f, z, ts);
+    return 0;
+}
+
+uint64_t conn_zeek_removal_due(const nl_flow *f, const cz_conn *z)
+{
+    uint64_t due = 0;
+    if (f->proto == IPPROTO_UDP)
+        return cz_dns_port(f->resp_port) && f->last_ns >= f->first_ns ? cz_dns_tick(f) : 0;
+    if (f->proto != IPPROTO_TCP)
+        return 0;
+    if (z->close_ns)
+        due = z->close_ns + 5 * CZ_NS;
+    if (z->attempt_ns &&
+        (f->ep[NL_ORIG].state == NL_TCP_SYN_SENT || f->ep[NL_ORIG].state == NL_TCP_SYN_ACK_SENT) &&
+        f->ep[NL_RESP].state == NL_TCP_INACTIVE &&
+        (!due || z->attempt_ns + 5 * CZ_NS < due))
+        due = z->attempt_ns + 5 * CZ_NS;
+    return due;
+}
+
+int conn_zeek_is_reuse(const nl_flow *f, const cz_conn *z, const nl_packet *p, int dir)
+{
+    int c = NL_ORIG;
     (void)dir;
     if (f->proto == IPPROTO_UDP && p->proto == IPPROTO_UDP)
         return cz_dns_removed(f, p->ts_ns);
     if (f->proto != IPPROTO_TCP || p->proto != IPPROTO_TCP)
         return 0;
-    if (cz_tcp_removed(f, p->ts_ns))
+    if (cz_tcp_removed(f, z, p->ts_ns))
         return 1;
     /* TCPSessionAdapter::IsReuse: only SYNs (SYN-ACKs for half
      * connections) start a new connection */
     if (!(p->tcp_flags & NL_TH_SYN))
         return 0;
     if (p->tcp_flags & NL_TH_ACK) {
-        if (o->state != NL_TCP_INACTIVE)
+        if (f->ep[NL_ORIG].state != NL_TCP_INACTIVE)
             return 0;
-        co = r;
+        c = NL_RESP;
     }
-    if (!o->did_close && !r->did_close) {
-        if (p->seq == co->start_seq)
+    if (!z->ep[NL_ORIG].did_close && !z->ep[NL_RESP].did_close) {
+        if (p->seq == z->ep[c].start_seq)
             return 0;
         /* SYN and SYN-ACK seen in reverse order: not a reuse, the TCP
          * machine flips the roles instead */
-        if (!(p->tcp_flags & NL_TH_ACK) && co->state == NL_TCP_SYN_ACK_SENT &&
-            r->state == NL_TCP_INACTIVE && p->seq == r->start_seq)
+        if (!(p->tcp_flags & NL_TH_ACK) && f->ep[c].state == NL_TCP_SYN_ACK_SENT &&
+            f->ep[NL_RESP].state == NL_TCP_INACTIVE && p->seq == z->ep[NL_RESP].start_seq)
             return 0;
     }
     return 1;
@@ -247,49 +291,57 @@ int conn_zeek_is_reuse(const nl_flow *f, const nl_packet *p, int dir)
 
 /* ---- per packet ---- */
 
-static int cz_udp_packet(nl_flow *f, const nl_packet *p, int dir)
+static int cz_udp_packet(nl_flow *f, cz_conn *z, const nl_packet *p, int dir)
 {
-    nl_tcp_endpoint *e = &f->ep[dir];
+    cz_endpoint *e = &z->ep[dir];
     if (p->flags & NL_PKT_BAD_CSUM) {
         conn_zeek_scaled(f, 'C', dir, &e->badck_cnt, &e->badck_thresh);
         return -1;
     }
     /* UDPAnalyzer::DeliverPacket: 'D'/'d' for every packet, size is the
      * sum of UDP payload lengths, the side becomes UDP_ACTIVE */
-    conn_zeek_check(f, CZ_HIST_DATA, 'D', dir);
-    e->state = 1;
+    conn_zeek_check(f, z, CZ_HIST_DATA, 'D', dir);
+    f->ep[dir].state = 1;
     f->bytes[dir] += p->payload_len;
     return dir;
 }
 
-static int cz_icmp_packet(nl_flow *f, const nl_packet *p, int dir)
+static int cz_icmp_packet(nl_flow *f, cz_conn *z, const nl_packet *p, int dir)
 {
-    nl_tcp_endpoint *e = &f->ep[dir];
+    cz_endpoint *e = &z->ep[dir];
     if (p->flags & NL_PKT_BAD_CSUM) {
         conn_zeek_scaled(f, 'C', dir, &e->badck_cnt, &e->badck_thresh);
         return -1;
     }
-    e->state = 1;
+    f->ep[dir].state = 1;
     f->bytes[dir] += p->payload_len;
     return dir;
 }
 
-int conn_zeek_packet(nl_flow *f, const nl_packet *p, int dir)
+int conn_zeek_packet(nl_flow *f, cz_conn *z, const nl_packet *p, int dir)
 {
     if (dir < 0)
         return dir;
     switch (f->proto) {
     case IPPROTO_TCP:
-        return conn_zeek_tcp_packet(f, p, dir);
+        return conn_zeek_tcp_packet(f, z, p, dir);
     case IPPROTO_UDP:
-        return cz_udp_packet(f, p, dir);
+        return cz_udp_packet(f, z, p, dir);
     case IPPROTO_ICMP:
     case IPPROTO_ICMPV6:
-        return cz_icmp_packet(f, p, dir);
+        return cz_icmp_packet(f, z, p, dir);
     default:
         f->ep[dir].state = 1;
         return dir;
     }
+}
+
+void conn_zeek_settle(nl_flow *f, const cz_conn *z)
+{
+    if (f->proto != IPPROTO_TCP)
+        return;
+    for (int d = 0; d < 2; d++)
+        f->bytes[d] = conn_zeek_tcp_size(f, z, d);
 }
 
 /* ---- conn_state (scripts/base/protocols/conn/main.zeek) ---- */

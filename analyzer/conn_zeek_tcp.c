@@ -4,9 +4,10 @@
  * bookkeeping relative to each side's start, history letters with Zeek's
  * repeat rules, the INACTIVE/SYN_SENT/.../RESET transitions, Size() for
  * orig_bytes/resp_bytes, and the reassembler's view of content gaps for
- * missed_bytes and 'G'. Endpoint data lives in f->ep[] (flow.h); indices
- * follow the flow's current roles, so after a role flip every pointer into
- * f->ep is re-derived. */
+ * missed_bytes and 'G'. Endpoint states live in f->ep[] (flow.h), the rest
+ * of each endpoint in z->ep[] (conn_zeek.h); indices follow the flow's
+ * current roles, so after a role flip every pointer into them is
+ * re-derived. A side is named by (f, z, dir): cz_st() is its state. */
 #include <string.h>
 #include "natlens/flow.h"
 #include "conn_zeek.h"
@@ -20,40 +21,52 @@ typedef struct cz_pkt {
     uint64_t ts;
 } cz_pkt;
 
-static void cz_set_state(nl_tcp_endpoint *e, int st)
+typedef struct cz_side {
+    uint8_t     *st;         /* the public state, f->ep[dir].state */
+    cz_endpoint *e;
+} cz_side;
+
+static cz_side cz_side_of(nl_flow *f, cz_conn *z, int dir)
 {
-    if (e->state != st) {
-        e->prev_state = e->state;
-        e->state = (uint8_t)st;
+    cz_side s = { &f->ep[dir].state, &z->ep[dir] };
+    return s;
+}
+
+static void cz_set_state(cz_side s, int st)
+{
+    if (*s.st != st) {
+        s.e->prev_state = *s.st;
+        *s.st = (uint8_t)st;
     }
 }
 
 /* ---- sequence space (TCP_Endpoint) ---- */
 
-static void cz_update_last(nl_tcp_endpoint *e, uint32_t seq)
+static void cz_update_last(cz_endpoint *e, uint32_t seq)
 {
     if (seq < e->last_seq)
         e->seq_wraps++;
     e->last_seq = seq;
 }
 
-static void cz_update_ack(nl_tcp_endpoint *e, uint32_t seq)
+static void cz_update_ack(cz_endpoint *e, uint32_t seq)
 {
     if (seq < e->ack_seq)
         e->ack_wraps++;
     e->ack_seq = seq;
 }
 
-static void cz_init_seqs(nl_tcp_endpoint *e, uint32_t start, uint32_t last)
+static void cz_init_seqs(cz_endpoint *e, uint32_t start, uint32_t last)
 {
     e->start_seq = start;
     e->ack_seq = start;
     e->last_seq = last;
 }
 
-static void cz_init_endpoint(nl_tcp_endpoint *e, const cz_pkt *k, uint32_t last)
+static void cz_init_endpoint(cz_side s, const cz_pkt *k, uint32_t last)
 {
-    switch (e->state) {
+    cz_endpoint *e = s.e;
+    switch (*s.st) {
     case NL_TCP_INACTIVE:
         if (k->syn) {
             e->start_seq = e->ack_seq = k->seq;
@@ -83,7 +96,7 @@ static void cz_init_endpoint(nl_tcp_endpoint *e, const cz_pkt *k, uint32_t last)
     }
 }
 
-static uint64_t cz_relative(const nl_tcp_endpoint *e, uint32_t cur, uint32_t last,
+static uint64_t cz_relative(const cz_endpoint *e, uint32_t cur, uint32_t last,
                             uint32_t wraps, int *underflow)
 {
     int32_t delta = (int32_t)(cur - last);
@@ -103,15 +116,15 @@ static uint64_t cz_relative(const nl_tcp_endpoint *e, uint32_t cur, uint32_t las
     return ((((uint64_t)wraps) << 32) | cur) - (uint64_t)e->start_seq;
 }
 
-uint64_t conn_zeek_tcp_size(const nl_flow *f, int dir)
+uint64_t conn_zeek_tcp_size(const nl_flow *f, const cz_conn *z, int dir)
 {
-    const nl_tcp_endpoint *e = &f->ep[dir], *peer = &f->ep[dir ^ 1];
+    const cz_endpoint *e = &z->ep[dir];
     uint64_t last64, ack64, size;
     int no_data_acked = e->ack_seq == e->start_seq || e->ack_seq == e->start_seq + 1;
 
     /* a half-open connection discovered and aborted */
-    if (e->prev_state == NL_TCP_SYN_SENT && e->state == NL_TCP_RESET &&
-        peer->state == NL_TCP_INACTIVE && !no_data_acked)
+    if (e->prev_state == NL_TCP_SYN_SENT && f->ep[dir].state == NL_TCP_RESET &&
+        f->ep[dir ^ 1].state == NL_TCP_INACTIVE && !no_data_acked)
         return 0;
     last64 = (((uint64_t)e->seq_wraps) << 32) | e->last_seq;
     ack64 = (((uint64_t)e->ack_wraps) << 32) | e->ack_seq;
@@ -125,7 +138,7 @@ uint64_t conn_zeek_tcp_size(const nl_flow *f, int dir)
 
 /* ---- reassembler view: contiguous data and gaps ---- */
 
-static void cz_merge_pending(nl_tcp_endpoint *e)
+static void cz_merge_pending(cz_endpoint *e)
 {
     if (e->has_pend && e->pend_lo <= e->reassem_top) {
         if (e->pend_hi > e->reassem_top)
@@ -134,7 +147,7 @@ static void cz_merge_pending(nl_tcp_endpoint *e)
     }
 }
 
-static void cz_data_sent(nl_tcp_endpoint *e, uint64_t seq, uint32_t len)
+static void cz_data_sent(cz_endpoint *e, uint64_t seq, uint32_t len)
 {
     uint64_t end = seq + len;
     if (e->reassem_top == 0)
@@ -160,10 +173,10 @@ static void cz_data_sent(nl_tcp_endpoint *e, uint64_t seq, uint32_t len)
 
 /* TCP_Reassembler::AckReceived/Undelivered for the data of side `dir`,
  * acknowledged up to rel_ack by the other side. */
-static void cz_ack_received(nl_flow *f, int dir, uint64_t rel_ack)
+static void cz_ack_received(nl_flow *f, cz_conn *z, int dir, uint64_t rel_ack)
 {
-    nl_tcp_endpoint *e = &f->ep[dir];
-    const nl_tcp_endpoint *acker = &f->ep[dir ^ 1];
+    cz_endpoint *e = &z->ep[dir];
+    uint8_t acker = f->ep[dir ^ 1].state;
     uint64_t up_to = rel_ack, missing;
 
     if (e->reassem_top == 0)
@@ -175,7 +188,7 @@ static void cz_ack_received(nl_flow *f, int dir, uint64_t rel_ack)
         return;
     /* partial connections fake their initial sequence numbers: an ack of
      * 1 or 2 is no evidence of missing data */
-    if (up_to <= 2 && e->is_partial)
+    if (up_to <= 2 && z->is_partial)
         return;
     missing = up_to - e->reassem_top;
     if (e->has_pend && e->pend_lo < up_to) {
@@ -188,7 +201,7 @@ static void cz_ack_received(nl_flow *f, int dir, uint64_t rel_ack)
     f->missed_bytes += missing;
     /* gaps revealed at the very end (the acking side already sent FIN or
      * RST) are unreliable: counted, not flagged */
-    if (missing > 0 && acker->state != NL_TCP_CLOSED && acker->state != NL_TCP_RESET)
+    if (missing > 0 && acker != NL_TCP_CLOSED && acker != NL_TCP_RESET)
         conn_zeek_scaled(f, 'G', dir, &e->gap_cnt, &e->gap_thresh);
     e->reassem_top = up_to;
     cz_merge_pending(e);
@@ -196,74 +209,75 @@ static void cz_ack_received(nl_flow *f, int dir, uint64_t rel_ack)
 
 /* ---- history for one segment (update_history) ---- */
 
-static void cz_update_history(nl_flow *f, int dir, const cz_pkt *k, uint64_t rel_seq)
+static void cz_update_history(nl_flow *f, cz_conn *z, int dir, const cz_pkt *k,
+                              uint64_t rel_seq)
 {
-    nl_tcp_endpoint *e = &f->ep[dir];
+    cz_endpoint *e = &z->ep[dir];
     int bits = k->syn + k->fin + k->rst;
 
     if (bits > 1) {
         if (k->fin && k->rst)
-            conn_zeek_check(f, CZ_HIST_FIN_RST, 'I', dir);
+            conn_zeek_check(f, z, CZ_HIST_FIN_RST, 'I', dir);
         else
-            conn_zeek_check(f, CZ_HIST_MULTI, 'Q', dir);
+            conn_zeek_check(f, z, CZ_HIST_MULTI, 'Q', dir);
         return;
     }
     if (bits == 1) {
         /* SYN/FIN/RST letters repeat when the sequence number moved */
         if (k->syn) {
             char code = k->ack ? 'H' : 'S';
-            if (conn_zeek_check(f, CZ_HIST_SYN, code, dir) && rel_seq != e->hist_last_syn)
+            if (conn_zeek_check(f, z, CZ_HIST_SYN, code, dir) && rel_seq != e->hist_last_syn)
                 conn_zeek_add(f, code, dir);
             e->hist_last_syn = rel_seq;
         }
         if (k->fin) {
-            if (conn_zeek_check(f, CZ_HIST_FIN, 'F', dir) &&
+            if (conn_zeek_check(f, z, CZ_HIST_FIN, 'F', dir) &&
                 rel_seq + k->len != e->hist_last_fin)
                 conn_zeek_add(f, 'F', dir);
             e->hist_last_fin = rel_seq + k->len;
         }
         if (k->rst) {
-            if (conn_zeek_check(f, CZ_HIST_RST, 'R', dir) && rel_seq != e->hist_last_rst)
+            if (conn_zeek_check(f, z, CZ_HIST_RST, 'R', dir) && rel_seq != e->hist_last_rst)
                 conn_zeek_add(f, 'R', dir);
             e->hist_last_rst = rel_seq;
         }
         return;
     }
     if (k->len)
-        conn_zeek_check(f, CZ_HIST_DATA, 'D', dir);
+        conn_zeek_check(f, z, CZ_HIST_DATA, 'D', dir);
     else if (k->ack)
-        conn_zeek_check(f, CZ_HIST_ACK, 'A', dir);
+        conn_zeek_check(f, z, CZ_HIST_ACK, 'A', dir);
 }
 
 /* ---- state machine (UpdateStateMachine and friends) ---- */
 
-static void cz_set_attempt(nl_flow *f, uint64_t ts)
+static void cz_set_attempt(cz_conn *z, uint64_t ts)
 {
-    if (!f->ep[0].attempt_ns)
-        f->ep[0].attempt_ns = f->ep[1].attempt_ns = ts;
+    if (!z->attempt_ns)
+        z->attempt_ns = ts;
 }
 
 /* Returns the packet's direction (changes on a SYN/SYN-ACK reversal). */
-static int cz_inactive(nl_flow *f, int dir, const cz_pkt *k, int *do_close)
+static int cz_inactive(nl_flow *f, cz_conn *z, int dir, const cz_pkt *k, int *do_close)
 {
-    nl_tcp_endpoint *e = &f->ep[dir], *peer = &f->ep[dir ^ 1];
+    cz_side e = cz_side_of(f, z, dir), peer = cz_side_of(f, z, dir ^ 1);
 
     if (k->syn) {
         if (dir == NL_ORIG) {
             cz_set_state(e, k->ack ? NL_TCP_SYN_ACK_SENT : NL_TCP_SYN_SENT);
-            cz_set_attempt(f, k->ts);
+            cz_set_attempt(z, k->ts);
         } else {
-            if (!k->ack && peer->state == NL_TCP_SYN_ACK_SENT && k->seq == e->start_seq) {
+            if (!k->ack && *peer.st == NL_TCP_SYN_ACK_SENT && k->seq == e.e->start_seq) {
                 /* SYN after its SYN-ACK (two capture points, interrupt
                  * coalescence): flip and establish */
-                conn_zeek_flip(f);
+                conn_zeek_flip(f, z);
                 dir ^= 1;
-                e = &f->ep[dir];
-                peer = &f->ep[dir ^ 1];
+                e = cz_side_of(f, z, dir);
+                peer = cz_side_of(f, z, dir ^ 1);
                 cz_set_state(peer, NL_TCP_ESTABLISHED);
-                e->first_seen = 1;   /* SetFirstPacketSeen(orig) */
+                e.e->first_seen = 1;   /* SetFirstPacketSeen(orig) */
             }
-            if (peer->state == NL_TCP_SYN_SENT)
+            if (*peer.st == NL_TCP_SYN_SENT)
                 cz_set_state(peer, NL_TCP_ESTABLISHED);
             cz_set_state(e, NL_TCP_ESTABLISHED);
         }
@@ -276,14 +290,14 @@ static int cz_inactive(nl_flow *f, int dir, const cz_pkt *k, int *do_close)
         cz_set_state(e, NL_TCP_RESET);
         *do_close = 1;
     }
-    if (e->state == NL_TCP_INACTIVE) {
+    if (*e.st == NL_TCP_INACTIVE) {
         if (dir == NL_RESP && k->len == 0 && f->ep[NL_ORIG].state == NL_TCP_SYN_SENT) {
             /* an ack of the SYN before the SYN-ACK: not yet partial */
-        } else if (k->ack && peer->state == NL_TCP_ESTABLISHED) {
+        } else if (k->ack && *peer.st == NL_TCP_ESTABLISHED) {
             /* SYN-ACK seen, SYN missed, now the ACK: established */
             cz_set_state(e, NL_TCP_ESTABLISHED);
-            f->ep[0].is_partial = f->ep[1].is_partial = 0;
-            e->first_seen = 1;
+            z->is_partial = 0;
+            e.e->first_seen = 1;
         } else {
             cz_set_state(e, NL_TCP_PARTIAL);
         }
@@ -291,7 +305,7 @@ static int cz_inactive(nl_flow *f, int dir, const cz_pkt *k, int *do_close)
     return dir;
 }
 
-static void cz_syn_sent(nl_tcp_endpoint *e, const cz_pkt *k, int *do_close)
+static void cz_syn_sent(cz_side e, const cz_pkt *k, int *do_close)
 {
     if (k->fin) {
         cz_set_state(e, NL_TCP_CLOSED);
@@ -303,15 +317,14 @@ static void cz_syn_sent(nl_tcp_endpoint *e, const cz_pkt *k, int *do_close)
     }
 }
 
-static void cz_established(nl_tcp_endpoint *e, nl_tcp_endpoint *peer, const cz_pkt *k,
-                           int *do_close)
+static void cz_established(cz_side e, cz_side peer, const cz_pkt *k, int *do_close)
 {
-    if (k->syn && e->state == NL_TCP_PARTIAL && peer->state == NL_TCP_INACTIVE && !k->ack)
+    if (k->syn && *e.st == NL_TCP_PARTIAL && *peer.st == NL_TCP_INACTIVE && !k->ack)
         cz_set_state(e, NL_TCP_SYN_SENT);
     if (k->fin && !k->rst) {
         cz_set_state(e, NL_TCP_CLOSED);
         /* FIN after the peer's FIN+RST: a normal close after all */
-        if (peer->state == NL_TCP_RESET && peer->prev_state == NL_TCP_CLOSED)
+        if (*peer.st == NL_TCP_RESET && peer.e->prev_state == NL_TCP_CLOSED)
             cz_set_state(peer, NL_TCP_CLOSED);
         *do_close = 1;
     }
@@ -321,71 +334,72 @@ static void cz_established(nl_tcp_endpoint *e, nl_tcp_endpoint *peer, const cz_p
     }
 }
 
-static void cz_closed(nl_tcp_endpoint *e, const nl_tcp_endpoint *peer, const cz_pkt *k,
-                      int *do_close)
+static void cz_closed(cz_side e, cz_side peer, const cz_pkt *k, int *do_close)
 {
-    if (k->rst && peer->state != NL_TCP_CLOSED) {
+    if (k->rst && *peer.st != NL_TCP_CLOSED) {
         cz_set_state(e, NL_TCP_RESET);
-        if (!e->did_close)
+        if (!e.e->did_close)
             *do_close = 1;
     }
 }
 
 /* ConnectionClosed: a complete close arms Zeek's 5 s delete timer. */
-static void cz_connection_closed(nl_flow *f, int dir, uint64_t ts)
+static void cz_connection_closed(nl_flow *f, cz_conn *z, int dir, uint64_t ts)
 {
-    nl_tcp_endpoint *e = &f->ep[dir], *peer = &f->ep[dir ^ 1];
+    cz_endpoint *e = &z->ep[dir], *peer = &z->ep[dir ^ 1];
     if (e->did_close)
         return;
     e->did_close = 1;
-    if (e->state == NL_TCP_RESET || peer->did_close || peer->state == NL_TCP_INACTIVE) {
-        if (!f->ep[0].close_ns)
-            f->ep[0].close_ns = f->ep[1].close_ns = ts ? ts : 1;
-        f->ep[0].attempt_ns = f->ep[1].attempt_ns = 0; /* CancelTimers */
+    if (f->ep[dir].state == NL_TCP_RESET || peer->did_close ||
+        f->ep[dir ^ 1].state == NL_TCP_INACTIVE) {
+        if (!z->close_ns)
+            z->close_ns = ts ? ts : 1;
+        z->attempt_ns = 0; /* CancelTimers */
     }
 }
 
 /* PR zeek#2191: a connection that began with a SYN-ACK and now sees an ACK
  * or data (either way) is flipped, the history reads "^h..." */
-static int cz_second_packet_flip(nl_flow *f, int dir, const cz_pkt *k)
+static int cz_second_packet_flip(nl_flow *f, cz_conn *z, int dir, const cz_pkt *k)
 {
     if (f->hist_len != 1 || f->history[0] != 'H' || k->syn || k->fin || k->rst ||
         !(k->ack || k->len))
         return dir;
-    conn_zeek_flip(f);
+    conn_zeek_flip(f, z);
     f->hist_len = 0;
     f->history[0] = '\0';
-    f->hist_seen[NL_ORIG] = 0;
-    f->hist_seen[NL_RESP] = CZ_HIST_SYN;
-    conn_zeek_history(f, '^', NL_ORIG);
+    z->hist_seen[NL_ORIG] = 0;
+    z->hist_seen[NL_RESP] = CZ_HIST_SYN;
+    conn_zeek_history(f, z, '^', NL_ORIG);
     conn_zeek_add(f, 'h', NL_RESP);
     return dir ^ 1;
 }
 
-static void cz_set_partial(nl_flow *f, int dir, const cz_pkt *k)
+static void cz_set_partial(cz_conn *z, int dir, const cz_pkt *k)
 {
-    nl_tcp_endpoint *e = &f->ep[dir];
-    uint8_t part = f->ep[0].is_partial;
+    const cz_endpoint *e = &z->ep[dir];
+    uint8_t part = z->is_partial;
     if (dir == NL_ORIG) {
         if (!e->first_seen)
             part = !k->syn || k->ack;
     } else if (!e->first_seen && !part) {
         part = !k->syn;
     }
-    f->ep[0].is_partial = f->ep[1].is_partial = part;
+    z->is_partial = part;
 }
 
-int conn_zeek_tcp_packet(nl_flow *f, const nl_packet *p, int dir)
+int conn_zeek_tcp_packet(nl_flow *f, cz_conn *z, const nl_packet *p, int dir)
 {
     cz_pkt k;
-    nl_tcp_endpoint *e, *peer;
+    cz_side es, ps;
+    cz_endpoint *e, *peer;
     int underflow = 0, ack_underflow = 0, do_close = 0;
     uint32_t seg_len, seq_past;
     uint64_t rel_seq, rel_ack = 0;
     int32_t delta_last, delta_ack;
 
     if (p->flags & NL_PKT_BAD_CSUM) {
-        e = &f->ep[dir];
+        e = &z->ep[dir];
         conn_zeek_scaled(f, 'C', dir, &e->badck_cnt, &e->badck_thresh);
         return -1;
     }
@@ -399,31 +413,27 @@ int conn_zeek_tcp_packet(nl_flow *f, const nl_packet *p, int dir)
     k.len = p->payload_len;
     k.ts = p->ts_ns;
 
-    dir = cz_second_packet_flip(f, dir, &k);
-    cz_set_partial(f, dir, &k);
-    e = &f->ep[dir];
-    peer = &f->ep[dir ^ 1];
+    dir = cz_second_packet_flip(f, z, dir, &k);
+    cz_set_partial(z, dir, &k);
+    es = cz_side_of(f, z, dir);
+    ps = cz_side_of(f, z, dir ^ 1);
+    e = es.e;
+    peer = ps.e;
 
     seg_len = k.len + k.syn + k.fin;
     if (k.rst)
         seg_len -= k.len;    /* data in a RST is not part of the stream */
     seq_past = k.seq + seg_len;
-    cz_init_endpoint(e, &k, seq_past);
+    cz_init_endpoint(es, &k, seq_past);
     rel_seq = cz_relative(e, k.seq, e->last_seq, e->seq_wraps, &underflow);
 
-    cz_update_history(f, dir, &k, rel_seq);
+    cz_update_history(f, z, dir, &k, rel_seq);
 
     /* zero windows are boring with or after a RST, or after the peer's FIN */
-    if (p->win == 0 && !k.rst && peer->state != NL_TCP_CLOSED && e->state != NL_TCP_RESET) {
+    if (p->win == 0 && !k.rst && *ps.st != NL_TCP_CLOSED && *es.st != NL_TCP_RESET) {
         conn_zeek_scaled(f, 'W', dir, &e->zw_cnt, &e->zw_thresh);
     }
 
-    if (k.syn) {
-        if (!e->has_isn) {
-            e->has_isn = 1;
-            e->isn = k.seq;
-        }
-    }
     if (k.fin) {
         if (e->fin_cnt < 255)
             e->fin_cnt++;
@@ -431,7 +441,7 @@ int conn_zeek_tcp_packet(nl_flow *f, const nl_packet *p, int dir)
     }
 
     if (k.ack) {
-        if (peer->state == NL_TCP_INACTIVE) {
+        if (*ps.st == NL_TCP_INACTIVE) {
             rel_ack = 1;
             cz_init_seqs(peer, k.ackno - 1, k.ackno - 1);  /* init_peer */
         } else {
@@ -454,7 +464,7 @@ int conn_zeek_tcp_packet(nl_flow *f, const nl_packet *p, int dir)
         /* outlandish SYN/RST sequence numbers are not trusted */
     } else if (k.fin && e->last_seq == e->start_seq + 1) {
         cz_update_last(e, seq_past);
-    } else if (e->state == NL_TCP_RESET) {
+    } else if (*es.st == NL_TCP_RESET) {
         /* nothing after a RST is trusted */
     } else if (delta_last > 0) {
         cz_update_last(e, seq_past);
@@ -462,38 +472,35 @@ int conn_zeek_tcp_packet(nl_flow *f, const nl_packet *p, int dir)
         conn_zeek_scaled(f, 'T', dir, &e->rxmit_cnt, &e->rxmit_thresh);
     }
 
-    switch (e->state) {
+    switch (*es.st) {
     case NL_TCP_INACTIVE:
-        dir = cz_inactive(f, dir, &k, &do_close);
-        e = &f->ep[dir];
-        peer = &f->ep[dir ^ 1];
+        dir = cz_inactive(f, z, dir, &k, &do_close);
+        es = cz_side_of(f, z, dir);
+        e = es.e;
         break;
     case NL_TCP_SYN_SENT:
     case NL_TCP_SYN_ACK_SENT:
-        cz_syn_sent(e, &k, &do_close);
+        cz_syn_sent(es, &k, &do_close);
         break;
     case NL_TCP_ESTABLISHED:
     case NL_TCP_PARTIAL:
-        cz_established(e, peer, &k, &do_close);
+        cz_established(es, ps, &k, &do_close);
         break;
     case NL_TCP_CLOSED:
-        cz_closed(e, peer, &k, &do_close);
+        cz_closed(es, ps, &k, &do_close);
         break;
     default:
         break;
     }
 
     if (k.ack)
-        cz_ack_received(f, dir ^ 1, rel_ack);
+        cz_ack_received(f, z, dir ^ 1, rel_ack);
     e->first_seen = 1;
 
     if (k.len > 0 && p->payload_caplen >= k.len && !k.rst && !underflow)
         cz_data_sent(e, k.syn ? rel_seq + 1 : rel_seq, k.len);
 
     if (do_close)
-        cz_connection_closed(f, dir, k.ts);
-
-    for (int d = 0; d < 2; d++)
-        f->bytes[d] = conn_zeek_tcp_size(f, d);
+        cz_connection_closed(f, z, dir, k.ts);
     return dir;
 }

@@ -348,10 +348,15 @@ double correlate_offset_s(const nl_correlation *c, int from, int to)
 uint64_t correlate_to_clock(const nl_correlation *c, int cap, int ref,
                             uint64_t ts_ns)
 {
-    /* t_ref = t_cap - (how far cap runs ahead of ref) */
-    double off = correlate_offset_s(c, ref, cap) * 1e9;
-    double t = (double)ts_ns - off;
-    return t < 0 ? 0 : (uint64_t)llround(t);
+    /* t_ref = t_cap - (how far cap runs ahead of ref), in integers: a
+     * double holds an epoch time in ns only to a few hundred ns */
+    if (cap == ref)
+        return ts_ns;
+    int64_t off = (int64_t)llround(correlate_offset_s(c, ref, cap) * 1e9);
+    if (off >= 0)
+        return ts_ns > (uint64_t)off ? ts_ns - (uint64_t)off : 0;
+    uint64_t add = (uint64_t)(-(off + 1)) + 1;
+    return ts_ns > UINT64_MAX - add ? UINT64_MAX : ts_ns + add;
 }
 
 const char *correlate_translation_name(uint8_t t)

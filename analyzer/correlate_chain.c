@@ -191,6 +191,8 @@ int corr_unmatched_build(nl_correlation *c)
             if (c->caps[i].trace && !c->caps[i].trace->is_record &&
                 record_info_of(c->caps[i].trace, f))
                 continue;
+            if (correlate_is_link_control(f))
+                continue;           /* presenters list it apart */
             /* a UDP flow that carries a tunnel is the underlay's transport
              * of the connections inside it, which pair on their own */
             if (c->caps[i].trace && c->caps[i].trace->tunnels &&

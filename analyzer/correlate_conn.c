@@ -295,6 +295,18 @@ done:
     return rc;
 }
 
+int correlate_is_link_control(const nl_flow *f)
+{
+    if (f->proto == 2)                    /* IGMP */
+        return 1;
+    if (f->proto != IPPROTO_ICMPV6)
+        return 0;
+    /* MLD (130-132, 143) and neighbour discovery (133-137): they manage the
+     * link itself and never cross a router, let alone a NAT */
+    uint8_t t = f->icmp_type;
+    return (t >= 130 && t <= 137) || t == 143;
+}
+
 static void heads_self(corr_conns *cc)
 {
     for (size_t i = 0; i < cc->n; i++)

@@ -143,8 +143,9 @@ int corr_conns_build(const nl_corr_input *in, const nl_correlate_opts *o,
 void corr_conns_free(corr_conns *cc);
 /* ---- packet pairing (correlate_pkts.c) -------------------------------- */
 
-/* Fill m->seq_offset, has_seq_offset, lost, paired_pkts. */
-void corr_pkts_pair(nl_match *m);
+/* Fill m->seq_offset, has_seq_offset, lost, paired_pkts (clock: the
+ * offset of the two captures, for the twin rule's time bound; NULL none). */
+void corr_pkts_pair(nl_match *m, const nl_clock_offset *clock);
 
 /* ---- clock (clock.c) -------------------------------------------------- */
 

@@ -306,23 +306,26 @@ static size_t keep_agreeing(pair_run *r, cand *v, size_t n, int64_t center,
 }
 
 /* One pair's clock samples: every packet both kept records of (a
- * retransmitted SYN pairs with its own copy), else - or when fine is 0 -
- * the first packet of each direction. */
-static void pair_samples(const pair_run *r, const cand *c, clock_samples *cs, int fine)
+ * retransmitted SYN pairs with its own copy; the twin rule's time bound
+ * from clock, the offset known so far), else - or when fine is 0 - the
+ * first packet of each direction. */
+#define SAMPLE_RECS NL_FLOW_KEEP_PKTS   /* near records sampled per pair */
+static void pair_samples(const pair_run *r, const cand *c, clock_samples *cs, int fine,
+                         const nl_clock_offset *clock)
 {
     const nl_flow *n = r->near->flows[c->ni], *f = r->far->flows[c->fi];
-    if (fine && n->nrecs && f->nrecs) {
+    if (fine && n->recs && f->recs && n->nrecs && f->nrecs) {
         nl_match m;
         memset(&m, 0, sizeof m);
         m.near = n;
         m.far = f;
         m.flip = c->flip;
-        corr_pkts_pair(&m);         /* the sequence offsets twins need */
-        int16_t twin[NL_FLOW_KEEP_PKTS];
-        if (correlate_pkt_twins(&m, twin) > 0) {
-            int64_t d[2][NL_FLOW_KEEP_PKTS];
+        corr_pkts_pair(&m, clock);  /* the sequence offsets twins need */
+        int32_t twin[SAMPLE_RECS];
+        uint16_t nn = n->nrecs < SAMPLE_RECS ? n->nrecs : SAMPLE_RECS;
+        if (correlate_pkt_twins(&m, clock, n->recs, nn, f->recs, f->nrecs, twin) > 0) {
+            int64_t d[2][SAMPLE_RECS];
             size_t k[2] = { 0, 0 };
-            uint16_t nn = n->nrecs < NL_FLOW_KEEP_PKTS ? n->nrecs : NL_FLOW_KEEP_PKTS;
             for (uint16_t i = 0; i < nn; i++) {
                 int dir = n->recs[i].dir & 1;
                 if (twin[i] >= 0)
@@ -352,7 +355,7 @@ static int estimate(const pair_run *r, const cand *v, size_t n, uint32_t need_ev
     for (size_t i = 0; i < n; i++) {
         if (need_ev && !(v[i].ev & need_ev))
             continue;
-        pair_samples(r, &v[i], &cs, fine && used++ < FINE_PAIRS);
+        pair_samples(r, &v[i], &cs, fine && used++ < FINE_PAIRS, off);
     }
     int oom = cs.oom;
     clock_estimate(&cs, off);
@@ -527,7 +530,8 @@ static uint8_t *first_pieces(const nl_corr_input *in, const corr_conns *cc)
     if (u)
         for (size_t i = 0; i < cc->n; i++)
             u[i] = cc->head[i] == (int32_t)i &&
-                   !(in->trace && record_info_of(in->trace, in->flows[i]));
+                   !(in->trace && record_info_of(in->trace, in->flows[i])) &&
+                   !correlate_is_link_control(in->flows[i]);
     return u;
 }
 
@@ -640,7 +644,7 @@ int corr_pair_run(const nl_corr_input *near, const nl_corr_input *far, int ni,
     for (size_t i = 0; i < r.cands.n; i++) {
         nl_match m;
         fill_match(&r, &r.cands.c[i], ni, &m);
-        corr_pkts_pair(&m);
+        corr_pkts_pair(&m, off);
         if (corr_vec_push(out, &m) < 0)
             goto done;
     }

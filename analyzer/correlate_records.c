@@ -291,7 +291,7 @@ int corr_pair_records(const nl_corr_input *near, const nl_corr_input *far, int n
         m.confidence = c->level == NL_CONF_RECORDED ? 0.99 : 0.7;
         m.dt_s = (double)c->dt / 1e9;
         corr_classify(&m);
-        corr_pkts_pair(&m);
+        corr_pkts_pair(&m, off);
         if (corr_vec_push(out, &m) < 0)
             goto done;
     }

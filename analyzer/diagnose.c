@@ -111,6 +111,10 @@ void diagnose_free(nl_findings *fs)
     free(fs->names);
     free(fs->meta);
     free(fs->meta_set);
+    free(fs->drops);
+    free(fs->received);
+    free(fs->auto_names);
+    case_clear(&fs->scratch);
     free(fs);
 }
 
@@ -139,10 +143,24 @@ static int caps_reserve(nl_findings *fs, int cap)
     if (!ns)
         return fs->oom = 1, -1;
     fs->meta_set = ns;
+    uint64_t *nd = realloc(fs->drops, need * sizeof *nd);
+    if (!nd)
+        return fs->oom = 1, -1;
+    fs->drops = nd;
+    uint64_t *nr = realloc(fs->received, need * sizeof *nr);
+    if (!nr)
+        return fs->oom = 1, -1;
+    fs->received = nr;
+    char (*an)[16] = realloc(fs->auto_names, need * sizeof *an);
+    if (!an)
+        return fs->oom = 1, -1;
+    fs->auto_names = an;
     for (size_t i = old; i < need; i++) {
         fs->names[i] = NULL;
         fs->meta[i] = NULL;
         fs->meta_set[i] = 0;
+        fs->drops[i] = fs->received[i] = 0;
+        snprintf(fs->auto_names[i], sizeof fs->auto_names[i], "capture %zu", i);
     }
     fs->ncaps = need;
     return 0;
@@ -162,14 +180,11 @@ int diagnose_set_name(nl_findings *fs, int cap, const char *name)
 
 const char *diagnose_capture_name(const nl_findings *fs, int cap)
 {
-    static char buf[4][32];
-    static unsigned slot;
-    if (fs && cap >= 0 && (size_t)cap < fs->ncaps && fs->names[cap])
-        return fs->names[cap];
-    /* a few rotating buffers: callers print two names in one printf */
-    char *b = buf[slot++ & 3];
-    snprintf(b, sizeof buf[0], "capture %d", cap);
-    return b;
+    /* no shared buffer: names live in the container (a viewer diagnoses
+     * on a worker thread while its UI thread prints) */
+    if (fs && cap >= 0 && (size_t)cap < fs->ncaps)
+        return fs->names[cap] ? fs->names[cap] : fs->auto_names[cap];
+    return "capture ?";         /* an index the container never saw */
 }
 
 int diagnose_set_hostmeta(nl_findings *fs, int cap, const char *json)
@@ -178,30 +193,23 @@ int diagnose_set_hostmeta(nl_findings *fs, int cap, const char *json)
         return -1;
     free(fs->meta[cap]);
     fs->meta[cap] = NULL;
-    if (json && !(fs->meta[cap] = strdup(json)))
+    /* a caller's document is checked like a file's: its values reach fix
+     * lines (an invalid document is not used at all) */
+    if (json && !(fs->meta[cap] = hostmeta_sanitize(json, NULL, 0)) && hostmeta_json_valid(json, strlen(json)))
         return fs->oom = 1, -1;
     fs->meta_set[cap] = 1;
     return 0;
 }
 
-/* Host metadata of capture cap, once on first use: what the trace holds
- * (a record file such as NDJSON carries its capture's), else read from
- * its file. */
+/* Host metadata of capture cap: the trace read it (and checked it) with
+ * the capture itself; a file is never opened again here. */
 static void hostmeta_load(nl_findings *fs, int cap, const nl_trace *t)
 {
-    char err[512];
-    const char *path = t->path;
     if (caps_reserve(fs, cap) < 0 || fs->meta_set[cap])
         return;
     fs->meta_set[cap] = 1;
-    if (t->hostmeta) {
-        fs->meta[cap] = strdup(t->hostmeta);
-        return;
-    }
-    if (!path || !strcmp(path, "-"))
-        return;
-    err[0] = '\0';
-    fs->meta[cap] = hostmeta_read(path, err);
+    if (t->hostmeta && !(fs->meta[cap] = strdup(t->hostmeta)))
+        fs->oom = 1;
 }
 
 const char *diagnose_hostmeta_of(const nl_findings *fs, int cap)
@@ -215,21 +223,21 @@ const char *diagnose_hostmeta_of(const nl_findings *fs, int cap)
 
 dg_case *diagnose_case_new(nl_findings *fs, nl_finding_kind kind, nl_severity sev)
 {
-    static dg_case scratch;     /* absorbs writes after out-of-memory */
+    dg_case *scratch = &fs->scratch;   /* absorbs writes after out-of-memory */
     if (fs->ncases >= DG_MAX_CASES) {
         fs->dropped++;
-        case_clear(&scratch);
-        memset(&scratch, 0, sizeof scratch);
-        return &scratch;
+        case_clear(scratch);
+        memset(scratch, 0, sizeof *scratch);
+        return scratch;
     }
     if (fs->ncases == fs->capcases) {
         size_t nc = fs->capcases ? fs->capcases * 2 : 32;
         dg_case *nv = realloc(fs->cases, nc * sizeof *nv);
         if (!nv) {
             fs->oom = 1;
-            case_clear(&scratch);
-            memset(&scratch, 0, sizeof scratch);
-            return &scratch;
+            case_clear(scratch);
+            memset(scratch, 0, sizeof *scratch);
+            return scratch;
         }
         fs->cases = nv;
         fs->capcases = nc;
@@ -329,6 +337,7 @@ static void finalize(nl_findings *fs, const nl_correlation *c)
         return;
     diagnose_group_run(fs, c, kept, nkept);
     free(kept);
+    diagnose_drops_note(fs);
 }
 
 /* ---- public entry points ---------------------------------------------- */
@@ -341,6 +350,7 @@ int diagnose_trace(nl_findings *out, nl_trace *t, int cap_index)
         return -1;
     diagnose_set_name(out, cap_index, t->name ? t->name : t->path);
     hostmeta_load(out, cap_index, t);
+    diagnose_drops_set(out, cap_index, t->capture_drops, t->capture_received);
     memset(&cx, 0, sizeof cx);
     cx.fs = out;
     cx.cap = cap_index;
@@ -367,8 +377,11 @@ int diagnose_correlation(nl_findings *out, const nl_correlation *c)
             return -1;
         diagnose_set_name(out, (int)i, in->name ? in->name
                                        : in->trace ? in->trace->name : NULL);
-        if (in->trace)
+        if (in->trace) {
             hostmeta_load(out, (int)i, in->trace);
+            diagnose_drops_set(out, (int)i, in->trace->capture_drops,
+                               in->trace->capture_received);
+        }
         memset(&cx, 0, sizeof cx);
         cx.fs = out;
         cx.cap = (int)i;

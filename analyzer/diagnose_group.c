@@ -169,12 +169,17 @@ static int finding_build(nl_findings *fs, nl_finding *out, const size_t *idx, si
     return 0;
 }
 
-static const dg_case *kept_sort_base;
+/* A kept case with its index: the comparison reads the case through the
+ * element, no global (two containers may be grouped on two threads). */
+typedef struct kept_ref {
+    const dg_case *k;
+    size_t         i;
+} kept_ref;
 
 static int kept_cmp(const void *a, const void *b)
 {
-    const dg_case *x = &kept_sort_base[*(const size_t *)a];
-    const dg_case *y = &kept_sort_base[*(const size_t *)b];
+    const kept_ref *p = a, *q = b;
+    const dg_case *x = p->k, *y = q->k;
     if (x->kind != y->kind)
         return diagnose_kind_priority(x->kind) - diagnose_kind_priority(y->kind);
     int c = strcmp(x->group, y->group);
@@ -184,15 +189,24 @@ static int kept_cmp(const void *a, const void *b)
         return y->rank - x->rank;
     if (x->first_ns != y->first_ns)
         return x->first_ns < y->first_ns ? -1 : 1;
-    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+    return p->i < q->i ? -1 : 1;
 }
 
 int diagnose_group_run(nl_findings *fs, const nl_correlation *c, size_t *kept, size_t nkept)
 {
     if (c)
         group_asym_by_service(fs, kept, nkept);
-    kept_sort_base = fs->cases;
-    qsort(kept, nkept, sizeof *kept, kept_cmp);
+    kept_ref *r = malloc((nkept ? nkept : 1) * sizeof *r);
+    if (!r)
+        return fs->oom = 1, -1;
+    for (size_t i = 0; i < nkept; i++) {
+        r[i].k = &fs->cases[kept[i]];
+        r[i].i = kept[i];
+    }
+    qsort(r, nkept, sizeof *r, kept_cmp);
+    for (size_t i = 0; i < nkept; i++)
+        kept[i] = r[i].i;
+    free(r);
     fs->v = calloc(nkept, sizeof *fs->v);
     if (!fs->v)
         return fs->oom = 1, -1;

@@ -73,18 +73,40 @@ static int conn_map_build(const nl_correlation *c, conn_map **out, size_t *nout)
     return 0;
 }
 
-static const nl_findings *sort_fs;
+/* A case's index with what orders it (kind priority, rank): the
+ * comparison needs no global, so two containers may be finalised on two
+ * threads at once. */
+typedef struct case_order {
+    int    prio, rank;
+    size_t i;
+} case_order;
 
 static int case_order_cmp(const void *a, const void *b)
 {
-    size_t i = *(const size_t *)a, j = *(const size_t *)b;
-    const dg_case *x = &sort_fs->cases[i], *y = &sort_fs->cases[j];
-    int px = diagnose_kind_priority(x->kind), py = diagnose_kind_priority(y->kind);
-    if (px != py)
-        return px - py;
+    const case_order *x = a, *y = b;
+    if (x->prio != y->prio)
+        return x->prio - y->prio;
     if (x->rank != y->rank)
         return y->rank - x->rank;
-    return i < j ? -1 : i > j;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* order[0..n) = the cases, most specific kind first. -1 out of memory. */
+static int case_order_build(const nl_findings *fs, size_t *order)
+{
+    case_order *v = malloc((fs->ncases ? fs->ncases : 1) * sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < fs->ncases; i++) {
+        v[i].prio = diagnose_kind_priority(fs->cases[i].kind);
+        v[i].rank = fs->cases[i].rank;
+        v[i].i = i;
+    }
+    qsort(v, fs->ncases, sizeof *v, case_order_cmp);
+    for (size_t i = 0; i < fs->ncases; i++)
+        order[i] = v[i].i;
+    free(v);
+    return 0;
 }
 
 /* One connection split into several flows in one capture: the same
@@ -222,12 +244,10 @@ size_t *diagnose_merge_run(nl_findings *fs, const nl_correlation *c, size_t *nke
     kept = malloc(fs->ncases * sizeof *kept);
     if (!order || !kept)
         goto oom;
-    for (size_t i = 0; i < fs->ncases; i++) {
-        order[i] = i;
+    for (size_t i = 0; i < fs->ncases; i++)
         fs->cases[i].merged_into = -1;
-    }
-    sort_fs = fs;
-    qsort(order, fs->ncases, sizeof *order, case_order_cmp);
+    if (case_order_build(fs, order) < 0)
+        goto oom;
 
     /* An index from connection key and from 5-tuple to kept cases keeps
      * this linear: a scan of 100k ports makes 100k cases. */

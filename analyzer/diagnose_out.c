@@ -3,12 +3,32 @@
  * it, the fix last. */
 #define NATLENS_DIAGNOSE_INTERNAL
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include "natlens/diagnose.h"
 #include "natlens/flow_out.h"
 
 #define TEXT_PER_CAPTURE 4
-#define TEXT_WIDTH 100
+#define TEXT_MIN_WIDTH 60
+
+/* The wrap width of the text: the terminal's width when out is one (its
+ * COLUMNS, else the window size), no wrapping at all when it is not (a
+ * file or a pipe: another program reads it, or a wider window later). */
+static int text_width(FILE *out)
+{
+    struct winsize ws;
+    if (!isatty(fileno(out)))
+        return 0;
+    const char *cols = getenv("COLUMNS");
+    int w = cols ? atoi(cols) : 0;
+    if (w <= 0 && ioctl(fileno(out), TIOCGWINSZ, &ws) == 0)
+        w = ws.ws_col;
+    if (w <= 0)
+        w = 100;
+    return w < TEXT_MIN_WIDTH ? TEXT_MIN_WIDTH : w;
+}
 
 void diagnose_json(nl_json *j, const char *key, const nl_findings *fs)
 {
@@ -52,15 +72,19 @@ void diagnose_json(nl_json *j, const char *key, const nl_findings *fs)
     json_arr_end(j);
 }
 
-/* Print s wrapped at TEXT_WIDTH, continuation lines indented by `indent`;
- * the first line starts at column `col`. */
-static void text_wrap(FILE *out, const char *s, int col, int indent)
+/* Print s wrapped at width (0: not wrapped), continuation lines indented
+ * by `indent`; the first line starts at column `col`. */
+static void text_wrap(FILE *out, const char *s, int col, int indent, int width)
 {
     int c = col;
+    if (!width) {
+        fprintf(out, "%s\n", s);
+        return;
+    }
     while (*s) {
         const char *sp = strchr(s, ' ');
         size_t w = sp ? (size_t)(sp - s) : strlen(s);
-        if (c > indent && c + (int)w > TEXT_WIDTH) {
+        if (c > indent && c + (int)w > width) {
             fprintf(out, "\n%*s", indent, "");
             c = indent;
         }
@@ -69,7 +93,7 @@ static void text_wrap(FILE *out, const char *s, int col, int indent)
         s += w;
         if (*s == ' ') {
             s++;
-            if (*s && c + 1 <= TEXT_WIDTH) {
+            if (*s && c + 1 <= width) {
                 fputc(' ', out);
                 c++;
             }
@@ -99,6 +123,7 @@ static const char *sev_color(nl_severity s)
 void diagnose_text(FILE *out, const nl_findings *fs, int color)
 {
     size_t namew = 8;
+    int width = text_width(out);
     fputs("FINDINGS\n", out);
     if (!diagnose_count(fs)) {
         fputs("  none\n", out);
@@ -126,7 +151,7 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color)
         fprintf(out, "  %s%s%s  %s  ", color ? sev_color(f->severity) : "",
                 sev_label(f->severity), color ? "\033[0m" : "", kn);
         col = 2 + 5 + 2 + (int)strlen(kn) + 2;
-        text_wrap(out, f->summary, col, 9);
+        text_wrap(out, f->summary, col, 9, width);
         size_t shown = 0, hidden = 0;
         int lastcap = -1, percap = 0;
         for (size_t k = 0; k < f->nevidence; k++) {
@@ -153,13 +178,17 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color)
             fprintf(out, "    %-9s %-*.*s %-6s %s  ", shown ? "" : "evidence", (int)namew,
                     (int)namew, diagnose_capture_name(fs, e->capture), fr, tm);
             text_wrap(out, e->what, 4 + 10 + (int)namew + 1 + 7 + 15 + 2,
-                      4 + 10 + (int)namew + 1 + 7 + 15 + 2);
+                      4 + 10 + (int)namew + 1 + 7 + 15 + 2, width);
             shown++;
         }
-        if (hidden)
-            fprintf(out, "    %-9s ... %zu more line%s%s (--json lists all)\n", "", hidden,
+        if (hidden) {
+            char more[160];
+            snprintf(more, sizeof more, "... %zu more line%s%s (--json lists all)", hidden,
                      hidden > 1 ? "s" : "",
                      f->connections > 1 ? ", also for the other connections" : "");
+            fprintf(out, "    %-9s ", "");
+            text_wrap(out, more, 14, 18, width);
+        }
         if (f->fix) {
             const char *s = f->fix;
             int first = 1;
@@ -173,7 +202,7 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color)
                     fprintf(out, "%.*s\n", (int)w, s);
                 } else {
                     snprintf(line, sizeof line, "%.*s", (int)w, s);
-                    text_wrap(out, line, 14, 14);
+                    text_wrap(out, line, 14, 14, width);
                 }
                 first = 0;
                 s += w;

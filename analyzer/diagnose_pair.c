@@ -48,7 +48,7 @@ static void rule_answer_lost(nl_findings *fs, const nl_correlation *c, const nl_
     if (!cl || cl->proto != DG_PROTO_TCP)
         return;
     diagnose_single_hs(cl, &h0);
-    if (!h0.syn_seen || h0.completed || h0.synack_seen || h0.rst_resp || cl->icmp_errors)
+    if (!h0.syn_seen || h0.completed || h0.synack_seen || h0.rst_resp || flow_icmp_errors(cl))
         return;
     for (int k = ch->first_cap + 1; k <= ch->last_cap; k++) {
         const nl_flow *f = ch->flows[k];

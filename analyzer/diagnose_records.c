@@ -110,17 +110,17 @@ static uint64_t dr_vm_demand(const dr_ctx *cx, const nl_record_info *ri0, const 
 static char *dr_fix_ports(const nl_record_info *ri, uint64_t demand)
 {
     char buf[700];
-    const char *gw = dr_gcp_name_ok(ri->gateway) ? ri->gateway : "NAT_GATEWAY";
-    const char *rt = dr_gcp_name_ok(ri->router) ? ri->router : "ROUTER";
-    const char *rg = dr_gcp_name_ok(ri->region) ? ri->region : "REGION";
+    const char *gw = dr_gcp_name_ok(ri->gateway) ? ri->gateway : "<nat-gateway>";
+    const char *rt = dr_gcp_name_ok(ri->router) ? ri->router : "<router>";
+    const char *rg = dr_gcp_name_ok(ri->region) ? ri->region : "<region>";
     uint64_t ports = 128;
     while (ports < demand * 2 && ports < 32768)
         ports *= 2;
     snprintf(buf, sizeof buf,
              "# one NAT port per connection to the same destination; %" PRIu64 " were asked for\n"
-             "gcloud compute routers nats update %s --router=%s --region=%s --min-ports-per-vm=%" PRIu64 "\n"
+             "  gcloud compute routers nats update %s --router=%s --region=%s --min-ports-per-vm=%" PRIu64 "\n"
              "# or let the gateway hand out ports as needed:\n"
-             "gcloud compute routers nats update %s --router=%s --region=%s "
+             "  gcloud compute routers nats update %s --router=%s --region=%s "
              "--enable-dynamic-port-allocation --max-ports-per-vm=%" PRIu64,
              demand, gw, rt, rg, ports, gw, rt, rg, ports * 8 > 65536 ? 65536 : ports * 8);
     return strdup(buf);
@@ -180,8 +180,8 @@ static void dr_reject(const dr_ctx *cx, const nl_flow *f, const nl_record_info *
         strlen(ifn) >= 12 && strlen(ifn) <= 21) {
         snprintf(fix, sizeof fix,
                  "# the security groups and the subnet's network ACL of the interface:\n"
-                 "aws ec2 describe-network-interfaces --network-interface-ids %s\n"
-                 "aws ec2 describe-network-acls --filters Name=association.subnet-id,Values=SUBNET_ID", ifn);
+                 "  aws ec2 describe-network-interfaces --network-interface-ids %s\n"
+                 "  aws ec2 describe-network-acls --filters Name=association.subnet-id,Values=<subnet-id>", ifn);
         diagnose_case_fix(k, 2, strdup(fix));
     } else {
         diagnose_case_fix(k, 1, strdup("# allow the flow in the security rule (security group, network "

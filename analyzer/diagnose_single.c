@@ -114,9 +114,12 @@ void diagnose_single_hs(const nl_flow *f, dg_hs *h)
                 h->completed = 1;
         }
     }
-    /* more SYNs than records could hold */
+    /* more SYNs or SYN-ACKs than records could hold: the flow's own
+     * counters saw every one */
     if (f->sig[NL_ORIG].syn_count > h->nsyn && h->syn_seen)
         h->nsyn = f->sig[NL_ORIG].syn_count;
+    if (f->sig[NL_RESP].syn_count > h->nsynack && h->synack_seen)
+        h->nsynack = f->sig[NL_RESP].syn_count;
 }
 
 static const char *proto_word(uint8_t p)
@@ -237,7 +240,7 @@ static void icmp_find(const dg_icmp_list *il, const nl_flow *q, uint64_t after, 
     for (size_t i = 0; il && i < il->n; i++) {
         const nl_flow *e = il->v[i];
         if ((e->proto != DG_PROTO_ICMP && e->proto != DG_PROTO_ICMP6) ||
-            e->icmp_type != q->icmp_err_type || nl_addr_cmp(&e->orig_ip, &q->icmp_err_from))
+            e->icmp_type != flow_icmp_err_type(q) || nl_addr_cmp(&e->orig_ip, flow_icmp_err_from(q)))
             continue;
         if (nl_addr_cmp(&e->resp_ip, &q->orig_ip) && nl_addr_cmp(&e->resp_ip, &q->resp_ip))
             continue;
@@ -258,8 +261,9 @@ static void icmp_find(const dg_icmp_list *il, const nl_flow *q, uint64_t after, 
 static int is_unreach(const nl_flow *f)
 {
     int v6 = !nl_addr_is_v4(&f->orig_ip);
-    return f->icmp_errors && (v6 ? f->icmp_err_type == 1 : f->icmp_err_type == 3) &&
-           !(!v6 && f->icmp_err_code == 4); /* fragmentation needed is PMTU discovery */
+    uint8_t type = flow_icmp_err_type(f);
+    return flow_icmp_errors(f) && (v6 ? type == 1 : type == 3) &&
+           !(!v6 && flow_icmp_err_code(f) == 4); /* fragmentation needed is PMTU discovery */
 }
 
 static int rule_icmp(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const dg_icmp_list *il)
@@ -273,8 +277,8 @@ static int rule_icmp(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const d
         return 0;
     if (f->proto == DG_PROTO_TCP ? h->completed || !h->syn_seen : f->pkts[NL_RESP] > 0)
         return 0;
-    nl_addr_str(&f->icmp_err_from, from, sizeof from);
-    words = diagnose_icmp_words(v6, f->icmp_err_type, f->icmp_err_code);
+    nl_addr_str(flow_icmp_err_from(f), from, sizeof from);
+    words = diagnose_icmp_words(v6, flow_icmp_err_type(f), flow_icmp_err_code(f));
     snprintf(plural, sizeof plural, "%s flows", proto_word(f->proto));
     dg_case *k = diagnose_single_case(cx, f, NL_FK_ICMP_UNREACHABLE,
                                       f->proto == DG_PROTO_TCP ? NL_SEV_ERROR : NL_SEV_WARNING, 10,
@@ -283,8 +287,8 @@ static int rule_icmp(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const d
     const char *ep = nm.ep, *dip = nm.ip;
     snprintf(k->predicate, sizeof k->predicate, "%s refused by ICMP %s from %s%s",
              "was", words, from, f->proto == DG_PROTO_TCP ? " (it quotes the SYN)" : "");
-    snprintf(k->group, sizeof k->group, "icmp|%s|%s|%u|%u", ep, from, f->icmp_err_type,
-             f->icmp_err_code);
+    snprintf(k->group, sizeof k->group, "icmp|%s|%s|%u|%u", ep, from, flow_icmp_err_type(f),
+             flow_icmp_err_code(f));
     if (f->proto == DG_PROTO_TCP)
         diagnose_single_ev_syn(k, cx, f, h);
     else
@@ -292,12 +296,13 @@ static int rule_icmp(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const d
                          " packets, no reply", proto_word(f->proto), ep, f->pkts[NL_ORIG]);
     icmp_find(il, f, f->first_ns, &fr, &ts);
     diagnose_case_ev(k, cx->cap, fr, ts, "ICMP %s (type %u code %u) from %s quoting it%s", words,
-                     f->icmp_err_type, f->icmp_err_code, from,
-                     f->icmp_errors > 1 ? " (and more)" : "");
+                     flow_icmp_err_type(f), flow_icmp_err_code(f), from,
+                     flow_icmp_errors(f) > 1 ? " (and more)" : "");
     if (f->proto == DG_PROTO_TCP)
         diagnose_single_ev_retries(k, cx, h);
-    diagnose_case_fix(k, 10, diagnose_fix_icmp((uint8_t)v6, f->icmp_err_type, f->icmp_err_code,
-                                               from, dip, f->resp_port, proto_word(f->proto)));
+    diagnose_case_fix(k, 10, diagnose_fix_icmp((uint8_t)v6, flow_icmp_err_type(f),
+                                               flow_icmp_err_code(f), from, dip, f->resp_port,
+                                               proto_word(f->proto)));
     return 1;
 }
 

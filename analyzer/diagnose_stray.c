@@ -46,11 +46,11 @@ static uint32_t synack_ack(const nl_flow *f, const nl_pkt_rec **rec, int *ok)
             return r->ack;
         }
     }
-    if (!f->recs && f->sig[NL_RESP].has_syn && f->ep[NL_ORIG].ack_seq) {
+    if (!f->recs && f->sig[NL_RESP].has_syn && flow_orig_ack_seq(f)) {
         /* summary only: the Zeek endpoint state starts the originator's
          * sequence space at what the SYN-ACK acknowledged */
         *ok = 1;
-        return f->ep[NL_ORIG].ack_seq;
+        return flow_orig_ack_seq(f);
     }
     return 0;
 }

@@ -70,6 +70,15 @@ int egress_chain_view(const nl_correlation *c, const nl_chain *ch,
     return 1;
 }
 
+int correlate_chain_egress(const nl_correlation *c, const nl_chain *ch, nl_addr *egress,
+                           int *seen_at)
+{
+    nl_addr inner, dest;
+    uint16_t dport;
+    uint8_t proto;
+    return egress_chain_view(c, ch, &inner, &dest, &dport, &proto, egress, seen_at);
+}
+
 /* Every hop of the chain is a pair people can rely on. */
 static int chain_confident(const nl_chain *ch)
 {

@@ -17,11 +17,8 @@ void flow_swap_roles(nl_flow *f)
     SWAP(f->bytes[0], f->bytes[1]);
     SWAP(f->frame_bytes[0], f->frame_bytes[1]);
     SWAP(f->ifindex[0], f->ifindex[1]);
-    SWAP(f->has_mac[0], f->has_mac[1]);
-    SWAP(f->ttl[0], f->ttl[1]);
     SWAP(f->sig[0], f->sig[1]);
     SWAP(f->ep[0], f->ep[1]);
-    SWAP(f->hist_seen[0], f->hist_seen[1]);
     {
         uint8_t m[6];
         memcpy(m, f->mac[0], 6);
@@ -38,6 +35,12 @@ void flow_swap_roles(nl_flow *f)
     for (int i = 0; i < f->nrecs; i++)
         f->recs[i].dir ^= 1;
     f->flipped ^= 1;
+}
+
+const nl_addr *flow_icmp_err_from(const nl_flow *f)
+{
+    static const nl_addr none;
+    return f->ext ? &f->ext->icmp_err_from : &none;
 }
 
 /* ICMP type -> counterpart type for Community ID (spec's table). */

@@ -20,15 +20,17 @@
     { name, kind, 1, FSZ(m0), offsetof(nl_flow, m0), offsetof(nl_flow, m1) - offsetof(nl_flow, m0) }
 #define FSIG(name, kind, m) F2(name, kind, sig[0].m, sig[1].m)
 #define FEP(name, kind, m) F2("tcp_" name, kind, ep[0].m, ep[1].m)
+#define FBIT(name, mask) { name, NDJ_BIT, 0, 1, offsetof(nl_flow, flags), mask }
 
-/* nl_flow, field by field. Not here: the packet-record pointer and counts
- * (written as the pkt_* arrays) and the table's private links. */
+/* nl_flow, field by field. Not here: the packet-record pointer and count
+ * (written as the pkt_* arrays), the rare facts behind ext (ndj_ext) and
+ * the tunnel index (an index into the trace's own table). */
 static const nl_ndjson_field ndj_flow[] = {
     FA("id", NDJ_U32, id),
     FA("proto", NDJ_U8, proto),
-    F1("ended", NDJ_U8, ended),
-    F1("evicted", NDJ_U8, evicted),
-    F1("flipped", NDJ_U8, flipped),
+    FBIT("ended", NL_FLOW_ENDED),
+    FBIT("evicted", NL_FLOW_EVICTED),
+    FBIT("flipped", NL_FLOW_FLIPPED),
     F1("icmp_type", NDJ_U8, icmp_type),
     FA("orig_ip", NDJ_ADDR, orig_ip),
     FA("orig_port", NDJ_U16, orig_port),
@@ -37,15 +39,14 @@ static const nl_ndjson_field ndj_flow[] = {
     FA("first_ns", NDJ_U64, first_ns),
     FA("last_ns", NDJ_U64, last_ns),
     F1("first_frame", NDJ_U64, first_frame),
-    F1("last_frame", NDJ_U64, last_frame),
     F2("pkts", NDJ_U64, pkts[0], pkts[1]),
     F2("bytes", NDJ_U64, bytes[0], bytes[1]),
     F2("ip_bytes", NDJ_U64, ip_bytes[0], ip_bytes[1]),
     F2("frame_bytes", NDJ_U64, frame_bytes[0], frame_bytes[1]),
     F2("ifindex", NDJ_I32, ifindex[0], ifindex[1]),
     F2("mac", NDJ_MAC, mac[0], mac[1]),
-    F2("has_mac", NDJ_U8, has_mac[0], has_mac[1]),
-    F2("ttl", NDJ_U8, ttl[0], ttl[1]),
+    FSIG("has_mac", NDJ_U8, has_mac),
+    FSIG("ttl", NDJ_U8, ttl),
     /* pairing keys: what survives a NAT */
     FSIG("has_syn", NDJ_U8, has_syn),
     FSIG("syn_isn", NDJ_U32, syn_isn),
@@ -53,54 +54,32 @@ static const nl_ndjson_field ndj_flow[] = {
     FSIG("syn_mss", NDJ_U16, syn_mss),
     FSIG("has_tsval", NDJ_U8, has_tsval),
     FSIG("first_tsval", NDJ_U32, first_tsval),
-    FSIG("first_ipid", NDJ_U32, first_ipid),
+    FSIG("first_ipid", NDJ_U16, first_ipid),
     FSIG("data_hash0", NDJ_U32, data_hash[0]),
     FSIG("data_len0", NDJ_U16, data_len[0]),
     FSIG("data_hash1", NDJ_U32, data_hash[1]),
     FSIG("data_len1", NDJ_U16, data_len[1]),
     FSIG("ndata", NDJ_U8, ndata),
     FSIG("dir_first_ns", NDJ_U64, first_ns),
-    /* TCP endpoints (Zeek's TCP_Endpoint) */
+    /* TCP endpoints: the state (Zeek's TCP_Endpoint lives only while a
+     * flow is live) */
     FEP("state", NDJ_U8, state),
-    FEP("has_isn", NDJ_U8, has_isn),
-    FEP("isn", NDJ_U32, isn),
-    FEP("last_seq", NDJ_U32, last_seq),
-    FEP("ack_seq", NDJ_U32, ack_seq),
-    FEP("rxmit_thresh", NDJ_U32, rxmit_thresh),
-    FEP("zw_thresh", NDJ_U32, zw_thresh),
-    FEP("gap_thresh", NDJ_U32, gap_thresh),
-    FEP("badck_thresh", NDJ_U32, badck_thresh),
-    FEP("prev_state", NDJ_U8, prev_state),
-    FEP("did_close", NDJ_U8, did_close),
-    FEP("first_seen", NDJ_U8, first_seen),
-    FEP("is_partial", NDJ_U8, is_partial),
-    FEP("fin_cnt", NDJ_U8, fin_cnt),
-    FEP("has_pend", NDJ_U8, has_pend),
-    FEP("start_seq", NDJ_U32, start_seq),
-    FEP("seq_wraps", NDJ_U32, seq_wraps),
-    FEP("ack_wraps", NDJ_U32, ack_wraps),
-    FEP("rxmit_cnt", NDJ_U32, rxmit_cnt),
-    FEP("zw_cnt", NDJ_U32, zw_cnt),
-    FEP("gap_cnt", NDJ_U32, gap_cnt),
-    FEP("badck_cnt", NDJ_U32, badck_cnt),
-    FEP("fin_seq_rel", NDJ_U64, fin_seq_rel),
-    FEP("hist_last_syn", NDJ_U64, hist_last_syn),
-    FEP("hist_last_fin", NDJ_U64, hist_last_fin),
-    FEP("hist_last_rst", NDJ_U64, hist_last_rst),
-    FEP("reassem_top", NDJ_U64, reassem_top),
-    FEP("pend_lo", NDJ_U64, pend_lo),
-    FEP("pend_hi", NDJ_U64, pend_hi),
-    FEP("close_ns", NDJ_U64, close_ns),
-    FEP("attempt_ns", NDJ_U64, attempt_ns),
-    /* history and ICMP errors */
+    /* history */
     { "history", NDJ_STR, 0, FSZ(history), offsetof(nl_flow, history), 0 },
     F1("hist_len", NDJ_U8, hist_len),
-    F2("hist_seen", NDJ_U32, hist_seen[0], hist_seen[1]),
     F1("missed_bytes", NDJ_U64, missed_bytes),
-    F1("icmp_errors", NDJ_U32, icmp_errors),
-    F1("icmp_err_type", NDJ_U8, icmp_err_type),
-    F1("icmp_err_code", NDJ_U8, icmp_err_code),
-    F1("icmp_err_from", NDJ_ADDR, icmp_err_from),
+};
+
+#define XSZ(m) ((uint16_t)sizeof(((nl_flow_ext *)0)->m))
+#define X(name, kind, m) { name, kind, 0, XSZ(m), offsetof(nl_flow_ext, m), 0 }
+
+/* nl_flow_ext, field by field (keys as when they were nl_flow's). */
+static const nl_ndjson_field ndj_ext[] = {
+    X("icmp_errors", NDJ_U32, icmp_errors),
+    X("icmp_err_type", NDJ_U8, icmp_err_type),
+    X("icmp_err_code", NDJ_U8, icmp_err_code),
+    X("icmp_err_from", NDJ_ADDR, icmp_err_from),
+    X("tcp_orig_ack_seq", NDJ_U32, orig_ack_seq),
 };
 
 #define RSZ(m) ((uint16_t)sizeof(((nl_pkt_rec *)0)->m))
@@ -133,6 +112,12 @@ const nl_ndjson_field *flow_ndjson_fields(size_t *n)
 {
     *n = sizeof ndj_flow / sizeof ndj_flow[0];
     return ndj_flow;
+}
+
+const nl_ndjson_field *flow_ndjson_ext_fields(size_t *n)
+{
+    *n = sizeof ndj_ext / sizeof ndj_ext[0];
+    return ndj_ext;
 }
 
 const nl_ndjson_field *flow_ndjson_rec_fields(size_t *n)
@@ -219,9 +204,31 @@ static void ndj_put(nl_json *j, const char *key, const nl_ndjson_field *fd, cons
     case NDJ_STR:
         json_strn(j, key, p, strnlen(p, fd->size));
         break;
+    case NDJ_BIT:
+        json_uint(j, key, (*(const uint8_t *)p & fd->stride) != 0);
+        break;
     default:
         json_uint(j, key, ndj_get_u(p, fd->size));
         break;
+    }
+}
+
+/* The members of table fd[0..n) of the struct at base. */
+static void ndj_table(nl_json *j, const nl_ndjson_field *tab, size_t n, const void *base)
+{
+    char key[64];
+    for (size_t i = 0; i < n; i++) {
+        const nl_ndjson_field *fd = &tab[i];
+        int per_dir = fd->per_dir & 1, always = fd->per_dir & ALWAYS;
+        for (int d = 0; d < (per_dir ? 2 : 1); d++) {
+            const char *p = (const char *)base + fd->off + (size_t)d * fd->stride;
+            size_t vsz = fd->kind == NDJ_STR ? 1 : fd->size;  /* a string is empty when byte 0 is */
+            if (!always && (fd->kind == NDJ_BIT ? !(*(const uint8_t *)p & fd->stride)
+                                                : ndj_is_zero(p, vsz)))
+                continue;
+            snprintf(key, sizeof key, "%s%s", per_dir ? (d ? "resp_" : "orig_") : "", fd->name);
+            ndj_put(j, key, fd, p);
+        }
     }
 }
 
@@ -230,18 +237,9 @@ static void ndj_members(nl_json *j, const nl_flow *f)
     char key[64];
     size_t nrf;
     const nl_ndjson_field *rf = flow_ndjson_rec_fields(&nrf);
-    for (size_t i = 0; i < sizeof ndj_flow / sizeof ndj_flow[0]; i++) {
-        const nl_ndjson_field *fd = &ndj_flow[i];
-        int per_dir = fd->per_dir & 1, always = fd->per_dir & ALWAYS;
-        for (int d = 0; d < (per_dir ? 2 : 1); d++) {
-            const char *p = (const char *)f + fd->off + (size_t)d * fd->stride;
-            size_t vsz = fd->kind == NDJ_STR ? 1 : fd->size;  /* a string is empty when byte 0 is */
-            if (!always && ndj_is_zero(p, vsz))
-                continue;
-            snprintf(key, sizeof key, "%s%s", per_dir ? (d ? "resp_" : "orig_") : "", fd->name);
-            ndj_put(j, key, fd, p);
-        }
-    }
+    ndj_table(j, ndj_flow, sizeof ndj_flow / sizeof ndj_flow[0], f);
+    if (f->ext)
+        ndj_table(j, ndj_ext, sizeof ndj_ext / sizeof ndj_ext[0], f->ext);
     if (!f->recs || f->nrecs == 0)
         return;
     for (size_t i = 0; i < nrf; i++) {

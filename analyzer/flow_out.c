@@ -8,9 +8,20 @@
 
 #define NS_PER_S ((uint64_t)1000000000)
 
+/* "aa:bb:cc:dd:ee:ff" (buf >= 18), by hand: two per printed flow. */
 static void mac_str(const uint8_t m[6], char *buf, size_t len)
 {
-    snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    static const char hex[] = "0123456789abcdef";
+    if (len < 18) {
+        if (len)
+            buf[0] = '\0';
+        return;
+    }
+    for (int i = 0; i < 6; i++) {
+        buf[3 * i] = hex[m[i] >> 4];
+        buf[3 * i + 1] = hex[m[i] & 15];
+        buf[3 * i + 2] = i < 5 ? ':' : '\0';
+    }
 }
 
 void flow_out_json(nl_json *j, const char *key, const nl_flow *f)
@@ -49,19 +60,19 @@ void flow_out_json_tun(nl_json *j, const char *key, const nl_flow *f,
     if (f->proto == 6 && f->sig[NL_RESP].has_syn)
         json_uint(j, "resp_isn", f->sig[NL_RESP].syn_isn);
     for (int d = 0; d < 2; d++) {
-        if (f->has_mac[d]) {
+        if (f->sig[d].has_mac) {
             mac_str(f->mac[d], buf, sizeof buf);
             json_str(j, d ? "resp_mac" : "orig_mac", buf);
         }
         if (f->ifindex[d] >= 0)
             json_int(j, d ? "resp_ifindex" : "orig_ifindex", f->ifindex[d]);
     }
-    if (f->icmp_errors) {
+    if (flow_icmp_errors(f)) {
         json_obj_begin(j, "icmp_error");
-        json_uint(j, "count", f->icmp_errors);
-        json_uint(j, "type", f->icmp_err_type);
-        json_uint(j, "code", f->icmp_err_code);
-        json_addr(j, "from", &f->icmp_err_from);
+        json_uint(j, "count", flow_icmp_errors(f));
+        json_uint(j, "type", flow_icmp_err_type(f));
+        json_uint(j, "code", flow_icmp_err_code(f));
+        json_addr(j, "from", flow_icmp_err_from(f));
         json_obj_end(j);
     }
     if (f->evicted)
@@ -91,34 +102,79 @@ void flow_out_csv_row(FILE *out, const nl_flow *f, uint16_t cid_seed)
             flow_community_id_seed(f, cid_seed, cid, sizeof cid));
 }
 
-static void endpoint_str(const nl_addr *a, uint16_t port, char *buf, size_t len)
+/* Append s (n bytes) at *o if it fits before end (one byte kept for NUL). */
+static void out_put(char **o, const char *end, const char *s, size_t n)
+{
+    if (n >= (size_t)(end - *o))
+        n = *o < end ? (size_t)(end - *o) - 1 : 0;
+    memcpy(*o, s, n);
+    *o += n;
+}
+
+static void out_u32(char **o, const char *end, uint32_t v)
+{
+    char d[10];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    out_put(o, end, d + i, sizeof d - i);
+}
+
+/* "a.b.c.d:port" or "[v6]:port", formatted by hand: this runs for every
+ * printed flow, snprintf made it the most expensive part of `flows`. */
+static void endpoint_put(char **o, const char *end, const nl_addr *a, uint16_t port)
 {
     char s[64];
+    int v4 = nl_addr_is_v4(a);
     nl_addr_str(a, s, sizeof s);
-    if (nl_addr_is_v4(a))
-        snprintf(buf, len, "%s:%u", s, port);
-    else
-        snprintf(buf, len, "[%s]:%u", s, port);
+    if (!v4)
+        out_put(o, end, "[", 1);
+    out_put(o, end, s, strlen(s));
+    out_put(o, end, v4 ? ":" : "]:", v4 ? 1 : 2);
+    out_u32(o, end, port);
 }
 
 char *flow_out_tuple(const nl_flow *f, char *buf, size_t len, int utf8)
 {
-    char a[80], b[80];
-    endpoint_str(&f->orig_ip, f->orig_port, a, sizeof a);
-    endpoint_str(&f->resp_ip, f->resp_port, b, sizeof b);
-    snprintf(buf, len, "%s %s %s", a, utf8 ? "\xe2\x86\x92" : "->", b);
+    char *o = buf;
+    const char *end = buf + len;
+    if (len == 0)
+        return buf;
+    endpoint_put(&o, end, &f->orig_ip, f->orig_port);
+    out_put(&o, end, utf8 ? " \xe2\x86\x92 " : " -> ", utf8 ? 5 : 4);
+    endpoint_put(&o, end, &f->resp_ip, f->resp_port);
+    *o = '\0';
     return buf;
 }
 
 char *flow_out_time(uint64_t ts_ns, char *buf, size_t len, int local)
 {
     time_t s = (time_t)(ts_ns / NS_PER_S);
+    unsigned us = (unsigned)((ts_ns % NS_PER_S) / 1000);
     struct tm tm;
+    if (!local && len >= 16) {
+        /* UTC is the time of day in POSIX seconds: no gmtime_r (it takes
+         * the time zone lock) and no snprintf for every printed flow */
+        unsigned sod = (unsigned)(ts_ns / NS_PER_S % 86400), v[4];
+        v[0] = sod / 3600;
+        v[1] = sod / 60 % 60;
+        v[2] = sod % 60;
+        v[3] = us;
+        for (int i = 0, o = 0; i < 4; i++) {
+            int w = i < 3 ? 2 : 6;
+            for (int k = w - 1; k >= 0; k--, v[i] /= 10)
+                buf[o + k] = (char)('0' + v[i] % 10);
+            o += w;
+            buf[o++] = i < 2 ? ':' : i == 2 ? '.' : '\0';
+        }
+        return buf;
+    }
     if (local)
         localtime_r(&s, &tm);
     else
         gmtime_r(&s, &tm);
-    snprintf(buf, len, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (unsigned)((ts_ns % NS_PER_S) / 1000));
+    snprintf(buf, len, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec, us);
     return buf;
 }

@@ -1,25 +1,34 @@
-/* hostmeta.c - read natlens-capture's host metadata back from a pcapng file
- * and answer small questions about it (format: hostmeta.h).
+/* hostmeta.c - read natlens-capture's host context back from a pcapng
+ * file, check what may reach a printed command, and answer small
+ * questions about it (format: hostmeta.h).
  *
- * Packets are never read here (libpcap does that); this walks pcapng block
- * headers only, with every length checked against the file size, to find
- * one Custom Block. The JSON reader is a jsmn-style tokenizer: one pass,
- * tokens in a caller-sized array, each token knowing where its subtree ends,
- * depth bounded so hostile input cannot exhaust the stack. */
+ * The pcapng blocks come from source_blocks.c (a stream watched while
+ * libpcap reads it, or a regular file by offset); this file only picks the
+ * document out of the Section Header Block's options (or a Custom Block).
+ * JSON is parsed with json-c, depth bounded (NL_HOSTMETA_DEPTH) so hostile
+ * nesting cannot exhaust the stack.
+ *
+ * Trust: the document is text from a file. hostmeta_sanitize() is the one
+ * place that decides which interface names and addresses may appear in a
+ * shell line natlens prints (fix lines): anything else is replaced by a
+ * visible <placeholder> before any other module sees the document. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "natlens/decode.h"
 #include "natlens/hostmeta.h"
+#include "natlens/source_blocks.h"
+#include "natlens/text_safe.h"
 
 #define HM_ERRLEN        512
-#define HM_MAX_BLOCKS    4096
-#define HM_MAX_DEPTH     64
 #define PCAPNG_SHB       0x0A0D0D0Au
 #define PCAPNG_BOM       0x1A2B3C4Du
 #define PCAPNG_CB_COPY   0x00000BADu
@@ -41,101 +50,101 @@ static uint16_t hm_u16(const uint8_t *p, int swap)
     return swap ? __builtin_bswap16(v) : v;
 }
 
-static int hm_pread(int fd, void *buf, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
-/* Read `n` bytes at `off` into a new NUL-terminated string, or NULL. */
-static char *hm_read_string(int fd, uint64_t off, uint32_t n)
+/* p[0..n) as a document: no NUL inside, valid JSON. */
+static char *hm_doc(const uint8_t *p, size_t n)
 {
     char *s;
-    if (n == 0 || n > NL_HOSTMETA_MAX)
+    if (n == 0 || n > NL_HOSTMETA_MAX || memchr(p, '\0', n) || !hostmeta_json_valid((const char *)p, n))
         return NULL;
-    s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    if (hm_pread(fd, s, n, off) != 0) {
-        free(s);
-        return NULL;
-    }
-    s[n] = '\0';
-    /* A NUL inside would silently cut the document: refuse it. */
-    if (strlen(s) != n || !hostmeta_json_valid(s, n)) {
-        free(s);
-        return NULL;
+    if ((s = malloc(n + 1))) {
+        memcpy(s, p, n);
+        s[n] = '\0';
     }
     return s;
 }
 
-/* SHB options: our custom binary options (2989: PEN | tag | u32 total |
- * u32 offset | chunk, joined in order), else an opt_comment holding the
- * document. Every option length is checked against the block end. */
-static char *hm_from_shb(int fd, uint64_t blk, uint32_t blen, int swap)
+/* SHB options (block at b, blen bytes, all inside the buffer): our custom
+ * binary options (2989: PEN | tag | u32 total | u32 offset | chunk, joined
+ * in order), else an opt_comment holding the document. */
+static char *hm_from_shb(const uint8_t *b, uint32_t blen, int swap)
 {
-    uint64_t off = blk + 24, end = blk + blen - 4;
-    uint64_t comment_off = 0;
-    uint32_t comment_len = 0, total = 0, got = 0;
-    char *doc = NULL;
-    int n = 0, bad = 0;
+    uint32_t off = 24, end = blen - 4, total = 0, got = 0;
+    const uint8_t *comment = NULL;
+    uint32_t comment_len = 0;
+    char *doc = NULL, *r = NULL;
+    int bad = 0;
 
-    while (off + 4 <= end && n++ < 4096) {
-        uint8_t oh[4], ch[20];
-        uint16_t code, olen;
-        if (hm_pread(fd, oh, 4, off) != 0)
+    while (off + 4 <= end) {
+        uint16_t code = hm_u16(b + off, swap), olen = hm_u16(b + off + 2, swap);
+        const uint8_t *v = b + off + 4;
+        if (code == 0 || off + 4 + (uint32_t)olen > end)
             break;
-        code = hm_u16(oh, swap);
-        olen = hm_u16(oh + 2, swap);
-        if (code == 0 || off + 4 + olen > end)
-            break;
-        if (code == 1 && olen > 24 && !comment_off) {
-            char head[24];
-            if (hm_pread(fd, head, 24, off + 4) == 0 && head[0] == '{' &&
-                memmem(head, 24, "natlens_hostmeta", 16)) {
-                comment_off = off + 4;
-                comment_len = olen;
-            }
+        if (code == 1 && olen > 24 && !comment && v[0] == '{' && memmem(v, 24, "natlens_hostmeta", 16)) {
+            comment = v;
+            comment_len = olen;
         }
-        if (code == 2989 && olen >= 20 && !bad &&
-            hm_pread(fd, ch, 20, off + 4) == 0 &&
-            hm_u32(ch, swap) == NL_HOSTMETA_PEN &&
-            memcmp(ch + 4, NL_HOSTMETA_TAG, NL_HOSTMETA_TAG_LEN) == 0) {
-            uint32_t t = hm_u32(ch + 12, swap), at = hm_u32(ch + 16, swap);
-            uint32_t len = olen - 20u;
+        if (code == 2989 && olen >= 20 && !bad && hm_u32(v, swap) == NL_HOSTMETA_PEN &&
+            memcmp(v + 4, NL_HOSTMETA_TAG, NL_HOSTMETA_TAG_LEN) == 0) {
+            uint32_t t = hm_u32(v + 12, swap), at = hm_u32(v + 16, swap), len = olen - 20u;
             if (!doc) {
-                if (t == 0 || t > NL_HOSTMETA_MAX || !(doc = malloc((size_t)t + 1)))
+                if (t == 0 || t > NL_HOSTMETA_MAX || !(doc = malloc((size_t)t)))
                     bad = 1;
                 total = t;
             }
-            if (!bad && (t != total || at != got || len > total - got ||
-                         hm_pread(fd, doc + got, len, off + 24) != 0))
+            if (!bad && (t != total || at != got || len > total - got))
                 bad = 1;
-            if (!bad)
+            if (!bad) {
+                memcpy(doc + got, v + 20, len);
                 got += len;
+            }
         }
-        off += 4 + (((uint64_t)olen + 3) & ~3ull);
+        off += 4 + (((uint32_t)olen + 3) & ~3u);
     }
-    if (doc && !bad && got == total) {
-        doc[total] = '\0';
-        if (strlen(doc) == total && hostmeta_json_valid(doc, total))
-            return doc;
-    }
+    if (doc && !bad && got == total)
+        r = hm_doc((const uint8_t *)doc, total);
     free(doc);
-    if (comment_off) {
-        char last;
-        /* Options may carry a trailing NUL; drop it. */
-        if (hm_pread(fd, &last, 1, comment_off + comment_len - 1) == 0 && last == '\0')
+    if (!r && comment) {
+        if (comment[comment_len - 1] == '\0')   /* options may end in a NUL */
             comment_len--;
-        return hm_read_string(fd, comment_off, comment_len);
+        r = hm_doc(comment, comment_len);
+    }
+    return r;
+}
+
+char *hostmeta_from_blocks(const uint8_t *lead, size_t n)
+{
+    size_t off = 0;
+    int swap;
+    if (!lead || n < 28 || hm_u32(lead, 0) != PCAPNG_SHB)
+        return NULL;
+    if (hm_u32(lead + 8, 0) == PCAPNG_BOM)
+        swap = 0;
+    else if (hm_u32(lead + 8, 1) == PCAPNG_BOM)
+        swap = 1;
+    else
+        return NULL;
+    /* source_blocks_lead() checked every length; checked again here so
+     * this stands on its own (the fuzzer feeds it directly) */
+    while (off + 12 <= n) {
+        uint32_t type = hm_u32(lead + off, swap), blen = hm_u32(lead + off + 4, swap);
+        char *s = NULL;
+        if (blen < 12 || (blen & 3) || blen > n - off)
+            break;
+        if (type == PCAPNG_SHB && off > 0)
+            break;
+        if (type == PCAPNG_SHB && blen > 28)
+            s = hm_from_shb(lead + off, blen, swap);
+        else if ((type == PCAPNG_CB_COPY || type == PCAPNG_CB_NOCOPY) && blen >= 28 &&
+                 hm_u32(lead + off + 8, swap) == NL_HOSTMETA_PEN &&
+                 memcmp(lead + off + 12, NL_HOSTMETA_TAG, NL_HOSTMETA_TAG_LEN) == 0) {
+            uint32_t jlen = hm_u32(lead + off + 20, swap);
+            /* header 8 + PEN 4 + tag 8 + len 4, trailer 4 */
+            if (jlen <= blen - 28)
+                s = hm_doc(lead + off + 24, jlen);
+        }
+        if (s)
+            return s;
+        off += blen;
     }
     return NULL;
 }
@@ -144,15 +153,18 @@ char *hostmeta_read(const char *path, char *errbuf)
 {
     char dummy[HM_ERRLEN];
     struct stat st;
-    uint8_t h[12];
-    uint64_t off = 0, size;
-    int fd, swap, blocks = 0;
-    char *found = NULL;
+    nl_blocks *b;
+    const uint8_t *lead;
+    uint64_t dmg;
+    size_t n;
+    char *doc;
+    int fd;
 
     if (!errbuf)
         errbuf = dummy;
     errbuf[0] = '\0';
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO without a writer must not hang the open */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(errbuf, HM_ERRLEN, "%s: %s", path, strerror(errno));
         return NULL;
@@ -162,352 +174,139 @@ char *hostmeta_read(const char *path, char *errbuf)
         close(fd);
         return NULL;
     }
-    size = (uint64_t)st.st_size;
-    if (size < 28 || hm_pread(fd, h, 12, 0) != 0) {
-        close(fd);   /* too short for a pcapng SHB: no metadata */
-        return NULL;
-    }
-    if (hm_u32(h, 0) != PCAPNG_SHB) {
-        close(fd);   /* classic pcap or something else: no metadata */
-        return NULL;
-    }
-    if (hm_u32(h + 8, 0) == PCAPNG_BOM)
-        swap = 0;
-    else if (hm_u32(h + 8, 1) == PCAPNG_BOM)
-        swap = 1;
-    else {
-        snprintf(errbuf, HM_ERRLEN, "%s: bad pcapng byte-order magic", path);
+    if (!(b = source_blocks_new())) {
+        snprintf(errbuf, HM_ERRLEN, "%s: out of memory", path);
         close(fd);
         return NULL;
     }
-
-    while (off + 12 <= size && blocks++ < HM_MAX_BLOCKS) {
-        uint32_t type, blen;
-        if (hm_pread(fd, h, 12, off) != 0)
-            break;
-        type = hm_u32(h, swap);
-        blen = hm_u32(h + 4, swap);
-        if (blen < 12 || (blen & 3) || blen > size - off) {
-            snprintf(errbuf, HM_ERRLEN,
-                     "%s: damaged pcapng block at offset %llu (length %u)",
-                     path, (unsigned long long)off, blen);
-            break;
-        }
-        if (type == PCAPNG_SHB && off > 0)
-            break;   /* only the first section's metadata */
-        if (type == PCAPNG_SHB && !found && blen > 28) {
-            found = hm_from_shb(fd, off, blen, swap);
-            if (found)
-                break;   /* the SHB holds it: no need to look further */
-        }
-        if ((type == PCAPNG_CB_COPY || type == PCAPNG_CB_NOCOPY) && blen >= 28) {
-            uint8_t c[16];
-            if (hm_pread(fd, c, 16, off + 8) == 0 &&
-                hm_u32(c, swap) == NL_HOSTMETA_PEN &&
-                memcmp(c + 4, NL_HOSTMETA_TAG, NL_HOSTMETA_TAG_LEN) == 0) {
-                uint32_t jlen = hm_u32(c + 12, swap);
-                /* header 8 + PEN 4 + tag 8 + len 4, trailer 4 */
-                if (jlen <= blen - 28) {
-                    char *s = hm_read_string(fd, off + 24, jlen);
-                    if (s) {
-                        free(found);
-                        close(fd);
-                        errbuf[0] = '\0';
-                        return s;
-                    }
-                }
-            }
-        }
-        off += blen;
-    }
+    source_blocks_read_fd(b, fd, (uint64_t)st.st_size);
     close(fd);
-    if (found)
-        errbuf[0] = '\0';
-    return found;
+    lead = source_blocks_lead(b, &n);
+    doc = hostmeta_from_blocks(lead, n);
+    if (!doc && source_blocks_damage(b, &dmg))
+        snprintf(errbuf, HM_ERRLEN, "%s: damaged pcapng block at offset %llu", path,
+                 (unsigned long long)dmg);
+    source_blocks_free(b);
+    return doc;
 }
 
-/* ------------------------------------------------------------ JSON reader */
+/* ------------------------------------------------------------------ JSON */
 
-enum { JT_OBJ = 1, JT_ARR, JT_STR, JT_PRIM };
-
-typedef struct jtok {
-    uint8_t  type;
-    uint32_t start, end;   /* byte span; strings exclude the quotes */
-    uint32_t next;         /* index of the token after this subtree */
-} jtok;
-
-typedef struct jdoc {
-    const char *s;
-    size_t n, pos;
-    jtok *t;
-    uint32_t nt, cap;
-    int err;
-} jdoc;
-
-static void jd_ws(jdoc *d)
+/* Lexical checks json-c does not make even when strict: no raw control
+ * byte inside a string, no single-quoted string. */
+static int hm_lexically_strict(const char *s, size_t n)
 {
-    while (d->pos < d->n && (d->s[d->pos] == ' ' || d->s[d->pos] == '\t' ||
-                             d->s[d->pos] == '\n' || d->s[d->pos] == '\r'))
-        d->pos++;
-}
-
-static int jd_new(jdoc *d, uint8_t type, uint32_t start)
-{
-    if (d->nt >= d->cap) {
-        uint32_t nc = d->cap ? d->cap * 2 : 256;
-        jtok *nt;
-        if (nc > (1u << 24))
-            return -1;
-        nt = realloc(d->t, nc * sizeof *nt);
-        if (!nt)
-            return -1;
-        d->t = nt;
-        d->cap = nc;
-    }
-    d->t[d->nt].type = type;
-    d->t[d->nt].start = start;
-    d->t[d->nt].end = start;
-    d->t[d->nt].next = 0;
-    return (int)d->nt++;
-}
-
-static int jd_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-           (c >= 'A' && c <= 'F');
-}
-
-static int jd_string(jdoc *d)
-{
-    int i;
-    d->pos++;   /* opening quote */
-    i = jd_new(d, JT_STR, (uint32_t)d->pos);
-    if (i < 0)
-        return -1;
-    while (d->pos < d->n) {
-        unsigned char c = (unsigned char)d->s[d->pos];
-        if (c == '"') {
-            d->t[i].end = (uint32_t)d->pos;
-            d->t[i].next = d->nt;
-            d->pos++;
-            return i;
-        }
-        if (c < 0x20)
-            return -1;
-        if (c == '\\') {
-            if (d->pos + 1 >= d->n)
-                return -1;
-            c = (unsigned char)d->s[d->pos + 1];
-            if (c == 'u') {
-                if (d->pos + 5 >= d->n)
-                    return -1;
-                for (int k = 2; k < 6; k++)
-                    if (!jd_hex(d->s[d->pos + k]))
-                        return -1;
-                d->pos += 6;
-                continue;
-            }
-            if (!strchr("\"\\/bfnrt", c))
-                return -1;
-            d->pos += 2;
-            continue;
-        }
-        d->pos++;
-    }
-    return -1;
-}
-
-static int jd_value(jdoc *d, int depth);
-
-static int jd_container(jdoc *d, int depth, int obj)
-{
-    char close_c = obj ? '}' : ']';
-    int i = jd_new(d, obj ? JT_OBJ : JT_ARR, (uint32_t)d->pos);
-    if (i < 0)
-        return -1;
-    d->pos++;
-    jd_ws(d);
-    if (d->pos < d->n && d->s[d->pos] == close_c) {
-        d->pos++;
-        d->t[i].end = (uint32_t)d->pos;
-        d->t[i].next = d->nt;
-        return i;
-    }
-    for (;;) {
-        jd_ws(d);
-        if (obj) {
-            if (d->pos >= d->n || d->s[d->pos] != '"' || jd_string(d) < 0)
-                return -1;
-            jd_ws(d);
-            if (d->pos >= d->n || d->s[d->pos] != ':')
-                return -1;
-            d->pos++;
-        }
-        if (jd_value(d, depth + 1) < 0)
-            return -1;
-        jd_ws(d);
-        if (d->pos >= d->n)
-            return -1;
-        if (d->s[d->pos] == ',') {
-            d->pos++;
-            continue;
-        }
-        if (d->s[d->pos] != close_c)
-            return -1;
-        d->pos++;
-        d->t[i].end = (uint32_t)d->pos;
-        d->t[i].next = d->nt;
-        return i;
-    }
-}
-
-static int jd_prim(jdoc *d)
-{
-    static const char *const lit[] = {"true", "false", "null"};
-    size_t start = d->pos;
-    int i;
-    for (size_t k = 0; k < 3; k++) {
-        size_t l = strlen(lit[k]);
-        if (d->n - d->pos >= l && memcmp(d->s + d->pos, lit[k], l) == 0) {
-            d->pos += l;
-            goto done;
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (in_str) {
+            if (c < 0x20)
+                return 0;
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '\'' || (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')) {
+            return 0;
         }
     }
-    while (d->pos < d->n && strchr("+-.eE0123456789", d->s[d->pos]) &&
-           d->s[d->pos] != '\0')
-        d->pos++;
-    if (d->pos == start)
-        return -1;
-done:
-    i = jd_new(d, JT_PRIM, (uint32_t)start);
-    if (i < 0)
-        return -1;
-    d->t[i].end = (uint32_t)d->pos;
-    d->t[i].next = d->nt;
-    return i;
+    return 1;
 }
 
-static int jd_value(jdoc *d, int depth)
+/* Parse s[0..n) (strict, UTF-8 checked, depth bounded). NULL if invalid. */
+static json_object *hm_parse(const char *s, size_t n)
 {
-    if (depth > HM_MAX_DEPTH)
-        return -1;
-    jd_ws(d);
-    if (d->pos >= d->n)
-        return -1;
-    switch (d->s[d->pos]) {
-    case '{': return jd_container(d, depth, 1);
-    case '[': return jd_container(d, depth, 0);
-    case '"': return jd_string(d);
-    default:  return jd_prim(d);
+    json_tokener *tok;
+    json_object *o;
+    enum json_tokener_error e;
+    if (!s || n == 0 || n >= INT_MAX || !hm_lexically_strict(s, n))
+        return NULL;
+    if (!(tok = json_tokener_new_ex(NL_HOSTMETA_DEPTH)))
+        return NULL;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    o = json_tokener_parse_ex(tok, s, (int)n);
+    e = json_tokener_get_error(tok);
+    if (e == json_tokener_continue && !o)
+        o = json_tokener_parse_ex(tok, "", 1);   /* end of input: a bare number */
+    e = json_tokener_get_error(tok);
+    if (e != json_tokener_success || !o || json_tokener_get_parse_end(tok) < n) {
+        /* what follows a complete value may only be whitespace */
+        size_t end = json_tokener_get_parse_end(tok);
+        int ok = e == json_tokener_success && o;
+        for (size_t i = end; ok && i < n; i++)
+            ok = s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\0';
+        if (!ok) {
+            json_object_put(o);
+            o = NULL;
+        }
     }
-}
-
-/* Parse s[0..n) into d (tokens malloc'd; jd_free). 0 on success. */
-static int jd_parse(jdoc *d, const char *s, size_t n)
-{
-    memset(d, 0, sizeof *d);
-    d->s = s;
-    d->n = n;
-    if (n >= UINT32_MAX || jd_value(d, 0) < 0)
-        return -1;
-    jd_ws(d);
-    return d->pos == d->n ? 0 : -1;
-}
-
-static void jd_free(jdoc *d)
-{
-    free(d->t);
-    d->t = NULL;
+    json_tokener_free(tok);
+    return o;
 }
 
 int hostmeta_json_valid(const char *s, size_t n)
 {
-    jdoc d = {0};
-    int ok = s && jd_parse(&d, s, n) == 0;
-    jd_free(&d);
-    return ok;
+    json_object *o = hm_parse(s, n);
+    json_object_put(o);
+    return o != NULL;
 }
 
-/* Does string token i equal key (no escapes in our keys)? */
-static int jd_str_eq(const jdoc *d, uint32_t i, const char *key)
+static json_object *hm_load(const char *json)
 {
-    size_t l = strlen(key);
-    return d->t[i].type == JT_STR && d->t[i].end - d->t[i].start == l &&
-           memcmp(d->s + d->t[i].start, key, l) == 0;
-}
-
-/* Value token of `key` in object token obj, or -1. */
-static int jd_get(const jdoc *d, int obj, const char *key)
-{
-    uint32_t i;
-    if (obj < 0 || d->t[obj].type != JT_OBJ)
-        return -1;
-    i = (uint32_t)obj + 1;
-    while (i < d->t[obj].next) {
-        uint32_t v = i + 1;
-        if (v >= d->nt)
-            return -1;
-        if (jd_str_eq(d, i, key))
-            return (int)v;
-        i = d->t[v].next;
+    json_object *o = json ? hm_parse(json, strlen(json)) : NULL;
+    if (o && !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        o = NULL;
     }
-    return -1;
+    return o;
 }
 
-/* Copy string token i unescaped (\uXXXX -> '?') into out. 0 or -1. */
-static int jd_copy(const jdoc *d, int i, char *out, size_t len)
+static json_object *hm_get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (!o || !json_object_is_type(o, json_type_object) ||
+        !json_object_object_get_ex(o, key, &v))
+        return NULL;
+    return v;
+}
+
+static const char *hm_str(json_object *o, const char *key)
+{
+    json_object *v = hm_get(o, key);
+    return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static json_object *hm_arr(json_object *o, const char *key)
+{
+    json_object *v = hm_get(o, key);
+    return v && json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+static long hm_num(json_object *o, const char *key, long dflt)
+{
+    json_object *v = hm_get(o, key);
+    return v && json_object_is_type(v, json_type_int) ? (long)json_object_get_int64(v) : dflt;
+}
+
+/* Copy a string for display into out: control bytes become '?'. */
+static int hm_copy(const char *v, char *out, size_t len)
 {
     size_t o = 0;
-    if (i < 0 || d->t[i].type != JT_STR || len == 0)
+    if (!v || len == 0)
         return -1;
-    for (uint32_t p = d->t[i].start; p < d->t[i].end && o + 1 < len; p++) {
-        char c = d->s[p];
-        if (c == '\\' && p + 1 < d->t[i].end) {
-            c = d->s[++p];
-            if (c == 'u') {
-                p += 4;
-                c = '?';
-            } else if (c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f') {
-                c = ' ';
-            }
-        }
-        out[o++] = c;
-    }
+    for (; *v && o + 1 < len; v++)
+        out[o++] = ((unsigned char)*v < 0x20 || *v == 0x7f) ? '?' : *v;
     out[o] = '\0';
-    return 0;
-}
-
-static long jd_num(const jdoc *d, int i, long dflt)
-{
-    char buf[32];
-    size_t l;
-    if (i < 0 || d->t[i].type != JT_PRIM)
-        return dflt;
-    l = d->t[i].end - d->t[i].start;
-    if (l == 0 || l >= sizeof buf)
-        return dflt;
-    memcpy(buf, d->s + d->t[i].start, l);
-    buf[l] = '\0';
-    return strtol(buf, NULL, 10);
-}
-
-static int hm_load(jdoc *d, const char *json)
-{
-    if (!json || jd_parse(d, json, strlen(json)) != 0 || d->t[0].type != JT_OBJ) {
-        jd_free(d);
-        return -1;
-    }
     return 0;
 }
 
 int hostmeta_get_str(const char *json, const char *key, char *out, size_t len)
 {
-    jdoc d;
-    int r;
-    if (hm_load(&d, json) != 0)
-        return -1;
-    r = jd_copy(&d, jd_get(&d, 0, key), out, len);
-    jd_free(&d);
+    json_object *o = hm_load(json);
+    int r = hm_copy(hm_str(o, key), out, len);
+    json_object_put(o);
     return r;
 }
 
@@ -515,22 +314,134 @@ int hostmeta_ifname(const char *json, int ifindex, char *name, size_t len)
 {
     static const char *const lists[][3] = {{"ifaces", "index", "name"},
                                            {"addr", "ifindex", "ifname"}};
-    jdoc d;
+    json_object *o = hm_load(json);
     int r = -1;
-    if (hm_load(&d, json) != 0)
-        return -1;
-    for (int l = 0; l < 2 && r < 0; l++) {
-        int a = jd_get(&d, 0, lists[l][0]);
-        if (a < 0 || d.t[a].type != JT_ARR)
-            continue;
-        for (uint32_t e = (uint32_t)a + 1; e < d.t[a].next; e = d.t[e].next)
-            if (jd_num(&d, jd_get(&d, (int)e, lists[l][1]), -1) == ifindex &&
-                jd_copy(&d, jd_get(&d, (int)e, lists[l][2]), name, len) == 0) {
-                r = 0;
-                break;
-            }
+    for (int l = 0; o && l < 2 && r < 0; l++) {
+        json_object *a = hm_arr(o, lists[l][0]);
+        size_t n = a ? json_object_array_length(a) : 0;
+        for (size_t i = 0; i < n && r < 0; i++) {
+            json_object *e = json_object_array_get_idx(a, i);
+            if (hm_num(e, lists[l][1], -1) == ifindex)
+                r = hm_copy(hm_str(e, lists[l][2]), name, len);
+        }
     }
-    jd_free(&d);
+    json_object_put(o);
+    return r;
+}
+
+/* --------------------------------------------------------- trusted values */
+
+int hostmeta_ifname_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    /* Linux dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':'
+     * or white space; and, as it is pasted into a shell line, nothing but
+     * the characters interface names are made of in practice */
+    if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+        return 0;
+    for (; *s; s++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-@+=", *s))
+            return 0;
+    return 1;
+}
+
+int hostmeta_addr_ok(const char *s)
+{
+    nl_addr a;
+    return s && strlen(s) < 64 && nl_addr_parse(&a, s) == 0;
+}
+
+/* Keys whose string values go into printed commands, and their checks. */
+typedef struct hm_key_rule {
+    const char *key;
+    const char *parent;        /* the array holding the object, or NULL: any */
+    int (*ok)(const char *);
+    const char *placeholder;
+} hm_key_rule;
+
+static const hm_key_rule hm_rules[] = {
+    {"name", "ifaces", hostmeta_ifname_ok, "<interface>"},
+    {"ifname", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"dev", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"iif", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"oif", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"capture_iface", NULL, hostmeta_ifname_ok, "<interface>"},
+    {"gateway", NULL, hostmeta_addr_ok, "<gateway>"},
+    {"prefsrc", NULL, hostmeta_addr_ok, "<address>"},
+    {"host", NULL, hostmeta_addr_ok, "<gateway>"},
+};
+
+/* What was replaced, counted per kind. The values themselves are not
+ * quoted anywhere: they are what must not be shown. */
+typedef struct hm_san {
+    unsigned n[3];             /* interface names, gateways, addresses */
+} hm_san;
+
+static void hm_san_note(hm_san *s, const hm_key_rule *r)
+{
+    s->n[r->placeholder[1] == 'i' ? 0 : r->placeholder[1] == 'g' ? 1 : 2]++;
+}
+
+static void hm_san_walk(json_object *o, const char *parent, hm_san *s);
+
+static void hm_san_obj(json_object *o, const char *parent, hm_san *s)
+{
+    json_object_object_foreach(o, key, val) {
+        for (size_t i = 0; i < sizeof hm_rules / sizeof hm_rules[0]; i++) {
+            const hm_key_rule *r = &hm_rules[i];
+            const char *v;
+            if (strcmp(key, r->key) || (r->parent && (!parent || strcmp(parent, r->parent))))
+                continue;
+            if (!json_object_is_type(val, json_type_string))
+                continue;
+            v = json_object_get_string(val);
+            if (r->ok(v) || (!strcmp(key, "capture_iface") && !strcmp(v, "any")))
+                break;
+            hm_san_note(s, r);
+            json_object_set_string(val, r->placeholder);
+            break;
+        }
+        hm_san_walk(val, key, s);
+    }
+}
+
+/* Depth is bounded by the parser's limit. */
+static void hm_san_walk(json_object *o, const char *parent, hm_san *s)
+{
+    if (json_object_is_type(o, json_type_object)) {
+        hm_san_obj(o, parent, s);
+    } else if (json_object_is_type(o, json_type_array)) {
+        size_t n = json_object_array_length(o);
+        for (size_t i = 0; i < n; i++)
+            hm_san_walk(json_object_array_get_idx(o, i), parent, s);
+    }
+}
+
+char *hostmeta_sanitize(const char *json, char *warn, size_t wlen)
+{
+    static const char *const what[3][2] = {{"interface name", "interface names"},
+                                           {"gateway", "gateways"},
+                                           {"address", "addresses"}};
+    json_object *o;
+    hm_san s;
+    char *r;
+    size_t used = 0;
+    memset(&s, 0, sizeof s);
+    if (warn && wlen)
+        warn[0] = '\0';
+    if (!(o = hm_load(json)))
+        return NULL;
+    hm_san_walk(o, NULL, &s);
+    for (int k = 0; k < 3 && warn && wlen; k++)
+        if (s.n[k] && used < wlen)
+            used += (size_t)snprintf(warn + used, wlen - used, "%s%u %s", used ? ", " : "",
+                                     s.n[k], what[k][s.n[k] > 1]);
+    if (!s.n[0] && !s.n[1] && !s.n[2])
+        r = strdup(json);
+    else
+        r = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(o);
     return r;
 }
 
@@ -575,30 +486,25 @@ static int hm_match(const uint8_t *a, const uint8_t *net, int plen)
     return 1;
 }
 
-/* Best route for dst in table `tab`. Returns token index, -1 none. */
-static int hm_table_best(const jdoc *d, int routes, const char *tab,
-                         const uint8_t *dst, int v6)
+/* Best route for dst in table `tab` (longest prefix, lowest metric). */
+static json_object *hm_table_best(json_object *routes, const char *tab, const uint8_t *dst, int v6)
 {
-    int best = -1, best_len = -1;
+    json_object *best = NULL;
+    int best_len = -1;
     long best_metric = 0;
-    for (uint32_t e = (uint32_t)routes + 1; e < d->t[routes].next;
-         e = d->t[e].next) {
-        char t[64], dstr[64];
+    size_t n = json_object_array_length(routes);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(routes, i);
+        const char *t = hm_str(e, "table"), *d = hm_str(e, "dst");
         uint8_t net[16];
         int plen;
         long metric;
-        if (d->t[e].type != JT_OBJ)
+        if (!json_object_is_type(e, json_type_object) || strcmp(t ? t : "main", tab) != 0 ||
+            !d || hm_prefix(d, v6, net, &plen) != 0 || !hm_match(dst, net, plen))
             continue;
-        if (jd_copy(d, jd_get(d, (int)e, "table"), t, sizeof t) != 0)
-            strcpy(t, "main");
-        if (strcmp(t, tab) != 0)
-            continue;
-        if (jd_copy(d, jd_get(d, (int)e, "dst"), dstr, sizeof dstr) != 0 ||
-            hm_prefix(dstr, v6, net, &plen) != 0 || !hm_match(dst, net, plen))
-            continue;
-        metric = jd_num(d, jd_get(d, (int)e, "metric"), 0);
+        metric = hm_num(e, "metric", 0);
         if (plen > best_len || (plen == best_len && metric < best_metric)) {
-            best = (int)e;
+            best = e;
             best_len = plen;
             best_metric = metric;
         }
@@ -607,29 +513,47 @@ static int hm_table_best(const jdoc *d, int routes, const char *tab,
 }
 
 /* A rule usable without knowing source, iif, mark...: only "src":"all". */
-static int hm_rule_plain(const jdoc *d, int r)
+static int hm_rule_plain(json_object *r)
 {
-    for (uint32_t i = (uint32_t)r + 1; i < d->t[r].next; i = d->t[i + 1].next) {
-        if (jd_str_eq(d, i, "priority") || jd_str_eq(d, i, "table") ||
-            jd_str_eq(d, i, "flags") || jd_str_eq(d, i, "protocol"))
+    json_object_object_foreach(r, key, val) {
+        if (!strcmp(key, "priority") || !strcmp(key, "table") || !strcmp(key, "flags") ||
+            !strcmp(key, "protocol"))
             continue;
-        if (jd_str_eq(d, i, "src")) {
-            char v[16];
-            if (jd_copy(d, (int)i + 1, v, sizeof v) == 0 && strcmp(v, "all") == 0)
-                continue;
-        }
+        if (!strcmp(key, "src") && json_object_is_type(val, json_type_string) &&
+            !strcmp(json_object_get_string(val), "all"))
+            continue;
         return 0;
     }
     return 1;
 }
 
+/* The table rule step `i` sends to (rules in recorded order; without
+ * rules, the kernel's default local, main, default). NULL: skip/end. */
+static const char *hm_rule_table(json_object *rules, size_t i, int *end)
+{
+    static const char *const dflt_tabs[] = {"local", "main", "default"};
+    json_object *r;
+    *end = 0;
+    if (!rules) {
+        *end = i >= 3;
+        return *end ? NULL : dflt_tabs[i];
+    }
+    if (i >= json_object_array_length(rules)) {
+        *end = 1;
+        return NULL;
+    }
+    r = json_object_array_get_idx(rules, i);
+    if (!json_object_is_type(r, json_type_object) || !hm_rule_plain(r))
+        return NULL;
+    return hm_str(r, "table");
+}
+
 int hostmeta_route_lookup(const char *json, const char *dst_ip,
                           char *dev, size_t devlen, char *gw, size_t gwlen)
 {
-    static const char *const dflt_tabs[] = {"local", "main", "default"};
     uint8_t dst[16];
-    int v6, routes, rules, r = -1;
-    jdoc d;
+    int v6, r = -1, end = 0;
+    json_object *o, *routes, *rules;
 
     if (!dst_ip || !dev || devlen == 0)
         return -1;
@@ -639,58 +563,33 @@ int hostmeta_route_lookup(const char *json, const char *dst_ip,
         v6 = 1;
     else
         return -1;
-    if (hm_load(&d, json) != 0)
+    if (!(o = hm_load(json)))
         return -1;
-    routes = jd_get(&d, 0, v6 ? "route6" : "route");
-    rules = jd_get(&d, 0, v6 ? "rule6" : "rule");
-    if (routes < 0 || d.t[routes].type != JT_ARR)
-        goto out;
-
-    /* Walk the tables in rule order; without rules, the kernel defaults. */
-    for (uint32_t step = 0, e = rules >= 0 && d.t[rules].type == JT_ARR ?
-                                 (uint32_t)rules + 1 : 0;
-         step < 1024; step++) {
-        char tab[64];
-        int best;
-        char type[32];
-        if (rules >= 0 && d.t[rules].type == JT_ARR) {
-            if (e >= d.t[rules].next)
-                break;
-            uint32_t cur = e;
-            e = d.t[e].next;
-            if (d.t[cur].type != JT_OBJ || !hm_rule_plain(&d, (int)cur) ||
-                jd_copy(&d, jd_get(&d, (int)cur, "table"), tab, sizeof tab) != 0)
-                continue;
-        } else {
-            if (step >= 3)
-                break;
-            strcpy(tab, dflt_tabs[step]);
-        }
-        best = hm_table_best(&d, routes, tab, dst, v6);
-        if (best < 0)
+    routes = hm_arr(o, v6 ? "route6" : "route");
+    rules = hm_arr(o, v6 ? "rule6" : "rule");
+    for (size_t step = 0; routes && step < 1024 && !end; step++) {
+        const char *tab = hm_rule_table(rules, step, &end), *type;
+        json_object *best, *hop, *nh;
+        if (!tab || !(best = hm_table_best(routes, tab, dst, v6)))
             continue;
-        if (jd_copy(&d, jd_get(&d, best, "type"), type, sizeof type) != 0)
-            strcpy(type, "unicast");
-        if (strcmp(type, "throw") == 0)
+        type = hm_str(best, "type");
+        if (type && !strcmp(type, "throw"))
             continue;
-        if (strcmp(type, "blackhole") == 0 || strcmp(type, "unreachable") == 0 ||
-            strcmp(type, "prohibit") == 0)
+        if (type && (!strcmp(type, "blackhole") || !strcmp(type, "unreachable") ||
+                     !strcmp(type, "prohibit")))
             break;
-        {
-            int hop = best, nh = jd_get(&d, best, "nexthops");
-            if (jd_get(&d, best, "dev") < 0 && nh >= 0 &&
-                d.t[nh].type == JT_ARR && d.t[nh].next > (uint32_t)nh + 1)
-                hop = nh + 1;   /* multipath: the first next hop */
-            if (jd_copy(&d, jd_get(&d, hop, "dev"), dev, devlen) != 0)
-                break;
-            if (gw && gwlen && jd_copy(&d, jd_get(&d, hop, "gateway"), gw, gwlen) != 0)
-                gw[0] = '\0';
-            r = 0;
-        }
+        hop = best;
+        nh = hm_arr(best, "nexthops");
+        if (!hm_get(best, "dev") && nh && json_object_array_length(nh) > 0)
+            hop = json_object_array_get_idx(nh, 0);   /* multipath: the first next hop */
+        if (hm_copy(hm_str(hop, "dev"), dev, devlen) != 0)
+            break;
+        if (gw && gwlen && hm_copy(hm_str(hop, "gateway"), gw, gwlen) != 0)
+            gw[0] = '\0';
+        r = 0;
         break;
     }
-out:
-    jd_free(&d);
+    json_object_put(o);
     return r;
 }
 

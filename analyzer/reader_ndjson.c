@@ -26,7 +26,10 @@
 #define NDJ_TEXT_MAX   1024     /* warning text carried over */
 
 typedef struct ndj_item {      /* one flow line, kept until the sort */
-    nl_flow  f;
+    nl_flow  f;                /* f.ext and f.recs are set just before the put:
+                                * the items array moves until then */
+    nl_flow_ext ext;
+    int      has_ext;
     size_t   rec_at;           /* first record in ndj_load.recs */
     uint64_t line;
 } ndj_item;
@@ -293,8 +296,10 @@ static int ndj_flow(ndj_load *L, json_object *o, char *why)
         L->cap = nc;
     }
     it = &L->items[L->n];
-    if (ndj_flow_from(o, &it->f, recs, &nrecs, why) < 0)
+    if (ndj_flow_from(o, &it->f, &it->ext, recs, &nrecs, why) < 0)
         return 0;
+    it->has_ext = it->f.ext != NULL;
+    it->f.ext = NULL;
     if (L->nrec + nrecs > L->reccap) {
         size_t nc = L->reccap ? L->reccap * 2 : 4096;
         nl_pkt_rec *nr;
@@ -356,10 +361,11 @@ static int ndj_item_cmp(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Put the flows in the order of their ids: the id, the ended flag and the
- * packet records are restored on the table's copy (flow_table_put gives
- * it the next id). With a streaming table (flows --max-flows on records)
- * the copy goes straight to on_end and keeps the table's id. */
+/* Put the flows in the order of their ids: the id and the ended flag are
+ * restored on the table's copy (flow_table_put gives it the next id; it
+ * copies the rare facts and the packet records). With a streaming table
+ * (flows --max-flows on records) the copy goes straight to on_end and
+ * keeps the table's id. */
 static void ndj_put_all(ndj_load *L)
 {
     uint64_t t0 = UINT64_MAX, t1 = 0;
@@ -368,7 +374,6 @@ static void ndj_put_all(ndj_load *L)
     for (size_t i = 0; i < L->n; i++) {
         ndj_item *it = &L->items[i];
         nl_flow *f;
-        uint16_t k;
         if (i > 0 && it->f.id == L->items[i - 1].f.id) {
             trace_note_bad(L->t, "%s:%llu: a second flow with id %u", L->t->path,
                            (unsigned long long)it->line, it->f.id);
@@ -378,13 +383,12 @@ static void ndj_put_all(ndj_load *L)
             t0 = it->f.first_ns;
         if (it->f.last_ns > t1)
             t1 = it->f.last_ns;
+        it->f.ext = it->has_ext ? &it->ext : NULL;
+        it->f.recs = it->f.nrecs ? L->recs + it->rec_at : NULL;
         if (!(f = flow_table_put(L->t->flows, &it->f)))
             continue;
         f->id = it->f.id;
         f->ended = it->f.ended;
-        for (k = 0; f->recs && k < it->f.nrecs && k < f->rec_cap; k++)
-            f->recs[k] = L->recs[it->rec_at + k];
-        f->nrecs = k;
     }
     if (!L->have_end && L->n) {
         L->t->first_ns = t0;

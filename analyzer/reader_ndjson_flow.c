@@ -115,6 +115,15 @@ static int ndj_value(json_object *v, const nl_ndjson_field *fd, void *p)
         memcpy(tmp, s, n + 1);
         return nl_addr_parse(p, tmp);
     }
+    if (fd->kind == NDJ_BIT) {
+        uint8_t b;
+        if (ndj_get_uint(v, 1, &u) < 0)
+            return -1;
+        memcpy(&b, p, 1);
+        b = (uint8_t)(u ? b | fd->stride : b & ~fd->stride);
+        memcpy(p, &b, 1);
+        return 0;
+    }
     if (ndj_get_uint(v, ndj_max_of(fd->size), &u) < 0)
         return -1;
     ndj_store_u(p, fd->size, u);
@@ -182,7 +191,7 @@ static int ndj_check_flow(const nl_flow *f, char *why)
             snprintf(why, 128, "%s_ndata is above 2", d ? "resp" : "orig");
             return -1;
         }
-        if (f->ep[d].state > NL_TCP_RESET || f->ep[d].prev_state > NL_TCP_RESET) {
+        if (f->ep[d].state > NL_TCP_RESET) {
             snprintf(why, 128, "%s TCP state out of range", d ? "resp" : "orig");
             return -1;
         }
@@ -190,27 +199,44 @@ static int ndj_check_flow(const nl_flow *f, char *why)
     return 0;
 }
 
-int ndj_flow_from(json_object *o, nl_flow *f, nl_pkt_rec *recs, uint16_t *nrecs,
-                         char *why)
+/* The members of table tab[0..n) present in o into the struct at base;
+ * *found counts them. */
+static int ndj_table(json_object *o, const nl_ndjson_field *tab, size_t n, void *base,
+                     size_t *found, char *why)
 {
-    size_t nf;
-    const nl_ndjson_field *fields = flow_ndjson_fields(&nf);
     char key[64];
     json_object *v;
-    memset(f, 0, sizeof *f);
-    for (size_t i = 0; i < nf; i++) {
-        const nl_ndjson_field *fd = &fields[i];
+    for (size_t i = 0; i < n; i++) {
+        const nl_ndjson_field *fd = &tab[i];
         int per_dir = fd->per_dir & 1;
         for (int d = 0; d < (per_dir ? 2 : 1); d++) {
             snprintf(key, sizeof key, "%s%s", per_dir ? (d ? "resp_" : "orig_") : "", fd->name);
             if (!json_object_object_get_ex(o, key, &v))
                 continue;       /* left out: 0 */
-            if (ndj_value(v, fd, (char *)f + fd->off + (size_t)d * fd->stride) < 0) {
+            if (ndj_value(v, fd, (char *)base + fd->off + (size_t)d * fd->stride) < 0) {
                 snprintf(why, 128, "%s: bad value", key);
                 return -1;
             }
+            (*found)++;
         }
     }
+    return 0;
+}
+
+int ndj_flow_from(json_object *o, nl_flow *f, nl_flow_ext *ext, nl_pkt_rec *recs,
+                  uint16_t *nrecs, char *why)
+{
+    size_t nf, nx, found = 0, xfound = 0;
+    const nl_ndjson_field *fields = flow_ndjson_fields(&nf);
+    const nl_ndjson_field *xfields = flow_ndjson_ext_fields(&nx);
+    memset(f, 0, sizeof *f);
+    memset(ext, 0, sizeof *ext);
+    if (ndj_table(o, fields, nf, f, &found, why) < 0 ||
+        ndj_table(o, xfields, nx, ext, &xfound, why) < 0)
+        return -1;
+    /* the rare facts only when the line has any: f->ext as the writer saw it */
+    if (xfound)
+        f->ext = ext;
     if (ndj_check_flow(f, why) < 0 || ndj_recs(o, recs, nrecs, why) < 0)
         return -1;
     return 0;
@@ -242,7 +268,7 @@ json_object *ndj_parse_line(json_tokener *tok, const char *line, size_t len, cha
     return o;
 }
 
-int reader_ndjson_parse_flow(const char *line, size_t len, nl_flow *f,
+int reader_ndjson_parse_flow(const char *line, size_t len, nl_flow *f, nl_flow_ext *ext,
                              nl_pkt_rec *recs, uint16_t *nrecs, char *why)
 {
     json_tokener *tok = json_tokener_new_ex(NDJ_DEPTH);
@@ -253,7 +279,7 @@ int reader_ndjson_parse_flow(const char *line, size_t len, nl_flow *f,
         return -1;
     }
     if ((o = ndj_parse_line(tok, line, len, why))) {
-        rc = ndj_flow_from(o, f, recs, nrecs, why);
+        rc = ndj_flow_from(o, f, ext, recs, nrecs, why);
         json_object_put(o);
     }
     json_tokener_free(tok);

@@ -18,8 +18,9 @@ int ndj_get_uint(json_object *v, uint64_t max, uint64_t *out);
  * Returns a new reference, or NULL with why (>= 128) filled. */
 json_object *ndj_parse_line(json_tokener *tok, const char *line, size_t len, char *why);
 
-/* A parsed "flow" object into *f and recs (see reader_ndjson_parse_flow). */
-int ndj_flow_from(json_object *o, nl_flow *f, nl_pkt_rec *recs, uint16_t *nrecs,
-                  char *why);
+/* A parsed "flow" object into *f, *ext and recs (see
+ * reader_ndjson_parse_flow). */
+int ndj_flow_from(json_object *o, nl_flow *f, nl_flow_ext *ext, nl_pkt_rec *recs,
+                  uint16_t *nrecs, char *why);
 
 #endif

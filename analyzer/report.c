@@ -55,12 +55,7 @@ char *report_datetime(uint64_t ts_ns, char *buf, size_t len)
 
 const char *report_addr(const rep_ctx *c, const nl_addr *a, char *buf, size_t len)
 {
-    const char *p = c->rd ? report_redact_name(c->rd, a) : NULL;
-    if (p) {
-        snprintf(buf, len, "%s", p);
-        return buf;
-    }
-    return nl_addr_str(a, buf, len);
+    return redact_addr_str(c->rd, a, buf, len);
 }
 
 const char *report_ep(const rep_ctx *c, const nl_addr *a, uint16_t port,
@@ -69,7 +64,7 @@ const char *report_ep(const rep_ctx *c, const nl_addr *a, uint16_t port,
     char s[64];
     int v6 = !nl_addr_is_v4(a);
     report_addr(c, a, s, sizeof s);
-    if (c->rd && report_redact_name(c->rd, a))
+    if (c->rd && redact_addr_name(c->rd, a))
         v6 = 0;                 /* a pseudonym needs no brackets */
     if (proto != 6 && proto != 17 && proto != 132)
         snprintf(buf, len, "%s", s);
@@ -91,59 +86,123 @@ const char *report_tuple(const rep_ctx *c, const nl_flow *f, char *buf, size_t l
 
 const char *report_cap_name(const rep_ctx *c, size_t i)
 {
+    const char *p = redact_file(c->rd, i);
     if (i >= c->in->ncaps || !c->in->caps[i].trace)
         return "?";
+    if (p)
+        return p;
     return c->in->caps[i].trace->name ? c->in->caps[i].trace->name : c->in->caps[i].trace->path;
 }
 
+const char *report_host_value(const rep_ctx *c, const char *key, const char *v)
+{
+    const char *p;
+    /* a role and a filter are the user's words, not the host's names:
+     * only what they hold (addresses) is replaced */
+    if (!c->rd || !strcmp(key, "role") || !strcmp(key, "filter"))
+        return v;
+    p = redact_str(c->rd, v);
+    return p ? p : v;
+}
+
+static char report_text_oom[1];    /* out of memory: nothing unredacted goes out */
+
 char *report_text(const rep_ctx *c, const char *s)
 {
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *m;
+    char *t;
     if (!s || !c->rd)
         return (char *)s;
-    m = open_memstream(&buf, &n);
-    if (!m)
-        return (char *)s;
-    report_redact_stream(c->rd, s, strlen(s), m);
-    if (fclose(m) != 0) {
-        free(buf);
-        return (char *)s;
-    }
-    return buf;
+    t = redact_strdup(c->rd, s);
+    return t ? t : report_text_oom;
 }
 
 void report_text_free(const char *orig, char *t)
 {
-    if (t && t != orig)
+    if (t && t != orig && t != report_text_oom)
         free(t);
+}
+
+/* "SF", or "record" for a record that does not pin a state: a record
+ * knows no TCP state unless it says one (Zeek's conn_state). */
+static const char *frow_state(const rep_ctx *c, int cap, const nl_flow *f)
+{
+    const nl_record_info *ri = report_rec(c, cap, f);
+    return ri && !(ri->pins & NL_REC_PIN_STATE) ? "record" : flow_conn_state(f);
+}
+
+/* "5/5", or "—" for a record that does not pin packet counts. */
+static void frow_pkts(const rep_ctx *c, int cap, const nl_flow *f, char *buf, size_t len)
+{
+    const nl_record_info *ri = report_rec(c, cap, f);
+    if (ri && !(ri->pins & NL_REC_PIN_PKTS))
+        snprintf(buf, len, "\xe2\x80\x94");
+    else if (ri && !(ri->pins & NL_REC_PIN_RESP))
+        snprintf(buf, len, "%" PRIu64 "/?", f->pkts[0]);
+    else
+        snprintf(buf, len, "%" PRIu64 "/%" PRIu64, f->pkts[0], f->pkts[1]);
+}
+
+/* Does hop h of a chain start or end at a record flow? Its "lost" count
+ * would compare a capture's packets with a record's counters. */
+static int frow_record_hop(const rep_ctx *c, const nl_chain *ch, const nl_hop *hp)
+{
+    const nl_flow *from = hp->via_alt && ch->alt ? ch->alt[hp->from] : ch->flows[hp->from];
+    return report_rec(c, hp->from, from) || report_rec(c, hp->from, ch->flows[hp->from]) ||
+           (hp->present && report_rec(c, hp->to, ch->flows[hp->to]));
+}
+
+/* A record flow no capture flow paired with: what the record file holds
+ * beyond the capture (another VM, another time), not a lost packet. */
+static void frow_record_only(const rep_ctx *c, const rep_frow *r, rep_fcells *o)
+{
+    const nl_correlation *co = c->in->corr;
+    const nl_unmatched *u = r->unm;
+    const nl_record_info *ri = report_rec(c, u->capture, u->flow);
+    const char *other = report_cap_name(c, (size_t)u->other);
+    o->broken = ri->nat_status >= NL_REC_NAT_DROPPED || ri->action == NL_REC_ACTION_REJECT ||
+                (ri->ct_flags & NL_REC_CT_UNREPLIED);
+    if (u->reason == NL_UNM_OUTSIDE_WINDOW)
+        snprintf(o->seen, sizeof o->seen, "%d of %zu: record only, outside %.40s's span", u->capture + 1,
+                 co->ncaps, other);
+    else
+        snprintf(o->seen, sizeof o->seen, "%d of %zu: record only, not at %.48s", u->capture + 1,
+                 co->ncaps, other);
 }
 
 void report_frow_cells(const rep_ctx *c, const rep_frow *r, rep_fcells *o)
 {
     const nl_correlation *co = c->in->corr;
     const nl_flow *a = r->flow;
+    int rcap;
+    const nl_flow *rf = report_frow_record(c, r, &rcap);
     memset(o, 0, sizeof *o);
     report_tuple(c, a, o->near, sizeof o->near);
-    snprintf(o->pkts, sizeof o->pkts, "%" PRIu64 "/%" PRIu64, a->pkts[0], a->pkts[1]);
+    if (rf)
+        report_rec_says(c, rcap, rf, o->rec, sizeof o->rec);
     if (r->chain) {
         const nl_chain *ch = r->chain;
         const nl_flow *b = ch->flows[ch->last_cap];
-        uint8_t nat = 0;
+        uint8_t nat = 0, level = NL_CONF_RECORDED;
         uint64_t lost = 0;
         uint32_t ev = 0;
-        size_t k = 0;
+        size_t k = 0, packet_hops = 0;
+        frow_pkts(c, ch->first_cap, a, o->pkts, sizeof o->pkts);
         for (size_t h = 0; h < ch->nhops; h++) {
             const nl_hop *hp = &ch->hops[h];
+            int rec_hop = frow_record_hop(c, ch, hp);
             if (hp->present) {
                 nat |= hp->translation;
                 if (hp->match && !ev)
                     ev = hp->match->evidence;
+                if (hp->match && rec_hop && hp->match->level < level)
+                    level = hp->match->level;
             } else {
                 o->broken = 1;
             }
-            lost += hp->lost_packets;
+            if (!rec_hop) {
+                lost += hp->lost_packets;
+                packet_hops++;
+            }
         }
         if (b != a)
             report_tuple(c, b, o->far, sizeof o->far);
@@ -154,19 +213,30 @@ void report_frow_cells(const rep_ctx *c, const rep_frow *r, rep_fcells *o)
             snprintf(o->seen, sizeof o->seen, "%d of %zu%s", ch->first_cap + 1, co->ncaps,
                      o->broken ? " \xe2\x9c\x97" : "");
         snprintf(o->nat, sizeof o->nat, "%s", correlate_translation_name(nat));
-        snprintf(o->state, sizeof o->state, "%s%s%s", flow_conn_state(a), b != a ? "/" : "",
-                 b != a ? flow_conn_state(b) : "");
+        snprintf(o->state, sizeof o->state, "%s%s%s", frow_state(c, ch->first_cap, a), b != a ? "/" : "",
+                 b != a ? frow_state(c, ch->last_cap, b) : "");
+        /* a pair with a record is "recorded" (the NAT's own mapping) or
+         * "likely" (a tuple in a time window), never more */
+        if (rf)
+            k = (size_t)snprintf(o->by, sizeof o->by, "%s:",
+                                 level == NL_CONF_RECORDED ? "recorded" : correlate_level_name(level));
         for (int bit = 0; bit < NL_EV_COUNT; bit++)
             if ((ev & (1u << bit)) && k < sizeof o->by)
                 k += (size_t)snprintf(o->by + k, sizeof o->by - k, "%s%s", k ? " " : "",
                                       correlate_evidence_name(1u << bit));
-        snprintf(o->lost, sizeof o->lost, "%" PRIu64, lost);
+        if (packet_hops)
+            snprintf(o->lost, sizeof o->lost, "%" PRIu64, lost);
+        else
+            snprintf(o->lost, sizeof o->lost, "\xe2\x80\x94");   /* records count no losses */
     } else if (r->unm) {
         o->broken = 1;
         snprintf(o->seen, sizeof o->seen, "%d of %zu \xe2\x9c\x97 %s", r->unm->capture + 1, co->ncaps,
                  correlate_reason_name(r->unm->reason));
+        if (rf)
+            frow_record_only(c, r, o);
         snprintf(o->nat, sizeof o->nat, "\xe2\x80\x94");
-        snprintf(o->state, sizeof o->state, "%s", flow_conn_state(a));
+        snprintf(o->state, sizeof o->state, "%s", frow_state(c, r->unm->capture, a));
+        frow_pkts(c, r->unm->capture, a, o->pkts, sizeof o->pkts);
         snprintf(o->by, sizeof o->by, "\xe2\x80\x94");
         snprintf(o->lost, sizeof o->lost, "\xe2\x80\x94");
     }
@@ -217,6 +287,8 @@ static int report_rank_flows(rep_ctx *c)
             if (correlate_match_for(co, u->capture, u->flow, 0) ||
                 correlate_match_for(co, u->capture, u->flow, 1))
                 continue;   /* part of a chain already */
+            if (report_rec_leg_shown(c, u))
+                continue;   /* the other leg of a record stands for it */
             c->rows[n].unm = u;
             c->rows[n].flow = u->flow;
             c->rows[n].pkts = u->flow->pkts[0] + u->flow->pkts[1];
@@ -291,6 +363,11 @@ static void report_verdict(rep_ctx *c)
         snprintf(v, len, "No problems found in %zu flows of one capture.", c->nrows_total);
 }
 
+static int cap_is_record(const rep_ctx *c, int i)
+{
+    return i >= 0 && (size_t)i < c->in->ncaps && c->in->caps[i].trace->is_record;
+}
+
 char *report_pair_sentence(const rep_ctx *c, const nl_clock_offset *o, char *buf, size_t len)
 {
     const char *to = report_cap_name(c, (size_t)o->to), *from = report_cap_name(c, (size_t)o->from);
@@ -309,14 +386,41 @@ char *report_pair_sentence(const rep_ctx *c, const nl_clock_offset *o, char *buf
                              "time windows (clocks assumed in step)", to, from);
     else
         k = (size_t)snprintf(buf, len, "%s runs %+.6f s ahead of %s (\xc2\xb1%.3f ms over %" PRIu32
-                             " packet times of %" PRIu32 " paired flow%s%s%s)", to, o->offset_s, from,
-                             o->spread_s * 1e3, o->samples, o->anchors, o->anchors == 1 ? "" : "s",
+                             " %s times of %" PRIu32 " paired flow%s%s%s)", to, o->offset_s, from,
+                             o->spread_s * 1e3, o->samples,
+                             cap_is_record(c, o->to) || cap_is_record(c, o->from) ? "packet and record" : "packet", o->anchors, o->anchors == 1 ? "" : "s",
                              o->basis == NL_CLOCK_CONSENSUS ? ", agreed by payloads alone" : "",
                              o->two_way ? ", both directions: one-way latency removed" : "");
     if (k < len)
         snprintf(buf + k, len - k, "; their spans overlap for %.3f s", o->overlap_ns > 0 ?
                  (double)o->overlap_ns / 1e9 : 0.0);
     return buf;
+}
+
+/* --redact: everything the inputs hold that the report must not give
+ * away (redact.h), found also as this format escapes it. */
+static nl_redact *report_redactor(const nl_report_input *in, int format)
+{
+    nl_redact *rd = redact_new();
+    int rc = 0;
+    if (!rd)
+        return NULL;
+    if (in->corr)
+        rc |= redact_learn_correlation(rd, in->corr);
+    for (size_t i = 0; i < in->ncaps; i++) {
+        if (!in->corr)
+            rc |= redact_learn_trace(rd, in->caps[i].trace, i, 0);
+        rc |= redact_learn_hostmeta(rd, in->caps[i].hostmeta);
+    }
+    if (format == NL_REPORT_HTML)
+        rc |= redact_add_escaper(rd, report_html_esc);
+    else if (format == NL_REPORT_MD)
+        rc |= redact_add_escaper(rd, report_md_esc) | redact_add_escaper(rd, report_fence_esc);
+    if (rc) {
+        redact_free(rd);
+        return NULL;
+    }
+    return rd;
 }
 
 int report_ctx_init(rep_ctx *c, FILE *out, const nl_report_input *in,
@@ -327,8 +431,10 @@ int report_ctx_init(rep_ctx *c, FILE *out, const nl_report_input *in,
     c->in = in;
     c->o = o;
     c->nfnd = in->findings ? diagnose_count(in->findings) : 0;
+    for (size_t i = 0; i < in->ncaps; i++)
+        c->has_records |= report_cap_has_records(c, i);
     if (o->redact) {
-        c->rd = report_redact_new(in);
+        c->rd = report_redactor(in, o->format);
         if (!c->rd)
             return -1;
     }
@@ -346,7 +452,7 @@ void report_ctx_free(rep_ctx *c)
     report_ladders_free(c);
     free(c->rows);
     c->rows = NULL;
-    report_redact_free(c->rd);
+    redact_free(c->rd);
     c->rd = NULL;
 }
 
@@ -392,7 +498,7 @@ int report_write(FILE *out, const nl_report_input *in, const nl_report_opts *o,
     }
     /* the last pass: addresses written by other modules' writers too */
     if (c.rd)
-        report_redact_stream(c.rd, doc, n, out);
+        redact_write(c.rd, doc, n, out, 0);
     else
         fwrite(doc, 1, n, out);
     report_ctx_free(&c);

@@ -1,43 +1,41 @@
 /* report_esc.c - escaping for the report formats. Every string that came
  * from a packet, a file name or host metadata passes through one of these:
  * nothing from a capture can open a tag, end a table cell or a fence.
- * Bytes that are neither printable ASCII nor valid UTF-8 are shown as \xNN. */
+ * Bytes that are neither printable ASCII nor valid UTF-8 are shown as \xNN,
+ * C1 controls and bidirectional formatting characters as \uNNNN. */
+#include <stdint.h>
 #include <string.h>
+#include "natlens/text_safe.h"
 #include "report_int.h"
 
-/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
-static size_t esc_utf8_len(const unsigned char *p, size_t n)
-{
-    size_t len = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
-    if (!len || len > n || (len == 2 && p[0] < 0xc2))
-        return 0;
-    for (size_t k = 1; k < len; k++)
-        if ((p[k] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
-/* Shared walk: printable ASCII goes to put(), UTF-8 is copied, the rest
- * becomes \xNN (or a space for newlines and tabs when nl_space). */
+/* Shared walk: printable ASCII goes to put(), safe UTF-8 is copied; what
+ * text_safe.h calls unsafe is written visibly instead: C0 controls and
+ * DEL and stray bytes as \xNN, C1 controls (U+0080..U+009F) and the
+ * bidirectional overrides, isolates and marks as \uNNNN, so nothing from
+ * a capture can reorder or hide the text around it in a browser or a
+ * Markdown viewer. Newlines and tabs become spaces when nl_space. */
 static void esc_walk(FILE *f, const char *s, int nl_space, void (*put)(FILE *, int))
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = s ? strlen(s) : 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] >= 0x80) {
-            size_t l = esc_utf8_len(p + i, n - i);
-            if (l) {
-                fwrite(p + i, 1, l, f);
-                i += l - 1;
-                continue;
-            }
-            fprintf(f, "\\x%02x", p[i]);
-        } else if ((p[i] == '\n' || p[i] == '\t' || p[i] == '\r') && nl_space) {
+        uint32_t cp;
+        size_t l;
+        if ((p[i] == '\n' || p[i] == '\t' || p[i] == '\r') && nl_space) {
             fputc(' ', f);
-        } else if (p[i] < 0x20 || p[i] == 0x7f) {
+            continue;
+        }
+        l = text_utf8_decode(p + i, n - i, &cp);
+        if (l == 0 || (cp < 0x80 && text_cp_unsafe(cp))) {
             fprintf(f, "\\x%02x", p[i]);
-        } else {
+        } else if (text_cp_unsafe(cp)) {
+            fprintf(f, "\\u%04x", (unsigned)cp);
+            i += l - 1;
+        } else if (cp < 0x80) {
             put(f, p[i]);
+        } else {
+            fwrite(p + i, 1, l, f);
+            i += l - 1;
         }
     }
 }

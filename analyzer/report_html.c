@@ -101,7 +101,7 @@ static void html_hostmeta(rep_ctx *c, const char *json)
             continue;
         fputs(any ? " \xc2\xb7 " : "", c->out);
         fprintf(c->out, "%s <b>", keys[i]);
-        ht(c, v);
+        ht(c, report_host_value(c, keys[i], v));
         fputs("</b>", c->out);
         any = 1;
     }
@@ -115,17 +115,22 @@ static void html_summary(rep_ctx *c)
     const nl_correlation *co = c->in->corr;
     char a[48], b[48];
     int hm = 0;
-    fputs("<section id=\"captures\">\n<h2>1. Captures</h2>\n<table>\n<thead><tr><th>#</th><th>file</th>"
-          "<th>format</th><th>packets</th><th>first packet (UTC)</th><th>last packet (UTC)</th>"
-          "<th>span</th><th>size</th><th>sha256</th></tr></thead>\n", f);
+    char fmt[512], cnt[96];
+    const char *pe = c->has_records ? "packet or entry" : "packet";
+    fprintf(f, "<section id=\"captures\">\n<h2>1. Captures</h2>\n<table>\n<thead><tr><th>#</th><th>file</th>"
+            "<th>format</th><th>%s</th><th>first %s (UTC)</th><th>last %s (UTC)</th>"
+            "<th>span</th><th>size</th><th>sha256</th></tr></thead>\n",
+            c->has_records ? "packets or entries" : "packets", pe, pe);
     for (size_t i = 0; i < c->in->ncaps; i++) {
         const nl_report_capture *rc = &c->in->caps[i];
         const nl_trace *t = rc->trace;
         fprintf(f, "<tr><td class=\"n\">%zu</td><td class=\"mono\">", i + 1);
         ht(c, report_cap_name(c, i));
-        fprintf(f, "</td><td>%s, ", t->is_pcapng ? "pcapng" : "pcap");
-        h(c, t->linktype_name);
-        fprintf(f, "</td><td class=\"n\">%" PRIu64 "</td>", t->packets);
+        fputs("</td><td>", f);
+        h(c, report_cap_format(c, i, fmt, sizeof fmt));
+        fputs("</td><td class=\"n\">", f);
+        h(c, report_cap_count(c, i, cnt, sizeof cnt));
+        fputs("</td>", f);
         if (t->packets)
             fprintf(f, "<td class=\"mono\">%s</td><td class=\"mono\">%s</td><td class=\"n\">%.3f s</td>",
                     report_datetime(t->first_ns, a, sizeof a), report_datetime(t->last_ns, b, sizeof b),
@@ -140,12 +145,35 @@ static void html_summary(rep_ctx *c)
     fputs("</table>\n", f);
     for (size_t i = 0; i < c->in->ncaps; i++) {
         const nl_trace *t = c->in->caps[i].trace;
+        if (t->bad_records) {
+            /* the reader's own messages name file:line */
+            fprintf(f, "<p class=\"bad\">Skipped %" PRIu64 " bad line%s of ", t->bad_records,
+                    t->bad_records == 1 ? "" : "s");
+            ht(c, report_cap_name(c, i));
+            fputs(" (each skipped, the rest read)", f);
+            for (size_t k = 0; k < NL_TRACE_BAD_KEEP && k < t->bad_records && t->bad_first[k]; k++) {
+                fputs(k ? "; " : ": <span class=\"mono\">", f);
+                ht(c, t->bad_first[k]);
+            }
+            fputs(t->bad_first[0] ? "</span></p>\n" : "</p>\n", f);
+        }
         if (t->warning) {
             fputs("<p class=\"bad\">", f);
             ht(c, report_cap_name(c, i));
             fputs(": ", f);
             ht(c, t->warning);
             fputs("</p>\n", f);
+        }
+        /* notes (host context replaced, the capture's own drops): one
+         * line each, every line names its capture */
+        for (const char *l = t->notes; l && *l;) {
+            const char *e = strchr(l, '\n');
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", e ? (int)(e - l) : (int)strlen(l), l);
+            fputs("<p class=\"bad\">", f);
+            ht(c, line);
+            fputs("</p>\n", f);
+            l = e ? e + 1 : NULL;
         }
     }
     if (hm) {
@@ -212,14 +240,17 @@ static void html_findings(rep_ctx *c)
                   "<th>what it shows</th></tr></thead>\n", f);
             for (size_t k = 0; k < fd->nevidence; k++) {
                 const nl_evidence *e = &fd->evidence[k];
+                const char *what;
+                char where[320];
+                report_ev_where(c, e, where, sizeof where, &what);
                 fputs("<tr><td class=\"mono\">", f);
-                ht(c, report_cap_name(c, (size_t)e->capture));
+                ht(c, where);
                 fputs("</td><td class=\"n\">", f);
                 if (e->frame)
                     fprintf(f, "#%" PRIu64, e->frame);
                 fprintf(f, "</td><td class=\"mono\">%s</td><td>",
                         e->ts_ns ? report_datetime(e->ts_ns, tm, sizeof tm) : "");
-                ht(c, e->what);
+                ht(c, what);
                 fputs("</td></tr>\n", f);
             }
             fputs("</table>\n", f);
@@ -278,10 +309,12 @@ static void html_egress(rep_ctx *c)
                   "rest on likely pairs only.</p>\n", f);
         }
         fputs("<table>\n<thead><tr><th>inner host</th><th>destination (as addressed)</th><th>seen as</th>"
-              "<th>seen at</th><th>flows</th><th>first \xe2\x86\x92 last (capture 1 clock, UTC)</th></tr></thead>\n", f);
+              "<th>seen at</th><th>flows</th><th>first \xe2\x86\x92 last (capture 1 clock, UTC)</th>", f);
+        fputs(c->has_records ? "<th>known by</th></tr></thead>\n" : "</tr></thead>\n", f);
         size_t *ix, nshow = report_egress_top(c, &ix);
         for (size_t q = 0; q < nshow; q++) {
             const nl_egress *e = &co->egress[ix[q]];
+            char known[160];
             fputs("<tr><td class=\"mono\">", f);
             h(c, report_addr(c, &e->inner_ip, a, sizeof a));
             fputs("</td><td class=\"mono\">", f);
@@ -290,9 +323,15 @@ static void html_egress(rep_ctx *c)
             h(c, report_addr(c, &e->egress_ip, d, sizeof d));
             fputs("</b></td><td class=\"mono\">", f);
             ht(c, report_cap_name(c, (size_t)e->seen_at));
-            fprintf(f, "</td><td class=\"n\">%" PRIu32 "</td><td class=\"mono\">%s \xe2\x86\x92 %s</td></tr>\n",
+            fprintf(f, "</td><td class=\"n\">%" PRIu32 "</td><td class=\"mono\">%s \xe2\x86\x92 %s</td>",
                     e->flows, flow_out_time(e->first_ns, t0, sizeof t0, 0),
                     flow_out_time(e->last_ns, t1, sizeof t1, 0));
+            if (c->has_records) {
+                fprintf(f, "<td class=\"%s\">", e->confident ? "ok" : "muted");
+                h(c, report_egress_known(c, e, known, sizeof known));
+                fputs("</td>", f);
+            }
+            fputs("</tr>\n", f);
         }
         free(ix);
         fputs("</table>\n", f);
@@ -364,6 +403,11 @@ static void html_ladders(rep_ctx *c)
     else if (c->nlad < c->nlad_total)
         fprintf(f, "<p class=\"muted\">%zu of %zu failed handshakes drawn (all with --all).</p>\n",
                 c->nlad, c->nlad_total);
+    if (c->nlad && c->in->corr)
+        fputs("<p class=\"muted\">Each row is one packet at every capture that holds it (every piece of a "
+              "connection that Zeek splits, and answers from another address, included). "
+              "\xe2\x9c\x97 not seen here: that capture's records cover the moment and none of them "
+              "is the packet; ? not known here: it kept no records then or was not capturing.</p>\n", f);
     for (size_t i = 0; i < c->nlad; i++) {
         const rep_ladder *l = &c->lad[i];
         const nl_flow *fl = NULL;
@@ -374,13 +418,11 @@ static void html_ladders(rep_ctx *c)
         fputs("</b> \xe2\x80\x94 ", f);
         h(c, flow_conn_state(fl));
         fprintf(f, ", %u SYN%s", fl->sig[NL_ORIG].syn_count, fl->sig[NL_ORIG].syn_count == 1 ? "" : "s");
-        for (int k = 0; k < l->ncols; k++)
-            if (l->stray[k]) {
-                fputs(", <span class=\"bad\">answered from another address at ", f);
-                ht(c, report_cap_name(c, (size_t)l->cap[k]));
-                fputs("</span>", f);
-                break;
-            }
+        if (l->part_at >= 0) {
+            fputs(", <span class=\"bad\">answered from another address at ", f);
+            ht(c, report_cap_name(c, (size_t)l->cap[l->part_at]));
+            fputs("</span>", f);
+        }
         fputs("</figcaption>\n", f);
         report_svg_ladder(c, l);
         fputs("</figure>\n", f);
@@ -398,7 +440,8 @@ static void html_flows(rep_ctx *c)
         fprintf(f, "<p class=\"muted\">The %zu busiest of %zu (all with --all).</p>\n", c->nrows, c->nrows_total);
     if (co) {
         fputs("<table>\n<thead><tr><th>client side (first capture seen)</th><th>far side (last capture seen)</th>"
-              "<th>seen at</th><th>nat</th><th>state</th><th>pkts</th><th>matched by</th><th>lost</th></tr></thead>\n", f);
+              "<th>seen at</th><th>nat</th><th>state</th><th>pkts</th><th>matched by</th><th>lost</th>", f);
+        fputs(c->has_records ? "<th>what the record says</th></tr></thead>\n" : "</tr></thead>\n", f);
         for (size_t i = 0; i < c->nrows; i++) {
             rep_fcells fc;
             report_frow_cells(c, &c->rows[i], &fc);
@@ -418,24 +461,37 @@ static void html_flows(rep_ctx *c)
             h(c, fc.by);
             fputs("</td><td class=\"n\">", f);
             h(c, fc.lost);
+            if (c->has_records) {
+                fputs("</td><td>", f);
+                ht(c, fc.rec);
+            }
             fputs("</td></tr>\n", f);
         }
     } else {
         fputs("<table>\n<thead><tr><th>#</th><th>proto</th><th>originator \xe2\x86\x92 responder</th><th>state</th>"
-              "<th>history</th><th>pkts o/r</th><th>bytes o/r</th><th>first (UTC)</th><th>duration</th></tr></thead>\n", f);
+              "<th>history</th><th>pkts o/r</th><th>bytes o/r</th><th>first (UTC)</th><th>duration</th>", f);
+        fputs(c->has_records ? "<th>what the record says</th></tr></thead>\n" : "</tr></thead>\n", f);
         for (size_t i = 0; i < c->nrows; i++) {
             const nl_flow *fl = c->rows[i].flow;
+            rep_lone lc;
+            report_lone_cells(c, fl, &lc);
             fprintf(f, "<tr><td class=\"n\">%u</td><td>%s</td><td class=\"mono\">", fl->id,
                     flow_proto_name(fl->proto, p, sizeof p));
             h(c, report_tuple(c, fl, tup, sizeof tup));
             fputs("</td><td>", f);
-            h(c, flow_conn_state(fl));
+            h(c, lc.state);
             fputs("</td><td class=\"mono\">", f);
-            h(c, fl->history);
-            fprintf(f, "</td><td class=\"n\">%" PRIu64 "/%" PRIu64 "</td><td class=\"n\">%" PRIu64 "/%" PRIu64
-                       "</td><td class=\"mono\">%s</td><td class=\"n\">%.3f s</td></tr>\n",
-                    fl->pkts[0], fl->pkts[1], fl->bytes[0], fl->bytes[1],
-                    flow_out_time(fl->first_ns, tm, sizeof tm, 0), (double)(fl->last_ns - fl->first_ns) / 1e9);
+            /* a packet flow's history as it is (empty stays empty) */
+            h(c, report_rec(c, 0, fl) ? lc.history : fl->history);
+            fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"mono\">%s</td>"
+                       "<td class=\"n\">%s</td>", lc.pkts, lc.bytes, flow_out_time(fl->first_ns, tm, sizeof tm, 0),
+                    lc.duration);
+            if (c->has_records) {
+                fputs("<td>", f);
+                ht(c, lc.rec);
+                fputs("</td>", f);
+            }
+            fputs("</tr>\n", f);
         }
     }
     fputs("</table>\n</section>\n", f);
@@ -450,8 +506,12 @@ static void html_made(rep_ctx *c)
           "across captures by TCP initial sequence number, TCP timestamps, payload and packet sizes; "
           "clock offsets estimated from the paired packets (median). Times are UTC. The sha256 sums "
           "above identify the exact files analysed.", f);
+    if (c->has_records) {
+        fputc(' ', f);
+        h(c, REPORT_RECORDS_MADE);
+    }
     if (c->rd)
-        fputs(" Inner addresses are replaced by stable pseudonyms (inner-N).", f);
+        fputs(REP_REDACT_NOTE, f);
     fputs("</p>\n</section>\n<footer>natlens " NATLENS_VERSION "</footer>\n</body>\n</html>\n", f);
 }
 

@@ -12,10 +12,11 @@
 #include "natlens/flow_out.h"
 #include "natlens/hostmeta.h"
 #include "natlens/json.h"
+#include "natlens/record_out.h"
 #include "natlens/trace_out.h"
 #include "report_int.h"
 
-static void json_host(nl_json *j, const char *doc)
+static void json_host(rep_ctx *c, nl_json *j, const char *doc)
 {
     static const char *const keys[] = {"hostname", "role", "session", "kernel", "capture_iface", "filter"};
     char v[1024];
@@ -25,8 +26,12 @@ static void json_host(nl_json *j, const char *doc)
     }
     json_obj_begin(j, "host");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (hostmeta_get_str(doc, keys[i], v, sizeof v) == 0)
-            json_str(j, keys[i], v);
+        if (hostmeta_get_str(doc, keys[i], v, sizeof v) == 0) {
+            const char *hv = report_host_value(c, keys[i], v);
+            char *t = report_text(c, hv);
+            json_str(j, keys[i], t);
+            report_text_free(hv, t);
+        }
     json_obj_end(j);
 }
 
@@ -47,15 +52,23 @@ static void json_summary(rep_ctx *c, nl_json *j)
         const nl_trace *t = rc->trace;
         json_obj_begin(j, NULL);
         json_str(j, "name", report_cap_name(c, i));
-        json_str(j, "path", t->path);
+        json_str(j, "path", c->rd ? report_cap_name(c, i) : t->path);
         if (rc->sha256[0])
             json_str(j, "sha256", rc->sha256);
         else
             json_null(j, "sha256");
         json_int(j, "size", t->file_size);
-        json_str(j, "format", t->is_pcapng ? "pcapng" : "pcap");
+        json_str(j, "format", t->is_record ? t->format : t->is_pcapng ? "pcapng" : "pcap");
         json_str(j, "link_type", t->linktype_name);
-        json_uint(j, "packets", t->packets);
+        if (t->is_record) {
+            /* a record file holds entries, not packets */
+            json_null(j, "packets");
+            json_uint(j, "entries", t->packets);
+            json_str(j, "format_title", t->format_title);
+            json_uint(j, "bad_lines", t->bad_records);
+        } else {
+            json_uint(j, "packets", t->packets);
+        }
         if (t->packets) {
             json_ts(j, "first_ts", t->first_ns);
             json_ts(j, "last_ts", t->last_ns);
@@ -65,7 +78,7 @@ static void json_summary(rep_ctx *c, nl_json *j)
             json_null(j, "last_ts");
             json_null(j, "span_s");
         }
-        json_host(j, rc->hostmeta);
+        json_host(c, j, rc->hostmeta);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -84,6 +97,37 @@ static void json_summary(rep_ctx *c, nl_json *j)
     }
     json_arr_end(j);
     json_obj_end(j);
+}
+
+/* "record_points": per capture that holds records, what it is and every
+ * record flow's facts as `flows --json` writes them (record_out.h; "flow"
+ * is the flow's "id" in the flow objects above). */
+static void json_record_points(rep_ctx *c, nl_json *j)
+{
+    json_arr_begin(j, "record_points");
+    for (size_t i = 0; i < c->in->ncaps; i++) {
+        const nl_trace *t = c->in->caps[i].trace;
+        if (!report_cap_has_records(c, i))
+            continue;
+        json_obj_begin(j, NULL);
+        json_uint(j, "capture", i);
+        json_str(j, "name", report_cap_name(c, i));
+        json_str(j, "format", t->is_record ? t->format : "conntrack");
+        json_str(j, "format_title", t->is_record ? t->format_title : "conntrack events in a capture");
+        json_bool(j, "record_file", t->is_record);
+        if (t->is_record)
+            json_uint(j, "entries", t->packets);
+        else
+            json_null(j, "entries");
+        json_uint(j, "bad_lines", t->bad_records);
+        json_arr_begin(j, "bad_first");
+        for (size_t k = 0; k < NL_TRACE_BAD_KEEP && k < t->bad_records && t->bad_first[k]; k++)
+            json_str(j, NULL, t->bad_first[k]);
+        json_arr_end(j);
+        record_out_json(j, "records", t);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
 }
 
 int report_json_write(rep_ctx *c)
@@ -111,6 +155,8 @@ int report_json_write(rep_ctx *c)
             flow_out_json(&j, NULL, fl[i]);
         json_arr_end(&j);
     }
+    if (c->has_records)
+        json_record_points(c, &j);
     if (c->in->findings)
         diagnose_json(&j, "findings", c->in->findings);
     else {

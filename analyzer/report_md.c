@@ -37,16 +37,21 @@ static void md_summary(rep_ctx *c)
     const nl_correlation *co = c->in->corr;
     char a[48], b[48], v[512];
     int hm = 0;
-    fputs("## 1. Captures\n\n| # | file | format | packets | first packet (UTC) | last packet (UTC) | span "
-          "| size | sha256 |\n|---:|---|---|---:|---|---|---:|---:|---|\n", f);
+    char fmt[512], cnt[96];
+    fprintf(f, "## 1. Captures\n\n| # | file | format | %s | first %s (UTC) | last %s (UTC) | span "
+            "| size | sha256 |\n|---:|---|---|---:|---|---|---:|---:|---|\n",
+            c->has_records ? "packets or entries" : "packets", c->has_records ? "packet or entry" : "packet",
+            c->has_records ? "packet or entry" : "packet");
     for (size_t i = 0; i < c->in->ncaps; i++) {
         const nl_report_capture *rc = &c->in->caps[i];
         const nl_trace *t = rc->trace;
         fprintf(f, "| %zu | ", i + 1);
         mt(c, report_cap_name(c, i));
-        fprintf(f, " | %s, ", t->is_pcapng ? "pcapng" : "pcap");
-        m(c, t->linktype_name);
-        fprintf(f, " | %" PRIu64 " | ", t->packets);
+        fputs(" | ", f);
+        m(c, report_cap_format(c, i, fmt, sizeof fmt));
+        fputs(" | ", f);
+        m(c, report_cap_count(c, i, cnt, sizeof cnt));
+        fputs(" | ", f);
         if (t->packets)
             fprintf(f, "%s | %s | %.3f s", report_datetime(t->first_ns, a, sizeof a),
                     report_datetime(t->last_ns, b, sizeof b), (double)(t->last_ns - t->first_ns) / 1e9);
@@ -59,6 +64,26 @@ static void md_summary(rep_ctx *c)
     fputc('\n', f);
     for (size_t i = 0; i < c->in->ncaps; i++) {
         const nl_trace *t = c->in->caps[i].trace;
+        for (const char *l = t->notes; l && *l;) {
+            const char *e = strchr(l, '\n');
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", e ? (int)(e - l) : (int)strlen(l), l);
+            fputs("**Warning:** ", f);
+            mt(c, line);
+            fputs("\n\n", f);
+            l = e ? e + 1 : NULL;
+        }
+        if (t->bad_records) {
+            /* the reader's own messages name file:line */
+            fprintf(f, "**Skipped:** %" PRIu64 " bad line%s of ", t->bad_records, t->bad_records == 1 ? "" : "s");
+            mt(c, report_cap_name(c, i));
+            fputs(" (each skipped, the rest read)", f);
+            for (size_t k = 0; k < NL_TRACE_BAD_KEEP && k < t->bad_records && t->bad_first[k]; k++) {
+                fputs(k ? "; " : ": ", f);
+                mt(c, t->bad_first[k]);
+            }
+            fputs("\n\n", f);
+        }
         if (!t->warning)
             continue;
         fputs("**Damaged:** ", f);
@@ -81,7 +106,7 @@ static void md_summary(rep_ctx *c)
                 if (hostmeta_get_str(c->in->caps[i].hostmeta, keys[k], v, sizeof v) < 0 || !v[0])
                     continue;
                 fprintf(f, "%s %s **", any ? " \xc2\xb7" : "", keys[k]);
-                mt(c, v);
+                mt(c, report_host_value(c, keys[k], v));
                 fputs("**", f);
                 any = 1;
             }
@@ -142,13 +167,16 @@ static void md_findings(rep_ctx *c)
             fputs("| capture | frame | time (UTC, that capture's clock) | what it shows |\n|---|---:|---|---|\n", f);
             for (k = 0; k < fd->nevidence; k++) {
                 const nl_evidence *e = &fd->evidence[k];
+                const char *what;
+                char where[320];
+                report_ev_where(c, e, where, sizeof where, &what);
                 fputs("| ", f);
-                mt(c, report_cap_name(c, (size_t)e->capture));
+                mt(c, where);
                 fputs(" | ", f);
                 if (e->frame)
                     fprintf(f, "#%" PRIu64, e->frame);
                 fprintf(f, " | %s | ", e->ts_ns ? report_datetime(e->ts_ns, tm, sizeof tm) : "");
-                mt(c, e->what);
+                mt(c, what);
                 fputs(" |\n", f);
             }
             fputc('\n', f);
@@ -206,11 +234,13 @@ static void md_egress(rep_ctx *c)
             fputs("**No address to allow:** the flows followed past the first capture rest on likely "
                   "pairs only.", f);
         }
-        fputs("\n\n| inner host | destination (as addressed) | seen as | seen at | flows | first \xe2\x86\x92 last "
-              "(capture 1 clock, UTC) |\n|---|---|---|---|---:|---|\n", f);
+        fprintf(f, "\n\n| inner host | destination (as addressed) | seen as | seen at | flows | first \xe2\x86\x92 last "
+                "(capture 1 clock, UTC) |%s\n|---|---|---|---|---:|---|%s\n", c->has_records ? " known by |" : "",
+                c->has_records ? "---|" : "");
         size_t *ix, nshow = report_egress_top(c, &ix);
         for (size_t q = 0; q < nshow; q++) {
             const nl_egress *e = &co->egress[ix[q]];
+            char known[160];
             fputs("| ", f);
             m(c, report_addr(c, &e->inner_ip, a, sizeof a));
             fputs(" | ", f);
@@ -219,8 +249,14 @@ static void md_egress(rep_ctx *c)
             m(c, report_addr(c, &e->egress_ip, d, sizeof d));
             fputs("** | ", f);
             mt(c, report_cap_name(c, (size_t)e->seen_at));
-            fprintf(f, " | %" PRIu32 " | %s \xe2\x86\x92 %s |\n", e->flows,
+            fprintf(f, " | %" PRIu32 " | %s \xe2\x86\x92 %s |", e->flows,
                     flow_out_time(e->first_ns, t0, sizeof t0, 0), flow_out_time(e->last_ns, t1, sizeof t1, 0));
+            if (c->has_records) {
+                fputc(' ', f);
+                m(c, report_egress_known(c, e, known, sizeof known));
+                fputs(" |", f);
+            }
+            fputc('\n', f);
         }
         fputc('\n', f);
         free(ix);
@@ -312,7 +348,7 @@ static void lt_cell(FILE *f, const char *s, size_t w, int pad)
 
 void report_ladder_text(rep_ctx *c, const rep_ladder *l, FILE *f)
 {
-    char lbl[200], cell[320], who[96], tm[32], ep[2][96], ref[96];
+    char cell[320], tm[32], ep[2][96], ref[96];
     lt_cell(f, c->in->corr ? "capture 1 clock" : "time", LT_TIMEW, 1);
     for (int k = 0; k < l->ncols; k++) {
         fputs(" \xe2\x94\x82 ", f);
@@ -345,45 +381,31 @@ void report_ladder_text(rep_ctx *c, const rep_ladder *l, FILE *f)
     }
     for (size_t r = 0; r < l->nrows; r++) {
         const rep_lrow *row = &l->rows[r];
-        int first = -1, last = -1;
         double ms = (double)(row->t_ns - l->t0_ns) / 1e6;
         if (ms >= 10000)
             snprintf(tm, sizeof tm, "+%.3f s", ms / 1000);
         else
             snprintf(tm, sizeof tm, "+%.3f ms", ms);
         lt_cell(f, tm, LT_TIMEW, 1);
-        for (int k = 0; k < l->ncols; k++)
-            if (row->idx[k] >= 0) {
-                if (first < 0)
-                    first = k;
-                last = k;
-            }
         for (int k = 0; k < l->ncols; k++) {
+            rep_lcell lc;
+            report_ladder_cell(c, l, row, k, &lc);
             cell[0] = '\0';
-            if (row->idx[k] < 0) {
-                int heading = row->dir == NL_ORIG ? (k == last + 1) : (k == first - 1);
-                if (heading && !row->stray)
+            if (!lc.rec) {
+                if (lc.miss == REP_MISS_NOT_SEEN)
                     snprintf(cell, sizeof cell, "\xe2\x9c\x97 not seen here");
+                else if (lc.miss == REP_MISS_UNKNOWN)
+                    snprintf(cell, sizeof cell, "? not known here");
+            } else if (lc.who[0]) {
+                /* a part of the connection with another endpoint: name it */
+                if (lc.from)
+                    snprintf(cell, sizeof cell, "\xe2\x86\x90 %s FROM %s", lc.label, lc.who);
+                else
+                    snprintf(cell, sizeof cell, "%s \xe2\x86\x92 to %s", lc.label, lc.who);
+            } else if (row->dir == NL_ORIG) {
+                snprintf(cell, sizeof cell, "%s \xe2\x86\x92", lc.label);
             } else {
-                const nl_flow *fl = row->stray ? l->stray[k] : l->flow[k];
-                const nl_pkt_rec *rec = &fl->recs[row->idx[k]];
-                report_pkt_label(rec, row->stray ? l->sbase[k] : l->base[k], lbl, sizeof lbl);
-                if (row->stray) {
-                    /* name the other end: the address the answer bypassed NAT with */
-                    int so = rec->dir == NL_ORIG;
-                    int from = row->dir == NL_RESP;
-                    const nl_addr *ip = (so ^ !from) ? &fl->orig_ip : &fl->resp_ip;
-                    uint16_t port = (so ^ !from) ? fl->orig_port : fl->resp_port;
-                    report_ep(c, ip, port, fl->proto, who, sizeof who);
-                    if (from)
-                        snprintf(cell, sizeof cell, "\xe2\x86\x90 %s FROM %s", lbl, who);
-                    else
-                        snprintf(cell, sizeof cell, "%s \xe2\x86\x92 to %s", lbl, who);
-                } else if (row->dir == NL_ORIG) {
-                    snprintf(cell, sizeof cell, "%s \xe2\x86\x92", lbl);
-                } else {
-                    snprintf(cell, sizeof cell, "\xe2\x86\x90 %s", lbl);
-                }
+                snprintf(cell, sizeof cell, "\xe2\x86\x90 %s", lc.label);
             }
             fputs(cell[0] || k + 1 < l->ncols ? " \xe2\x94\x82 " : " \xe2\x94\x82", f);
             lt_cell(f, cell, LT_COLW, k + 1 < l->ncols);
@@ -474,6 +496,12 @@ static void md_timeline(rep_ctx *c)
     free(ea);
 }
 
+/* What the ladders' marks claim, said once. */
+#define LAD_LEGEND "Each row is one packet at every capture that holds it (every piece of a connection " \
+    "that Zeek splits, and answers from another address, included). \xe2\x9c\x97 not seen here: " \
+    "that capture's records cover the moment and none of them is the packet; ? not known here: " \
+    "it kept no records then or was not capturing."
+
 static void md_ladders(rep_ctx *c)
 {
     FILE *f = c->out;
@@ -483,6 +511,8 @@ static void md_ladders(rep_ctx *c)
         fputs("None: every handshake that started completed.\n\n", f);
     else if (c->nlad < c->nlad_total)
         fprintf(f, "%zu of %zu failed handshakes drawn (all with --all).\n\n", c->nlad, c->nlad_total);
+    if (c->nlad && c->in->corr)
+        fputs(LAD_LEGEND "\n\n", f);
     for (size_t i = 0; i < c->nlad; i++) {
         const rep_ladder *l = &c->lad[i];
         const nl_flow *fl = NULL;
@@ -493,12 +523,10 @@ static void md_ladders(rep_ctx *c)
         fputs(" \xe2\x80\x94 ", f);
         m(c, flow_conn_state(fl));
         fprintf(f, ", %u SYN%s", fl->sig[NL_ORIG].syn_count, fl->sig[NL_ORIG].syn_count == 1 ? "" : "s");
-        for (int k = 0; k < l->ncols; k++)
-            if (l->stray[k]) {
-                fputs(", answered from another address at ", f);
-                mt(c, report_cap_name(c, (size_t)l->cap[k]));
-                break;
-            }
+        if (l->part_at >= 0) {
+            fputs(", answered from another address at ", f);
+            mt(c, report_cap_name(c, (size_t)l->cap[l->part_at]));
+        }
         fputs("\n\n```text\n", f);
         report_ladder_text(c, l, f);
         fputs("```\n\n", f);
@@ -514,8 +542,9 @@ static void md_flows(rep_ctx *c)
     if (c->nrows < c->nrows_total)
         fprintf(f, "The %zu busiest of %zu (all with --all).\n\n", c->nrows, c->nrows_total);
     if (co) {
-        fputs("| client side (first capture seen) | far side (last capture seen) | seen at | nat | state | pkts "
-              "| matched by | lost |\n|---|---|---|---|---|---:|---|---:|\n", f);
+        fprintf(f, "| client side (first capture seen) | far side (last capture seen) | seen at | nat | state | pkts "
+                "| matched by | lost |%s\n|---|---|---|---|---|---:|---|---:|%s\n",
+                c->has_records ? " what the record says |" : "", c->has_records ? "---|" : "");
         for (size_t i = 0; i < c->nrows; i++) {
             rep_fcells fc;
             report_frow_cells(c, &c->rows[i], &fc);
@@ -535,22 +564,36 @@ static void md_flows(rep_ctx *c)
             m(c, fc.by);
             fputs(" | ", f);
             m(c, fc.lost);
-            fputs(" |\n", f);
+            fputs(" |", f);
+            if (c->has_records) {
+                fputc(' ', f);
+                mt(c, fc.rec);
+                fputs(" |", f);
+            }
+            fputc('\n', f);
         }
     } else {
-        fputs("| # | proto | originator \xe2\x86\x92 responder | state | history | pkts o/r | bytes o/r | first (UTC) "
-              "| duration |\n|---:|---|---|---|---|---:|---:|---|---:|\n", f);
+        fprintf(f, "| # | proto | originator \xe2\x86\x92 responder | state | history | pkts o/r | bytes o/r | first (UTC) "
+                "| duration |%s\n|---:|---|---|---|---|---:|---:|---|---:|%s\n",
+                c->has_records ? " what the record says |" : "", c->has_records ? "---|" : "");
         for (size_t i = 0; i < c->nrows; i++) {
             const nl_flow *fl = c->rows[i].flow;
+            rep_lone lc;
+            report_lone_cells(c, fl, &lc);
             fprintf(f, "| %u | %s | ", fl->id, flow_proto_name(fl->proto, p, sizeof p));
             m(c, report_tuple(c, fl, tup, sizeof tup));
             fputs(" | ", f);
-            m(c, flow_conn_state(fl));
+            m(c, lc.state);
             fputs(" | ", f);
-            m(c, fl->history[0] ? fl->history : "-");
-            fprintf(f, " | %" PRIu64 "/%" PRIu64 " | %" PRIu64 "/%" PRIu64 " | %s | %.3f s |\n",
-                    fl->pkts[0], fl->pkts[1], fl->bytes[0], fl->bytes[1],
-                    flow_out_time(fl->first_ns, tm, sizeof tm, 0), (double)(fl->last_ns - fl->first_ns) / 1e9);
+            m(c, lc.history);
+            fprintf(f, " | %s | %s | %s | %s |", lc.pkts, lc.bytes, flow_out_time(fl->first_ns, tm, sizeof tm, 0),
+                    lc.duration);
+            if (c->has_records) {
+                fputc(' ', f);
+                mt(c, lc.rec);
+                fputs(" |", f);
+            }
+            fputc('\n', f);
         }
     }
     fputc('\n', f);
@@ -582,8 +625,12 @@ int report_md_write(rep_ctx *c)
           "captures by TCP initial sequence number, TCP timestamps, payload and packet sizes; clock offsets "
           "estimated from the paired packets (median). Times are UTC. The sha256 sums above identify the "
           "exact files analysed.", f);
+    if (c->has_records) {
+        fputc(' ', f);
+        m(c, REPORT_RECORDS_MADE);
+    }
     if (c->rd)
-        fputs(" Inner addresses are replaced by stable pseudonyms (inner-N).", f);
+        fputs(REP_REDACT_NOTE, f);
     fputc('\n', f);
     return ferror(f) ? -1 : 0;
 }

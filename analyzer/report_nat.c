@@ -175,14 +175,19 @@ void report_nat_sort(rep_nat *v, size_t n)
     qsort(v, n, sizeof *v, nat_flows_cmp);
 }
 
-static const nl_egress *top_base;
+/* An egress row's index with what it is ranked by: the comparison needs
+ * no global (reports may be written on several threads). */
+typedef struct egress_rank {
+    uint32_t flows;
+    size_t   i;
+} egress_rank;
 
 static int egress_top_cmp(const void *a, const void *b)
 {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    if (top_base[x].flows != top_base[y].flows)
-        return top_base[x].flows > top_base[y].flows ? -1 : 1;
-    return x < y ? -1 : x > y;
+    const egress_rank *x = a, *y = b;
+    if (x->flows != y->flows)
+        return x->flows > y->flows ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
 }
 
 static int size_cmp(const void *a, const void *b)
@@ -206,9 +211,20 @@ size_t report_egress_top(const rep_ctx *c, size_t **out)
         v[i] = i;
     if (c->o->max_rows && n > c->o->max_rows) {
         /* the busiest rows, shown in the table's own order */
-        top_base = co->egress;
-        qsort(v, n, sizeof *v, egress_top_cmp);
+        egress_rank *r = malloc(n * sizeof *r);
+        if (!r) {
+            free(v);
+            return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+            r[i].flows = co->egress[i].flows;
+            r[i].i = i;
+        }
+        qsort(r, n, sizeof *r, egress_top_cmp);
         keep = c->o->max_rows;
+        for (size_t i = 0; i < keep; i++)
+            v[i] = r[i].i;
+        free(r);
         qsort(v, keep, sizeof *v, size_cmp);
     }
     *out = v;

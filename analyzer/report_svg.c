@@ -272,7 +272,7 @@ void report_svg_ladder(rep_ctx *c, const rep_ladder *l)
     double width = LD_GUTTER + LD_COLW * l->ncols + 8;
     double height = LD_TOP + LD_ROWH * (double)l->nrows + 16;
     double bottom = height - 8;
-    char lbl[200], ep[2][96], ref[2][96], tm[32];
+    char ep[2][96], ref[2][96], tm[32];
     int ref_ok = 0;
 
     fprintf(f, "<svg class=\"ladder\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" "
@@ -313,24 +313,19 @@ void report_svg_ladder(rep_ctx *c, const rep_ladder *l)
     for (size_t r = 0; r < l->nrows; r++) {
         const rep_lrow *row = &l->rows[r];
         double y = LD_TOP + LD_ROWH * (double)r + 14;
-        int first = -1, last = -1;
         ld_delta(row->t_ns, l->t0_ns, tm, sizeof tm);
         ld_text(f, 4, y, "tick", "start", tm, 20);
-        for (int k = 0; k < l->ncols; k++)
-            if (row->idx[k] >= 0) {
-                if (first < 0)
-                    first = k;
-                last = k;
-            }
         for (int k = 0; k < l->ncols; k++) {
             double x0 = LD_GUTTER + LD_COLW * k, xl = x0 + 22, xr = x0 + LD_COLW - 22;
-            const nl_flow *fl;
-            const nl_pkt_rec *rec;
-            const uint32_t *base;
-            if (row->idx[k] < 0) {
-                /* the packet was heading here and is missing: say so once */
-                int heading = row->dir == NL_ORIG ? (k == last + 1) : (k == first - 1);
-                if (heading && !row->stray) {
+            rep_lcell lc;
+            report_ladder_cell(c, l, row, k, &lc);
+            if (!lc.rec) {
+                /* the packet was heading here and its records say it is
+                 * missing, or nothing is known (none kept, capture stopped) */
+                if (lc.miss == REP_MISS_UNKNOWN) {
+                    ld_text(f, x0 + LD_COLW / 2, y - 8, "tick", "middle", "? not known here", 34);
+                    fputc('\n', f);
+                } else if (lc.miss == REP_MISS_NOT_SEEN) {
                     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"lost\"/>",
                             xl, y - 4, xr, y - 4);
                     ld_text(f, x0 + LD_COLW / 2, y - 8, "miss", "middle", "\xe2\x9c\x97 not seen here", 34);
@@ -338,24 +333,16 @@ void report_svg_ladder(rep_ctx *c, const rep_ladder *l)
                 }
                 continue;
             }
-            fl = row->stray ? l->stray[k] : l->flow[k];
-            rec = &fl->recs[row->idx[k]];
-            base = row->stray ? l->sbase[k] : l->base[k];
-            report_pkt_label(rec, base, lbl, sizeof lbl);
-            if (row->stray) {
-                /* name the stray sender: the point of drawing it */
-                char who[96], full[320];
-                int from = row->dir == NL_RESP;     /* toward the client */
-                int pick_orig = (rec->dir == NL_ORIG) ^ !from;
-                report_ep(c, pick_orig ? &fl->orig_ip : &fl->resp_ip,
-                          pick_orig ? fl->orig_port : fl->resp_port, fl->proto, who, sizeof who);
-                snprintf(full, sizeof full, "%s %s %s", lbl, from ? "from" : "to", who);
+            if (lc.who[0]) {
+                /* a part with another endpoint: name it, the point of drawing it */
+                char full[320];
+                snprintf(full, sizeof full, "%s %s %s", lc.label, lc.from ? "from" : "to", lc.who);
                 ld_arrow(f, row->dir == NL_ORIG ? xl : xr, row->dir == NL_ORIG ? xr : xl, y - 4, "stray");
                 ld_text(f, x0 + LD_COLW / 2, y - 8, "plbl stray", "middle", full, 36);
             } else {
                 ld_arrow(f, row->dir == NL_ORIG ? xl : xr, row->dir == NL_ORIG ? xr : xl, y - 4,
-                         rec->tcp_flags & NL_TH_RST ? "rst" : "pkt");
-                ld_text(f, x0 + LD_COLW / 2, y - 8, "plbl", "middle", lbl, 36);
+                         lc.rec->tcp_flags & NL_TH_RST ? "rst" : "pkt");
+                ld_text(f, x0 + LD_COLW / 2, y - 8, "plbl", "middle", lc.label, 36);
             }
             fputc('\n', f);
         }

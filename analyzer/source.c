@@ -2,10 +2,14 @@
  *
  * libpcap does all the file parsing (pcap and pcapng); we only keep track
  * of where in the file each record started so that damage can be reported
- * as a byte offset, and decode each frame. In a regular pcapng file the
- * blocks libpcap skips between two packets are looked at by offset
- * (pcapng_walk.c): custom blocks go to the caller (conntrack events) and
- * count as frames, as Wireshark numbers them.
+ * as a byte offset, and decode each frame. The file is opened once, by
+ * source_stream (plain, compressed, FIFO or standard input), and libpcap
+ * reads its FILE*. A pcapng file libpcap 1.10 cannot read to the end
+ * (interfaces of several link types) is read again by Wireshark's library
+ * (source_wiretap.c): source_open_wiretap() gives the same interface.
+ * In a regular pcapng file the blocks libpcap skips between two packets
+ * are looked at by offset (pcapng_walk.c): custom blocks go to the caller
+ * (conntrack events) and count as frames, as Wireshark numbers them.
  */
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -15,12 +19,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "natlens/source.h"
+#include "natlens/source_stream.h"
 #include "pcapng_walk.h"
+#include "source_wiretap.h"
 
 static pthread_mutex_t source_compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct nl_source {
-    pcap_t  *pcap;
+    pcap_t  *pcap;             /* libpcap, or */
+    nl_wtap *wt;               /* Wireshark's wiretap */
+    nl_stream *st;             /* the input (libpcap) */
+    int      owns_st;
     char    *path;
     int      linktype;
     int      is_pcapng;
@@ -33,112 +42,110 @@ struct nl_source {
     struct bpf_program prog; /* applied per record, so frame numbers and
                               * offsets count every record in the file */
     int      has_prog;
+    /* wiretap: one filter program per link type met (mixed files) */
+    struct bpf_program wprog[NL_SOURCE_MAX_DLT];
+    int      wprog_dlt[NL_SOURCE_MAX_DLT];
+    int      wprog_ok[NL_SOURCE_MAX_DLT];
+    int      nwprog;
+    char    *bpf;
     char     warning[512];
     uint64_t damage_off;
     int      damaged;
-    pcapng_walk *walk;     /* regular pcapng files: blocks between packets;
-                            * next_off is then where the last packet block
-                            * ended */
-    int      tail_done;    /* the blocks after the last packet: walked once */
+    int      mixed_stop;       /* libpcap stopped at an interface it cannot take */
+    pcapng_walk *walk;         /* regular pcapng files: blocks between packets;
+                                * next_off is then where the last packet block
+                                * ended */
+    int      tail_done;        /* the blocks after the last packet: walked once */
 };
 
-/* Peek at the magic number: 1 pcapng, 2 classic pcap (16-byte record
- * headers, so record offsets can be computed without asking the kernel),
- * 0 anything else (including stdin). libpcap does the real parsing. */
-static int source_peek_format(const char *path)
+/* libpcap's terse open errors in words the user can act on. */
+static void source_open_error(const char *path, const char *perr, const char *comp,
+                              char *errbuf)
 {
-    FILE *f;
-    unsigned char m[4];
-    int fmt = 0;
-    if (strcmp(path, "-") == 0)
-        return 0;
-    f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    if (fread(m, 1, 4, f) == 4) {
-        uint32_t be = ((uint32_t)m[0] << 24) | ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
-        uint32_t le = ((uint32_t)m[3] << 24) | ((uint32_t)m[2] << 16) | ((uint32_t)m[1] << 8) | m[0];
-        if (be == 0x0a0d0d0a)
-            fmt = 1;
-        else if (be == 0xa1b2c3d4 || le == 0xa1b2c3d4 || be == 0xa1b23c4d || le == 0xa1b23c4d)
-            fmt = 2;
-    }
-    fclose(f);
-    return fmt;
+    char what[64] = "";
+    if (comp)
+        snprintf(what, sizeof what, " (%s-compressed)", comp);
+    if (strstr(perr, "unknown file format") || strstr(perr, "bad dump file format"))
+        snprintf(errbuf, 512, "%s%s: not a capture file (libpcap: %s); natlens reads pcap and pcapng",
+                 path, what, perr);
+    else if (strstr(perr, "truncated dump file") || strstr(perr, "truncated"))
+        snprintf(errbuf, 512, "%s%s: not a capture file or cut inside the file header (libpcap: %s)",
+                 path, what, perr);
+    else
+        snprintf(errbuf, 512, "%s%s: cannot read (libpcap: %s)", path, what, perr);
 }
 
-nl_source *source_open(const char *path, const char *bpf, char *errbuf)
+static nl_source *source_new(const char *path, const char *bpf, char *errbuf)
 {
-    char perr[PCAP_ERRBUF_SIZE];
-    struct stat st;
-    nl_source *s;
-    pcap_t *p;
-
-    if (strcmp(path, "-") != 0) {
-        if (stat(path, &st) != 0) {
-            snprintf(errbuf, 512, "%s: %s", path, strerror(errno));
-            return NULL;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            snprintf(errbuf, 512, "%s: is a directory, not a capture file", path);
-            return NULL;
-        }
-    }
-    perr[0] = '\0';
-    p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
-    if (!p) {
-        /* libpcap's messages are terse ("unknown file format"): say what
-         * the user can act on */
-        if (strstr(perr, "unknown file format") || strstr(perr, "bad dump file format"))
-            snprintf(errbuf, 512, "%s: not a capture file (libpcap: %s); natlens reads pcap and pcapng",
-                     path, perr);
-        else if (strstr(perr, "truncated dump file") || strstr(perr, "truncated"))
-            snprintf(errbuf, 512, "%s: not a capture file or cut inside the file header (libpcap: %s)",
-                     path, perr);
-        else
-            snprintf(errbuf, 512, "%s: cannot read (libpcap: %s)", path, perr);
+    nl_source *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path)) || (bpf && *bpf && !(s->bpf = strdup(bpf)))) {
+        if (s)
+            free(s->path);
+        free(s);
+        snprintf(errbuf, 512, "%s: out of memory", path);
         return NULL;
     }
+    s->size = -1;
+    return s;
+}
+
+nl_source *source_open_stream(nl_stream *st, const char *path, const char *bpf, char *errbuf)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+    nl_source *s;
+    pcap_t *p;
+    FILE *f;
+
+    if (!(s = source_new(path, bpf, errbuf)))
+        return NULL;
+    s->st = st;
+    if (!(f = source_stream_file(st))) {
+        snprintf(errbuf, 512, "%s: out of memory", path);
+        source_close(s);
+        return NULL;
+    }
+    perr[0] = '\0';
+    p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, perr);
+    if (!p) {
+        fclose(f);
+        if (source_stream_warning(st))
+            snprintf(errbuf, 512, "%s", source_stream_warning(st));
+        else
+            source_open_error(path, perr, source_stream_compression(st), errbuf);
+        source_close(s);
+        return NULL;
+    }
+    s->pcap = p;
     if (!decode_linktype_supported(pcap_datalink(p))) {
         const char *n = pcap_datalink_val_to_name(pcap_datalink(p));
         snprintf(errbuf, 512, "%s: link type %d (%s) is not supported", path,
                  pcap_datalink(p), n ? n : "unknown");
-        pcap_close(p);
+        source_close(s);
         return NULL;
     }
-    s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
-        free(s);
-        pcap_close(p);
-        snprintf(errbuf, 512, "%s: out of memory", path);
-        return NULL;
-    }
-    if (bpf && *bpf) {
+    if (s->bpf) {
         /* captures are read on several threads (cli_load.c); libpcap's
          * filter compiler is not documented as reentrant */
+        int crc;
         pthread_mutex_lock(&source_compile_lock);
-        int crc = pcap_compile(p, &s->prog, bpf, 1, PCAP_NETMASK_UNKNOWN);
+        crc = pcap_compile(p, &s->prog, s->bpf, 1, PCAP_NETMASK_UNKNOWN);
         pthread_mutex_unlock(&source_compile_lock);
         if (crc != 0) {
-            snprintf(errbuf, 512, "bad filter expression '%s': %s", bpf, pcap_geterr(p));
-            pcap_close(p);
-            free(s->path);
-            free(s);
+            snprintf(errbuf, 512, "bad filter expression '%s': %s", s->bpf, pcap_geterr(p));
+            source_close(s);
             return NULL;
         }
         s->has_prog = 1;
     }
-    s->pcap = p;
     s->linktype = pcap_datalink(p);
     /* libpcap reports a pcapng section's version (1.x), classic pcap 2.4 */
     s->is_pcapng = pcap_major_version(p) == 1;
-    /* peek only at regular files: opening a pipe or FIFO a second time
-     * steals bytes from libpcap's stream, or blocks forever */
-    s->plain_pcap = strcmp(path, "-") != 0 && S_ISREG(st.st_mode) &&
-                    source_peek_format(path) == 2;
+    /* classic pcap read straight from the file: record offsets are
+     * counted, not asked of the kernel (one ftell per frame costs) */
+    s->plain_pcap = source_stream_is_direct(st) && !s->is_pcapng;
     s->next_off = 24;
-    s->size = (strcmp(path, "-") != 0 && S_ISREG(st.st_mode)) ? (int64_t)st.st_size : -1;
-    if (s->size >= 0 && !s->plain_pcap && s->is_pcapng && pcap_file(p)) {
+    s->size = source_stream_size(st);
+    if (source_stream_is_direct(st) && s->is_pcapng && pcap_file(p)) {
         /* libpcap has read the section header: packets start here */
         s->next_off = (int64_t)ftell(pcap_file(p));
         if (s->next_off > 0)
@@ -163,6 +170,103 @@ static int source_tail(nl_source *s, uint64_t *bad_off)
     return pcapng_walk_tail(s->walk, (uint64_t)s->rec_off, s->frame, bad_off);
 }
 
+nl_source *source_open(const char *path, const char *bpf, char *errbuf)
+{
+    nl_stream *st = source_stream_open(path, errbuf);
+    nl_source *s;
+    if (!st)
+        return NULL;
+    if (!(s = source_open_stream(st, path, bpf, errbuf))) {
+        source_stream_close(st);
+        return NULL;
+    }
+    s->owns_st = 1;
+    return s;
+}
+
+/* The filter program for link type dlt (wiretap: frames of several link
+ * types in one file), compiled on first use; NULL when it does not
+ * compile for that link type (such frames never match). */
+static const struct bpf_program *source_wtap_prog(nl_source *s, int dlt)
+{
+    pcap_t *dead;
+    int i = s->nwprog;
+    for (int k = 0; k < s->nwprog; k++)
+        if (s->wprog_dlt[k] == dlt)
+            return s->wprog_ok[k] ? &s->wprog[k] : NULL;
+    if (i == NL_SOURCE_MAX_DLT)
+        return NULL;
+    s->wprog_dlt[i] = dlt;
+    dead = pcap_open_dead_with_tstamp_precision(dlt, 262144, PCAP_TSTAMP_PRECISION_NANO);
+    pthread_mutex_lock(&source_compile_lock);
+    s->wprog_ok[i] = dead && pcap_compile(dead, &s->wprog[i], s->bpf, 1, PCAP_NETMASK_UNKNOWN) == 0;
+    pthread_mutex_unlock(&source_compile_lock);
+    if (dead)
+        pcap_close(dead);
+    s->nwprog++;
+    return s->wprog_ok[i] ? &s->wprog[i] : NULL;
+}
+
+nl_source *source_open_wiretap(const char *path, const char *bpf, char *errbuf)
+{
+    nl_source *s = source_new(path, bpf, errbuf);
+    if (!s)
+        return NULL;
+    if (!(s->wt = source_wiretap_open(path, errbuf))) {
+        source_close(s);
+        return NULL;
+    }
+    s->linktype = source_wiretap_linktype(s->wt);
+    s->is_pcapng = source_wiretap_is_pcapng(s->wt);
+    if (s->bpf) {
+        /* the expression must make sense for the first link type at least */
+        pcap_t *dead = pcap_open_dead(s->linktype, 262144);
+        struct bpf_program pr;
+        int crc;
+        pthread_mutex_lock(&source_compile_lock);
+        crc = dead ? pcap_compile(dead, &pr, s->bpf, 1, PCAP_NETMASK_UNKNOWN) : 0;
+        pthread_mutex_unlock(&source_compile_lock);
+        if (dead && crc != 0) {
+            snprintf(errbuf, 512, "bad filter expression '%s': %s", s->bpf, pcap_geterr(dead));
+            pcap_close(dead);
+            source_close(s);
+            return NULL;
+        }
+        if (dead) {
+            pcap_freecode(&pr);
+            pcap_close(dead);
+        }
+    }
+    s->size = source_wiretap_size(s->wt);
+    return s;
+}
+
+static int source_next_wiretap(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
+{
+    for (;;) {
+        int rc = source_wiretap_next(s->wt, pkt, bytes, s->verify_csum);
+        if (rc != 1) {
+            if (rc < 0) {
+                s->damaged = 1;
+                s->damage_off = source_wiretap_damage_offset(s->wt);
+                snprintf(s->warning, sizeof s->warning, "%s", source_wiretap_warning(s->wt));
+            }
+            return rc;
+        }
+        s->frame = pkt->frame;
+        if (s->bpf) {
+            const struct bpf_program *pr = source_wtap_prog(s, pkt->linktype);
+            struct pcap_pkthdr h;
+            memset(&h, 0, sizeof h);
+            h.caplen = pkt->caplen;
+            h.len = pkt->wirelen;
+            if (!pr || !pcap_offline_filter(pr, &h, *bytes))
+                continue;
+        }
+        return 1;
+    }
+}
+
 int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
 {
     struct pcap_pkthdr *h;
@@ -172,6 +276,8 @@ int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
 
     if (s->damaged)
         return -1;
+    if (s->wt)
+        return source_next_wiretap(s, pkt, bytes);
     /* ftell costs a system call per frame: classic pcap records are a
      * fixed 16-byte header plus caplen, so count instead */
 next_record:
@@ -194,16 +300,27 @@ next_record:
         if (source_tail(s, &bad))
             s->rec_off = (int64_t)bad;
         s->damage_off = s->rec_off >= 0 ? (uint64_t)s->rec_off : 0;
-        if (strstr(pcap_geterr(s->pcap), "different from the")) {
+        if (source_stream_warning(s->st)) {
+            /* the compressed data ended it: that says more than libpcap's
+             * "truncated" about the decompressed bytes */
+            snprintf(s->warning, sizeof s->warning, "%s", source_stream_warning(s->st));
+        } else if (strstr(pcap_geterr(s->pcap), "different from the")) {
             /* not damage: libpcap 1.10 reads pcapng files only while every
-             * interface shares the first one's link type and snap length */
+             * interface shares the first one's link type and snap length;
+             * the caller may read the file again with wiretap */
+            s->mixed_stop = 1;
             snprintf(s->warning, sizeof s->warning,
                      "%s: stopped at byte offset %lld (after frame %llu): libpcap cannot read "
-                     "this pcapng further (%s); split it per interface, e.g. "
-                     "tshark -r FILE -Y frame.interface_id==1 -w part1.pcapng",
+                     "this pcapng further (%s)",
                      s->path, (long long)s->rec_off, (unsigned long long)s->frame,
                      pcap_geterr(s->pcap));
-        } else if (s->rec_off >= 0)
+        } else if (s->rec_off >= 0 && source_stream_compression(s->st))
+            snprintf(s->warning, sizeof s->warning,
+                     "%s: damaged or cut at byte offset %lld of the decompressed content (after "
+                     "frame %llu): %s; analysed the %llu frames before it",
+                     s->path, (long long)s->rec_off, (unsigned long long)s->frame,
+                     pcap_geterr(s->pcap), (unsigned long long)s->frame);
+        else if (s->rec_off >= 0)
             snprintf(s->warning, sizeof s->warning,
                      "%s: damaged or cut at byte offset %lld (after frame %llu): %s; "
                      "analysed the %llu frames before it",
@@ -217,8 +334,9 @@ next_record:
     }
     if (s->walk) {
         /* custom blocks before this packet are frames before it */
+        int64_t end;
         f = pcap_file(s->pcap);
-        int64_t end = f ? (int64_t)ftell(f) : -1;
+        end = f ? (int64_t)ftell(f) : -1;
         if (end > s->rec_off)
             s->frame += pcapng_walk_packet(s->walk, (uint64_t)s->rec_off, (uint64_t)end,
                                            h->caplen, s->frame);
@@ -247,6 +365,7 @@ next_record:
 }
 
 int source_linktype(const nl_source *s) { return s->linktype; }
+int source_mixed_stop(const nl_source *s) { return s->mixed_stop; }
 int source_is_pcapng(const nl_source *s) { return s->is_pcapng; }
 const char *source_path(const nl_source *s) { return s->path; }
 const char *source_warning(const nl_source *s) { return s->damaged ? s->warning : NULL; }
@@ -262,8 +381,9 @@ const char *source_linktype_name(const nl_source *s)
 
 int64_t source_offset(const nl_source *s)
 {
-    FILE *f = pcap_file(s->pcap);
-    return f ? (int64_t)ftell(f) : -1;
+    if (s->wt)
+        return source_wiretap_offset(s->wt);
+    return s->st ? source_stream_raw_offset(s->st) : -1;
 }
 
 void source_close(nl_source *s)
@@ -272,8 +392,17 @@ void source_close(nl_source *s)
         return;
     if (s->has_prog)
         pcap_freecode(&s->prog);
-    pcapng_walk_free(s->walk);
-    pcap_close(s->pcap);
+    for (int i = 0; i < s->nwprog; i++)
+        if (s->wprog_ok[i])
+            pcap_freecode(&s->wprog[i]);
+    pcapng_walk_free(s->walk);   /* reads through the FILE's descriptor */
+    if (s->pcap)
+        pcap_close(s->pcap);   /* closes the stream's FILE */
+    if (s->wt)
+        source_wiretap_close(s->wt);
+    if (s->owns_st)
+        source_stream_close(s->st);
+    free(s->bpf);
     free(s->path);
     free(s);
 }

@@ -33,11 +33,83 @@ void timefmt_init(nl_timefmt *tf, int local, uint64_t first_ns, uint64_t last_ns
         snprintf(tf->zone, sizeof tf->zone, "%s", local ? "local" : "UTC");
 }
 
+/* ---- by hand: text output formats a time and a duration for every flow;
+ * gmtime_r (it takes the time zone lock) and snprintf made that most of
+ * the cost of `flows`. Each function below prints what the snprintf next
+ * to it prints. ---- */
+
+/* w digits of v, zero-padded (w <= 20) */
+static char *tf_digits(char *o, uint64_t v, int w)
+{
+    for (int i = w - 1; i >= 0; i--, v /= 10)
+        o[i] = (char)('0' + v % 10);
+    return o + w;
+}
+
+/* v without padding */
+static char *tf_u64(char *o, uint64_t v)
+{
+    int w = 1;
+    for (uint64_t x = v; x >= 10; x /= 10)
+        w++;
+    return tf_digits(o, v, w);
+}
+
+/* civil date of a day count since 1970-01-01 (H. Hinnant's algorithm,
+ * the proleptic Gregorian calendar gmtime_r uses) */
+static void tf_civil(uint64_t days, uint64_t *y, unsigned *m, unsigned *d)
+{
+    uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/* UTC "YYYY-MM-DD HH:MM:SS.fff" (date optional) when buf holds it */
+static int tf_utc(const nl_timefmt *tf, uint64_t ns, int decimals, char *buf, size_t len)
+{
+    uint64_t s = ns / NS_PER_S, frac = ns % NS_PER_S, y;
+    unsigned sod = (unsigned)(s % 86400), mo, d;
+    char *o = buf;
+    if (len < 40)
+        return 0;
+    if (tf->date) {
+        tf_civil(s / 86400, &y, &mo, &d);
+        o = y < 10000 ? tf_digits(o, y, 4) : tf_u64(o, y);
+        *o++ = '-';
+        o = tf_digits(o, mo, 2);
+        *o++ = '-';
+        o = tf_digits(o, d, 2);
+        *o++ = ' ';
+    }
+    o = tf_digits(o, sod / 3600, 2);
+    *o++ = ':';
+    o = tf_digits(o, sod / 60 % 60, 2);
+    *o++ = ':';
+    o = tf_digits(o, sod % 60, 2);
+    if (decimals) {
+        for (int i = decimals; i < 9; i++)
+            frac /= 10;
+        *o++ = '.';
+        o = tf_digits(o, frac, decimals);
+    }
+    *o = '\0';
+    return 1;
+}
+
 char *timefmt_time(const nl_timefmt *tf, uint64_t ns, int decimals, char *buf, size_t len)
 {
     struct tm tm;
     char day[64] = "";
     uint64_t frac = ns % NS_PER_S;
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)
+        decimals = 9;
+    if (!tf->local && tf_utc(tf, ns, decimals, buf, len))
+        return buf;
     timefmt_tm(tf->local, (int64_t)(ns / NS_PER_S), &tm);
     if (tf->date)
         snprintf(day, sizeof day, "%04d-%02d-%02d ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
@@ -55,10 +127,43 @@ char *timefmt_time(const nl_timefmt *tf, uint64_t ns, int decimals, char *buf, s
     return buf;
 }
 
+/* ns in seconds with `dec` decimals as "%.*f" of the double ns / 1e9
+ * rounds it: by hand unless the remainder is a tie (then the double's own
+ * error decides: snprintf). buf >= 32. */
+static void tf_seconds(uint64_t ns, int dec, char *buf, size_t len)
+{
+    uint64_t unit = 1, q, r;
+    char *o = buf;
+    for (int i = dec; i < 9; i++)
+        unit *= 10;
+    q = ns / unit;
+    r = ns % unit;
+    if (len < 32 || (unit > 1 && r == unit / 2)) {
+        snprintf(buf, len, "%.*fs", dec, (double)ns / 1e9);
+        return;
+    }
+    if (unit > 1 && r > unit / 2)
+        q++;
+    {
+        uint64_t pow = 1;
+        for (int i = 0; i < dec; i++)
+            pow *= 10;
+        o = tf_u64(o, q / pow);
+        *o++ = '.';
+        o = tf_digits(o, q % pow, dec);
+        *o++ = 's';
+        *o = '\0';
+    }
+}
+
 char *timefmt_duration(uint64_t ns, char *buf, size_t len)
 {
     uint64_t s = ns / NS_PER_S;
-    if (s < 60) {
+    if (s < 60 && len >= 32) {
+        /* "%.6fs" below 10 ms (0.01 s is 10000000 ns exactly as a double
+         * comparison: v < 0.01 holds for ns < 10000000) */
+        tf_seconds(ns, ns && ns < 10000000 ? 6 : 3, buf, len);
+    } else if (s < 60) {
         double v = (double)ns / 1e9;
         snprintf(buf, len, v < 0.01 && ns ? "%.6fs" : "%.3fs", v);
     } else if (s < 3600) {

@@ -1,6 +1,10 @@
 /* trace.c - one pass over a capture: source -> decode -> flow table; the
  * conntrack events a pcapng capture carries (natlens-capture --conntrack)
- * become its record flows in the same pass (record_capture.c). */
+ * become its record flows in the same pass (record_capture.c).
+ *
+ * Every input is opened once (source_stream: plain or compressed, file,
+ * FIFO or standard input); its first bytes choose the reader; the host
+ * context and drop counters come from the same read (source_blocks). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +14,9 @@
 #include "natlens/reader.h"
 #include "natlens/record.h"
 #include "natlens/source.h"
+#include "natlens/source_blocks.h"
+#include "natlens/source_stream.h"
+#include "natlens/text_safe.h"
 #include "natlens/trace.h"
 
 /* Keep a recognised probe; probes are rare, so growing here is not a
@@ -30,10 +37,12 @@ static void trace_add_probe(nl_trace *t, const nl_probe_info *pi, size_t *cap)
     t->probes[t->nprobes++] = *pi;
 }
 
+/* The basename, made safe to print (text_safe.h): file names reach
+ * terminals and reports; the path stays as given. */
 static char *trace_basename(const char *path)
 {
     const char *s = strrchr(path, '/');
-    return strdup(s && s[1] ? s + 1 : path);
+    return text_safe_dup(s && s[1] ? s + 1 : path);
 }
 
 static int trace_is_pcap_magic(const unsigned char *m, size_t n)
@@ -51,34 +60,27 @@ static int trace_is_pcap_magic(const unsigned char *m, size_t n)
     return 0;
 }
 
-/* The record reader for `path`, or NULL when libpcap should read it (a
- * capture magic, or nothing claims it: libpcap then says what it is not).
- * Only regular files are peeked: a second open of a FIFO or stdin would
- * steal bytes from the real read. */
-static const nl_reader *trace_pick_reader(const char *path, const char *format,
+/* The one dispatch: the record reader for the content whose first bytes
+ * the stream peeked (decompressed, whatever the input is: a regular file,
+ * a FIFO, standard input), or NULL when libpcap should read it (a capture
+ * magic, or nothing claims it: libpcap then says what it is not). */
+static const nl_reader *trace_pick_reader(const nl_stream *st, const char *format,
                                           char *errbuf, int *err)
 {
-    struct stat st;
-    char head[NL_READER_HEAD];
+    const uint8_t *head;
     size_t n;
-    FILE *f;
     *err = 0;
     if (format && !reader_find(format)) {
         snprintf(errbuf, 512, "unknown record format '%s'", format);
         *err = 1;
         return NULL;
     }
-    if (!strcmp(path, "-") || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return format ? reader_find(format) : NULL;
-    if (!(f = fopen(path, "rb")))
-        return NULL;
-    n = fread(head, 1, sizeof head, f);
-    fclose(f);
+    head = source_stream_head(st, &n);
     /* a forced format names the record files: captures given beside them
      * (correlate vm.pcap nat-log.json) still go to libpcap */
-    if (trace_is_pcap_magic((const unsigned char *)head, n))
+    if (trace_is_pcap_magic(head, n))
         return NULL;
-    return format ? reader_find(format) : reader_sniff(head, n);
+    return format ? reader_find(format) : reader_sniff((const char *)head, n);
 }
 
 /* Tunnels and tunnel links kept when flows are capped: a few per flow. */
@@ -122,6 +124,11 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     fo.max_flows = o->max_flows;
     fo.keep_packets = o->keep_packets;
     fo.keep_limit = o->keep_limit;
+    fo.keep_policy = o->keep_policy;
+    /* a bound on live flows bounds memory only if ended flows shrink to
+     * their summary */
+    if (o->max_flows && fo.keep_policy == NL_KEEP_ALL)
+        fo.keep_policy = NL_KEEP_SUMMARY;
     fo.keep_done = o->flow_done == NULL;
     fo.on_end = o->flow_done;
     fo.on_end_ctx = o->flow_done_ctx;
@@ -140,36 +147,73 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
     return t;
 }
 
+/* Append line w to *to ('\n' between lines). */
+static void trace_add_line(char **to, const char *w)
+{
+    size_t a, b;
+    char *n;
+    if (!w || !*w)
+        return;
+    if (!*to) {
+        *to = strdup(w);
+        return;
+    }
+    a = strlen(*to);
+    b = strlen(w);
+    if ((n = realloc(*to, a + b + 2))) {
+        n[a] = '\n';
+        memcpy(n + a + 1, w, b + 1);
+        *to = n;
+    }
+}
+
+/* Reading stopped early: the damage warning (a line more when there is
+ * one already). */
+static void trace_warn(nl_trace *t, const char *w)
+{
+    trace_add_line(&t->warning, w);
+}
+
+/* Something every presenter should say that is not damage. */
+static void trace_note(nl_trace *t, const char *w)
+{
+    trace_add_line(&t->notes, w);
+}
+
+static void trace_hostmeta_adopt(nl_trace *t, char *doc);
+
 /* A record file through its reader (reader.h). */
-static nl_trace *trace_load_records(const char *path, const nl_reader *r,
+static nl_trace *trace_load_records(nl_stream *st, const char *path, const nl_reader *r,
                                     const nl_trace_opts *o, char *errbuf)
 {
     nl_trace *t = trace_new(path, o, errbuf);
     FILE *in;
-    struct stat st;
+    int rc;
     if (!t)
         return NULL;
-    in = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!in) {
-        snprintf(errbuf, 512, "%s: cannot open", path);
+    if (!(in = source_stream_file(st))) {
+        snprintf(errbuf, 512, "%s: out of memory", path);
         trace_free(t);
         return NULL;
     }
-    if (in != stdin && fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode))
-        t->file_size = (int64_t)st.st_size;
+    t->file_size = source_stream_size(st);
     t->format = r->name;
     t->format_title = r->title;
     t->is_record = 1;
     t->linktype = -1;
     snprintf(t->linktype_name, sizeof t->linktype_name, "%s", r->name);
-    if (r->load(t, in, o, errbuf) < 0) {
-        if (in != stdin)
-            fclose(in);
+    rc = r->load(t, in, o, errbuf);
+    fclose(in);
+    if (rc < 0) {
         trace_free(t);
         return NULL;
     }
-    if (in != stdin)
-        fclose(in);
+    if (t->hostmeta) {          /* a record file can carry its capture's */
+        char *doc = t->hostmeta;
+        t->hostmeta = NULL;
+        trace_hostmeta_adopt(t, doc);
+    }
+    trace_warn(t, source_stream_warning(st));
     return t;
 }
 
@@ -186,48 +230,27 @@ void trace_note_bad(nl_trace *t, const char *fmt, ...)
     t->bad_records++;
 }
 
-nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
+/* Every packet of src into t. Returns source_next()'s last status. */
+static int trace_read_packets(nl_trace *t, nl_source *src, const nl_trace_opts *o)
 {
-    nl_trace_opts o;
-    const nl_reader *reader;
-    int rerr;
-    nl_source *src;
-    nl_trace *t;
     nl_packet pkt;
     const uint8_t *bytes;
-    int rc;
-    size_t probe_cap = 0;
     nl_probe_info pi;
-    int bad_tunnel;
+    size_t probe_cap = 0;
+    int rc, bad_tunnel;
     nl_record_capture *rcap;
 
-    memset(&o, 0, sizeof o);
-    if (opts)
-        o = *opts;
-    reader = trace_pick_reader(path, o.format, errbuf, &rerr);
-    if (rerr)
-        return NULL;
-    if (reader)
-        return trace_load_records(path, reader, &o, errbuf);
-    src = source_open(path, o.bpf, errbuf);
-    if (!src)
-        return NULL;
-    source_set_verify_checksums(src, o.verify_checksums);
-    if (!(t = trace_new(path, &o, errbuf))) {
-        source_close(src);
-        return NULL;
-    }
+    source_set_verify_checksums(src, o->verify_checksums);
     t->linktype = source_linktype(src);
     snprintf(t->linktype_name, sizeof t->linktype_name, "%s", source_linktype_name(src));
     t->is_pcapng = source_is_pcapng(src);
     t->format = t->is_pcapng ? "pcapng" : "pcap";
     t->format_title = t->is_pcapng ? "pcapng capture" : "pcap capture";
     t->file_size = source_size(src);
-    if (o.tunnels_out)
-        *o.tunnels_out = t->tunnels;
+    if (o->tunnels_out)
+        *o->tunnels_out = t->tunnels;
     rcap = t->is_pcapng ? record_capture_new(t) : NULL;
     source_on_custom_block(src, record_capture_block, rcap);
-
     memset(&pkt, 0, sizeof pkt);
     while ((rc = source_next(src, &pkt, &bytes)) == 1) {
         t->packets++;
@@ -238,7 +261,7 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
             t->last_ns = pkt.ts_ns;
         bad_tunnel = 0;
         /* the frame and everything tunnelled inside it */
-        tunnel_frame_add(t->tunnels, t->flows, &pkt, bytes, o.verify_checksums, &bad_tunnel);
+        tunnel_frame_add(t->tunnels, t->flows, &pkt, bytes, o->verify_checksums, &bad_tunnel);
         if ((pkt.flags & NL_PKT_MALFORMED) || bad_tunnel)
             t->malformed++;
         if (pkt.flags & NL_PKT_TRUNCATED)
@@ -248,21 +271,167 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
         /* the length test first: almost every packet stops here */
         if (pkt.payload_caplen >= NL_PROBE_PAYLOAD_LEN && probe_recognize(&pkt, bytes, &pi))
             trace_add_probe(t, &pi, &probe_cap);
-        if (o.progress && (t->packets & 0xffff) == 0)
-            o.progress(o.progress_ctx, source_offset(src), t->file_size, t->packets);
+        if (o->progress && (t->packets & 0xffff) == 0)
+            o->progress(o->progress_ctx, source_offset(src), t->file_size, t->packets);
     }
     if (rc < 0) {
-        t->warning = strdup(source_warning(src));
+        if (source_warning(src))
+            t->warning = strdup(source_warning(src));
         t->damage_offset = source_damage_offset(src);
     }
-    if (o.progress)
-        o.progress(o.progress_ctx, t->file_size, t->file_size, t->packets);
-    source_close(src);
+    if (o->progress)
+        o->progress(o->progress_ctx, t->file_size, t->file_size, t->packets);
     record_capture_finish(rcap);   /* after the packet flows: their ids follow */
-    if (t->is_pcapng && t->file_size >= 0) { /* re-reading needs a regular file */
-        char herr[512];
-        t->hostmeta = hostmeta_read(path, herr);
+    flow_table_finish(t->flows);
+    return rc;
+}
+
+/* libpcap could not read the pcapng file to the end (interfaces of other
+ * link types): read it again, whole, with wiretap. Returns the new trace,
+ * or NULL to keep the one libpcap gave (with a warning saying why). */
+static nl_trace *trace_reread_wiretap(nl_trace *t, nl_stream *st, const char *path,
+                                      const nl_trace_opts *o)
+{
+    char err[512];
+    nl_source *w;
+    nl_trace *t2;
+    if (!source_stream_is_regular(st)) {
+        trace_warn(t, "this pcapng has interfaces of several link types: natlens reads such "
+                      "files whole from a regular file, not from a pipe or standard input");
+        return NULL;
     }
+    if (!(w = source_open_wiretap(path, o->bpf, err))) {
+        trace_warn(t, err);
+        return NULL;
+    }
+    if (!(t2 = trace_new(path, o, err))) {
+        source_close(w);
+        return NULL;
+    }
+    trace_read_packets(t2, w, o);
+    source_close(w);
+    trace_free(t);
+    return t2;
+}
+
+/* The host context becomes the trace's only through hostmeta_sanitize():
+ * every value that may reach a printed command is checked here, once, for
+ * every kind of input (pcapng blocks, a record file carrying its
+ * capture's). Takes doc. */
+static void trace_hostmeta_adopt(nl_trace *t, char *doc)
+{
+    char warn[400], line[600];
+    free(t->hostmeta);
+    t->hostmeta = hostmeta_sanitize(doc, warn, sizeof warn);
+    free(doc);
+    if (t->hostmeta && warn[0]) {
+        snprintf(line, sizeof line, "%s: host context: %s not safe to paste into a "
+                 "command (not what the kernel or a shell takes as one word); fixes show "
+                 "<placeholders> instead", t->name, warn);
+        trace_note(t, line);
+    }
+}
+
+/* What libpcap does not hand out: the host context in the first blocks
+ * and the capture's own drop counters. */
+static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b)
+{
+    const uint8_t *lead;
+    size_t n;
+    nl_capture_stats cs;
+    char *doc, line[600];
+
+    if (source_stream_is_direct(st))
+        source_blocks_read_fd(b, source_stream_fd(st), (uint64_t)source_stream_size(st));
+    lead = source_blocks_lead(b, &n);
+    if ((doc = hostmeta_from_blocks(lead, n)))
+        trace_hostmeta_adopt(t, doc);
+    source_blocks_stats(b, &cs);
+    if (cs.interfaces) {
+        t->has_capture_stats = 1;
+        t->capture_drops = (cs.has_ifdrop ? cs.ifdrop : 0) + (cs.has_osdrop ? cs.osdrop : 0);
+        t->capture_received = cs.has_ifrecv ? cs.ifrecv : 0;
+        if (t->capture_drops) {
+            char of[48] = "";
+            if (cs.has_ifrecv)
+                snprintf(of, sizeof of, " of %llu", (unsigned long long)cs.ifrecv);
+            snprintf(line, sizeof line, "%s: the capture dropped %llu%s packets (its interface "
+                     "statistics say so): a packet missing here may be capture loss, not "
+                     "network loss", t->name, (unsigned long long)t->capture_drops, of);
+            trace_note(t, line);
+        }
+    }
+}
+
+static nl_trace *trace_load_packets(nl_stream *st, const char *path, const nl_trace_opts *o,
+                                    char *errbuf)
+{
+    const uint8_t *head;
+    size_t hn;
+    nl_blocks *b = source_blocks_new();
+    nl_source *src;
+    nl_trace *t = NULL;
+    int rc;
+
+    if (!b) {
+        snprintf(errbuf, 512, "%s: out of memory", path);
+        return NULL;
+    }
+    if (!source_stream_is_direct(st))
+        source_stream_observe(st, source_blocks_feed, b);
+    head = source_stream_head(st, &hn);
+    src = source_open_stream(st, path, o->bpf, errbuf);
+    if (!src && source_stream_is_regular(st) && hn >= 4 && !memcmp(head, "\x0a\x0d\x0d\x0a", 4)) {
+        /* a pcapng libpcap refuses (no interface block before the first
+         * record, ...): Wireshark's reader may still take it */
+        char err2[512];
+        src = source_open_wiretap(path, o->bpf, err2);
+    }
+    if (src && (t = trace_new(path, o, errbuf))) {
+        rc = trace_read_packets(t, src, o);
+        /* compressed data cut at a record boundary: libpcap saw a clean
+         * end, the decompressor knows better */
+        if (source_stream_warning(st) &&
+            !(t->warning && strstr(t->warning, source_stream_warning(st))))
+            trace_warn(t, source_stream_warning(st));
+        if (rc < 0 && source_mixed_stop(src)) {
+            nl_trace *t2;
+            source_close(src);
+            src = NULL;
+            if ((t2 = trace_reread_wiretap(t, st, path, o)))
+                t = t2;
+        }
+        trace_side_blocks(t, st, b);
+    }
+    source_close(src);
+    source_blocks_free(b);
+    return t;
+}
+
+nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
+{
+    nl_trace_opts o;
+    const nl_reader *reader;
+    nl_stream *st;
+    nl_trace *t;
+    int rerr;
+
+    memset(&o, 0, sizeof o);
+    if (opts)
+        o = *opts;
+    if (!(st = source_stream_open(path, errbuf)))
+        return NULL;
+    reader = trace_pick_reader(st, o.format, errbuf, &rerr);
+    if (rerr) {
+        source_stream_close(st);
+        return NULL;
+    }
+    t = reader ? trace_load_records(st, path, reader, &o, errbuf)
+               : trace_load_packets(st, path, &o, errbuf);
+    /* an input that cannot be named again: its checksum now or never */
+    if (t && (!source_stream_is_regular(st) || source_stream_is_stdin(st)))
+        source_stream_sha256(st, t->sha256);
+    source_stream_close(st);
     return t;
 }
 
@@ -276,6 +445,7 @@ void trace_free(nl_trace *t)
     free(t->path);
     free(t->name);
     free(t->warning);
+    free(t->notes);
     free(t->probes);
     free(t->hostmeta);
     record_set_free(t->records);

@@ -32,7 +32,25 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
         json_str(j, "warning", t->warning);
         json_uint(j, "damage_offset", t->damage_offset);
     }
+    if (t->notes) {
+        /* warnings that are not damage, one a line */
+        json_arr_begin(j, "notes");
+        for (const char *l = t->notes; l && *l;) {
+            const char *e = strchr(l, '\n');
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", e ? (int)(e - l) : (int)strlen(l), l);
+            json_str(j, NULL, line);
+            l = e ? e + 1 : NULL;
+        }
+        json_arr_end(j);
+    }
     json_bool(j, "host_context", t->hostmeta != NULL);
+    if (t->has_capture_stats) {
+        /* the capture's own counters (pcapng interface statistics) */
+        json_uint(j, "capture_dropped", t->capture_drops);
+        if (t->capture_received)
+            json_uint(j, "capture_received", t->capture_received);
+    }
     tunnel_out_json_stats(j, "tunnels", t->tunnels);
     record_out_json_capture(j, "conntrack", t);   /* natlens-capture --conntrack */
     json_obj_end(j);

@@ -144,7 +144,7 @@ int tunnel_table_parent_key(const nl_tunnel_table *tt, uint32_t id, nl_flow *key
     key->orig_port = t->sport;
     key->resp_port = t->dport;
     key->first_ns = key->last_ns = t->key_ns;
-    key->first_frame = key->last_frame = t->key_frame;
+    key->first_frame = t->key_frame;
     key->id = t->outer_flow;
     return 0;
 }

@@ -12,10 +12,11 @@
 #define CAP_PROG            "natlens-capture"
 #define CAP_DEFAULT_SNAPLEN 262144
 #define CAP_MAX_NAME        64
-/* Immediate mode (TPACKET_V2 in libpcap 1.10) gives every packet a ring
- * slot sized for the interface MTU: libpcap's 2 MiB default holds ~1300
- * packets at MTU 1500; 16 MiB ~10000. (On loopback, MTU 65536, even 64 MiB
- * drops fast bursts, as tcpdump --immediate-mode does: measured.) */
+/* The ring is TPACKET_V3 (not immediate mode: see cap_live.c), whose
+ * blocks keep packets at their captured size. Measured on veth with
+ * offloads on, a burst while the writer was stopped: 16 MiB held ~62000
+ * packets of 142 bytes, ~10500 of 1442 bytes (libpcap's 2 MiB default, as
+ * tcpdump uses it: 9024 and 1365). */
 #define CAP_DEFAULT_BUFFER_KIB 16384
 
 typedef struct cap_opts {
@@ -75,9 +76,28 @@ typedef struct cap_meta_opts {
     const char *role, *session, *iface, *filter;
     int snaplen, linktype;
     uint64_t start_ns;
-    unsigned file_index;       /* rotation index of the file it goes into */
+    unsigned file_index;       /* rotation index of the file it goes into,
+                                  CAP_META_NO_INDEX: left out (added later) */
 } cap_meta_opts;
+#define CAP_META_NO_INDEX 0xffffffffu
 char *cap_meta_collect(const cap_meta_opts *o);
+
+/* cap_bg.c: rotation work off the capture loop (fsync + close of finished
+ * files, host context collected ahead). Start after privileges are
+ * dropped, with the first document (collected with CAP_META_NO_INDEX;
+ * owned by the worker from then on). NULL when the thread cannot start:
+ * the caller keeps first_doc and does the work itself. */
+typedef struct cap_bg cap_bg;
+cap_bg *cap_bg_start(const cap_meta_opts *mo, char *first_doc);
+/* The newest complete document with "file_index" set (malloc'd, the
+ * caller frees it), or NULL when none could be collected; never waits.
+ * Asks for a fresh one for the next file. */
+char *cap_bg_meta(cap_bg *b, unsigned file_index);
+/* fsync and close fd in the background: 0, or -1 when the queue is full
+ * (the caller closes it). */
+int cap_bg_retire(cap_bg *b, int fd);
+/* Finish pending fsyncs, end the thread, free. NULL is fine. */
+void cap_bg_stop(cap_bg *b);
 
 /* Append s as a JSON string literal (escaped) to a malloc'd buffer. */
 typedef struct cap_sb {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <pcap/pcap.h>
 #include "natlens/hostmeta.h"
+#include "natlens/text_safe.h"
 #include "cap.h"
 
 #ifndef NATLENS_VERSION
@@ -49,9 +50,33 @@ static int main_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi,
     *out = n;
     return 0;
 bad:
-    fprintf(stderr, CAP_PROG ": %s must be a number in %llu..%llu, got \"%s\"\n",
+    text_safe_fprintf(stderr, CAP_PROG ": %s must be a number in %llu..%llu, got \"%s\"\n",
             opt, (unsigned long long)lo, (unsigned long long)hi, v ? v : "");
     return -1;
+}
+
+/* The stored document as it is, except that what JSON allows raw inside a
+ * string but a terminal acts on (DEL, C1 controls, bidi overrides: see
+ * text_safe.h) is written as \uNNNN: the same JSON, safe to show. Raw C0
+ * controls cannot be in it (validated JSON). */
+static void main_put_json(const char *json)
+{
+    const unsigned char *p = (const unsigned char *)json;
+    size_t n = strlen(json);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = text_utf8_decode(p + i, n - i, &cp);
+        if (l == 0) {              /* not UTF-8: validated JSON has none */
+            printf("\\u%04x", p[i]);
+            l = 1;
+        } else if (text_cp_unsafe(cp) && cp != '\n' && cp != '\t' && cp != '\r') {
+            printf("\\u%04x", (unsigned)cp);   /* white space between tokens stays */
+        } else {
+            fwrite(p + i, 1, l, stdout);
+        }
+        i += l;
+    }
+    putchar('\n');
 }
 
 /* `meta FILE [...]`: print a capture's host metadata (or one answer). */
@@ -87,33 +112,31 @@ static int main_meta(int argc, char **argv)
     }
     json = hostmeta_read(file, errbuf);
     if (!json) {
-        fprintf(stderr, CAP_PROG ": %s\n", errbuf[0] ? errbuf : "no natlens host metadata in the file");
+        text_safe_fprintf(stderr, CAP_PROG ": %s\n", errbuf[0] ? errbuf : "no natlens host metadata in the file");
         if (!errbuf[0])
-            fprintf(stderr, CAP_PROG ": (file: %s)\n", file);
+            text_safe_fprintf(stderr, CAP_PROG ": (file: %s)\n", file);
         return 2;
     }
     if (route) {
         char gw[64];
         if (hostmeta_route_lookup(json, route, out, sizeof out, gw, sizeof gw) == 0)
-            printf("%s%s%s\n", out, gw[0] ? " via " : "", gw);
+            text_safe_fprintf(stdout, "%s%s%s\n", out, gw[0] ? " via " : "", gw);
         else {
-            fprintf(stderr, CAP_PROG ": no route to %s in the recorded tables\n", route);
+            text_safe_fprintf(stderr, CAP_PROG ": no route to %s in the recorded tables\n", route);
             rc = 1;
         }
     } else if (ifidx) {
         if (hostmeta_ifname(json, atoi(ifidx), out, sizeof out) == 0)
-            printf("%s\n", out);
+            text_safe_fprintf(stdout, "%s\n", out);
         else
             rc = 1;
     } else if (key) {
         if (hostmeta_get_str(json, key, out, sizeof out) == 0)
-            printf("%s\n", out);
+            text_safe_fprintf(stdout, "%s\n", out);
         else
             rc = 1;
     } else {
-        /* Validated JSON: no raw control bytes can reach the terminal. */
-        fputs(json, stdout);
-        putchar('\n');
+        main_put_json(json);
     }
     free(json);
     return rc;
@@ -182,14 +205,14 @@ int main(int argc, char **argv)
             break;
         case O_ROLE:
             if (strlen(optarg) > CAP_MAX_NAME) {
-                fprintf(stderr, CAP_PROG ": --role at most %d characters\n", CAP_MAX_NAME);
+                text_safe_fprintf(stderr, CAP_PROG ": --role at most %d characters\n", CAP_MAX_NAME);
                 return 2;
             }
             o.role = optarg;
             break;
         case O_SESSION:
             if (strlen(optarg) > CAP_MAX_NAME) {
-                fprintf(stderr, CAP_PROG ": --session at most %d characters\n", CAP_MAX_NAME);
+                text_safe_fprintf(stderr, CAP_PROG ": --session at most %d characters\n", CAP_MAX_NAME);
                 return 2;
             }
             o.session = optarg;
@@ -236,16 +259,16 @@ int main(int argc, char **argv)
         }
     }
     if (!o.iface || !o.out) {
-        fprintf(stderr, CAP_PROG ": -i IFACE and -w FILE are required\n");
+        text_safe_fprintf(stderr, CAP_PROG ": -i IFACE and -w FILE are required\n");
         main_usage(stderr);
         return 2;
     }
     if (o.rotate_bytes && o.rotate_secs) {
-        fprintf(stderr, CAP_PROG ": use --rotate-size or --rotate-seconds, not both\n");
+        text_safe_fprintf(stderr, CAP_PROG ": use --rotate-size or --rotate-seconds, not both\n");
         return 2;
     }
     if (strcmp(o.out, "-") == 0 && (o.rotate_bytes || o.rotate_secs)) {
-        fprintf(stderr, CAP_PROG ": rotation needs a file name, not -w -\n");
+        text_safe_fprintf(stderr, CAP_PROG ": rotation needs a file name, not -w -\n");
         return 2;
     }
     if (o.ct_buffer_kib && !o.conntrack) {
@@ -253,7 +276,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (o.keep && !o.rotate_bytes && !o.rotate_secs) {
-        fprintf(stderr, CAP_PROG ": --keep needs --rotate-size or --rotate-seconds\n");
+        text_safe_fprintf(stderr, CAP_PROG ": --keep needs --rotate-size or --rotate-seconds\n");
         return 2;
     }
     o.filter = main_join(argc, argv, optind);

@@ -6,7 +6,9 @@
  * tool can never break the document. Commands run without a shell, with a
  * time limit and an output cap; a missing tool or permission becomes null
  * plus a line in "errors". Interfaces are also listed from getifaddrs(), so
- * the ifindex -> name map (needed for `-i any`) exists even without ip. */
+ * the ifindex -> name map (needed for `-i any`) exists even without ip.
+ * The tools are the system's (/usr/sbin, /sbin, /usr/bin, /bin, in that
+ * order), never looked up through PATH: natlens-capture runs as root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/timex.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -125,8 +128,27 @@ uint64_t cap_now_ns(void)
 
 /* ------------------------------------------------------- commands */
 
-/* Run argv (no shell), stdout into *out (malloc'd, NUL-terminated).
- * Returns the exit status (0 = success), -1 on spawn failure / timeout. */
+/* The system's own copy of a tool, never one found through PATH:
+ * natlens-capture runs as root, and an inherited PATH (a user's ~/bin, a
+ * tool manager's shims) must not choose what root executes. The first of
+ * the fixed candidates that is an executable regular file, or NULL. */
+static const char *meta_tool(const char *name, char *buf, size_t len)
+{
+    static const char *const dirs[] = {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        struct stat st;
+        snprintf(buf, len, "%s%s", dirs[d], name);
+        if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+            return buf;
+    }
+    return NULL;
+}
+
+/* Run argv (no shell, argv[0] looked up by meta_tool()), stdout into *out
+ * (malloc'd, NUL-terminated). Returns the exit status (0 = success), 127
+ * when the tool is not installed, -1 on spawn failure / timeout. Safe to
+ * call from a thread: the child only calls async-signal-safe functions
+ * before execve (its environment is made here, not with setenv). */
 static int meta_run(const char *const argv[], char **out, size_t *outlen)
 {
     int pfd[2], status = 0, timed_out = 0;
@@ -134,8 +156,17 @@ static int meta_run(const char *const argv[], char **out, size_t *outlen)
     cap_sb b = {0};
     uint64_t deadline = cap_now_ns() + (uint64_t)META_CMD_TIMEOUT_MS * 1000000u;
 
+    /* plain C locale: stable, parseable output; a fixed PATH for what the
+     * tool itself may run */
+    static char env_lc[] = "LC_ALL=C", env_path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+    static char *const envp[] = {env_lc, env_path, NULL};
+    char toolbuf[64];
+    const char *tool = meta_tool(argv[0], toolbuf, sizeof toolbuf);
+
     *out = NULL;
     *outlen = 0;
+    if (!tool)
+        return 127;
     if (pipe2(pfd, O_CLOEXEC) != 0)
         return -1;
     pid = fork();
@@ -151,9 +182,7 @@ static int meta_run(const char *const argv[], char **out, size_t *outlen)
             dup2(devnull, STDIN_FILENO);
             dup2(devnull, STDERR_FILENO);
         }
-        /* Plain C locale: stable, parseable output. */
-        setenv("LC_ALL", "C", 1);
-        execvp(argv[0], (char *const *)argv);
+        execve(tool, (char *const *)argv, envp);
         _exit(127);
     }
     close(pfd[1]);
@@ -362,8 +391,10 @@ char *cap_meta_collect(const cap_meta_opts *o)
     cap_sb_printf(&b, "%d", o->snaplen);
     sb_key(&b, "linktype");
     cap_sb_printf(&b, "%d", o->linktype);
-    sb_key(&b, "file_index");
-    cap_sb_printf(&b, "%u", o->file_index);
+    if (o->file_index != CAP_META_NO_INDEX) {
+        sb_key(&b, "file_index");
+        cap_sb_printf(&b, "%u", o->file_index);
+    }
     sb_kstr(&b, "filter", o->filter);
     sb_key(&b, "uid");
     cap_sb_printf(&b, "%u", (unsigned)geteuid());

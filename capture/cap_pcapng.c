@@ -311,3 +311,25 @@ int cap_pcapng_close(cap_pcapng *w)
     w->fd = -1;
     return r;
 }
+
+int cap_pcapng_release(cap_pcapng *w, int *fd)
+{
+    int r = cap_pcapng_flush(w);
+    *fd = w->is_stdout ? -1 : w->fd;
+    free(w->buf);
+    free(w->path);
+    w->buf = NULL;
+    w->path = NULL;
+    w->fd = -1;
+    return r;
+}
+
+int cap_pcapng_recover(cap_pcapng *w)
+{
+    if (w->fd < 0 || w->is_stdout || !w->err)
+        return w->err ? -1 : 0;
+    w->err = 0;
+    w->len = 0;
+    w->pending_packets = 0;
+    return 0;
+}

@@ -59,5 +59,14 @@ int cap_pcapng_flush(cap_pcapng *w);
 /* Flush, fsync when a regular file, close, free. Returns 0 or -1 with
  * w->err set; the file is valid in both cases. */
 int cap_pcapng_close(cap_pcapng *w);
+/* Flush and free like cap_pcapng_close(), but hand the descriptor to the
+ * caller (*fd; -1 for standard output) instead of fsync + close: a
+ * rotation must not wait for the disk. Returns the flush's 0 or -1. */
+int cap_pcapng_release(cap_pcapng *w, int *fd);
+/* After a failed flush (the file was cut back to its last whole block):
+ * accept blocks again, so a small last block (the statistics) can still
+ * be tried when the failure was a full disk. 0, or -1 when the file
+ * itself is unusable (never opened, standard output). */
+int cap_pcapng_recover(cap_pcapng *w);
 
 #endif

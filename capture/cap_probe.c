@@ -15,6 +15,7 @@
  * defines icmp_id / icmp_seq as macros, which would rename nl_packet's
  * fields of the same names. */
 #include "natlens/probe.h"
+#include "natlens/text_safe.h"
 #include "cap.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,7 +92,7 @@ static int probe_add_src(probe_cfg *c, struct in_addr a, const char *ifname)
         if (c->src[i].addr.s_addr == a.s_addr)
             return 0;
     if (c->nsrc >= PROBE_MAX_SOURCES) {
-        fprintf(stderr, CAP_PROG " probe: more than %d sources\n", PROBE_MAX_SOURCES);
+        text_safe_fprintf(stderr, CAP_PROG " probe: more than %d sources\n", PROBE_MAX_SOURCES);
         return -1;
     }
     c->src[c->nsrc].addr = a;
@@ -135,13 +136,13 @@ static int probe_kernel_source(probe_cfg *c)
         return -1;
     if (c->via && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, c->via,
                              (socklen_t)strlen(c->via)) != 0) {
-        fprintf(stderr, CAP_PROG " probe: --via %s: %s\n", c->via, strerror(errno));
+        text_safe_fprintf(stderr, CAP_PROG " probe: --via %s: %s\n", c->via, strerror(errno));
         close(fd);
         return -1;
     }
     if (connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
         getsockname(fd, (struct sockaddr *)&sin, &sl) != 0) {
-        fprintf(stderr, CAP_PROG " probe: no route to %s: %s\n",
+        text_safe_fprintf(stderr, CAP_PROG " probe: no route to %s: %s\n",
                 inet_ntoa(c->dst), strerror(errno));
         close(fd);
         return -1;
@@ -159,18 +160,18 @@ static int probe_parse_to(probe_cfg *c, const char *arg)
     char *end;
     long port;
     if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof host) {
-        fprintf(stderr, CAP_PROG " probe: --to wants HOST:PORT, got \"%s\"\n", arg);
+        text_safe_fprintf(stderr, CAP_PROG " probe: --to wants HOST:PORT, got \"%s\"\n", arg);
         return -1;
     }
     memcpy(host, arg, (size_t)(colon - arg));
     host[colon - arg] = '\0';
     port = strtol(colon + 1, &end, 10);
     if (*end || port < 1 || port > 65535) {
-        fprintf(stderr, CAP_PROG " probe: bad port in \"%s\"\n", arg);
+        text_safe_fprintf(stderr, CAP_PROG " probe: bad port in \"%s\"\n", arg);
         return -1;
     }
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) {
-        fprintf(stderr, CAP_PROG " probe: cannot resolve \"%s\" (IPv4 only)\n", host);
+        text_safe_fprintf(stderr, CAP_PROG " probe: cannot resolve \"%s\" (IPv4 only)\n", host);
         return -1;
     }
     c->dst = ((const struct sockaddr_in *)(const void *)res->ai_addr)->sin_addr;
@@ -184,7 +185,7 @@ static long probe_num(const char *opt, const char *v, long lo, long hi)
     char *end;
     long n = strtol(v, &end, 10);
     if (*end || n < lo || n > hi) {
-        fprintf(stderr, CAP_PROG " probe: %s must be %ld..%ld, got \"%s\"\n", opt,
+        text_safe_fprintf(stderr, CAP_PROG " probe: %s must be %ld..%ld, got \"%s\"\n", opt,
                 lo, hi, v);
         return -1;
     }
@@ -260,7 +261,7 @@ static int probe_send_one(libnet_t *l, const probe_cfg *c, const probe_src *s,
     }
     return 0;
 fail:
-    fprintf(stderr, CAP_PROG " probe: %s\n", libnet_geterror(l));
+    text_safe_fprintf(stderr, CAP_PROG " probe: %s\n", libnet_geterror(l));
     return -1;
 }
 
@@ -276,13 +277,13 @@ static int probe_run(const probe_cfg *c)
         struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = c->src[i].addr};
         ls[i] = libnet_init(LIBNET_RAW4, c->via ? c->via : NULL, errbuf);
         if (!ls[i]) {
-            fprintf(stderr, CAP_PROG " probe: %s\n", errbuf);
+            text_safe_fprintf(stderr, CAP_PROG " probe: %s\n", errbuf);
             failures++;
             continue;
         }
         /* Route as a socket bound to this source would (policy rules). */
         if (bind(libnet_getfd(ls[i]), (struct sockaddr *)&sin, sizeof sin) != 0) {
-            fprintf(stderr, CAP_PROG " probe: cannot use source %s: %s\n",
+            text_safe_fprintf(stderr, CAP_PROG " probe: cannot use source %s: %s\n",
                     inet_ntoa(c->src[i].addr), strerror(errno));
             libnet_destroy(ls[i]);
             ls[i] = NULL;
@@ -303,7 +304,7 @@ static int probe_run(const probe_cfg *c)
         if (ls[i])
             libnet_destroy(ls[i]);
     if (!c->quiet)
-        fprintf(stderr, "%u probes sent, %d failures\n", seq - 1, failures);
+        text_safe_fprintf(stderr, "%u probes sent, %d failures\n", seq - 1, failures);
     return failures ? 1 : 0;
 }
 
@@ -339,7 +340,7 @@ int cap_probe_main(int argc, char **argv)
             break;
         case 'f':
             if (nfrom >= PROBE_MAX_SOURCES) {
-                fprintf(stderr, CAP_PROG " probe: too many --from\n");
+                text_safe_fprintf(stderr, CAP_PROG " probe: too many --from\n");
                 return 2;
             }
             from[nfrom++] = optarg;
@@ -360,13 +361,13 @@ int cap_probe_main(int argc, char **argv)
             else if (strcmp(optarg, "udp") == 0)
                 c.proto = IPPROTO_UDP;
             else {
-                fprintf(stderr, CAP_PROG " probe: --proto tcp|udp\n");
+                text_safe_fprintf(stderr, CAP_PROG " probe: --proto tcp|udp\n");
                 return 2;
             }
             break;
         case 's':
             if (strlen(optarg) > NL_PROBE_NAME_LEN) {
-                fprintf(stderr, CAP_PROG " probe: --session at most %d characters\n",
+                text_safe_fprintf(stderr, CAP_PROG " probe: --session at most %d characters\n",
                         NL_PROBE_NAME_LEN);
                 return 2;
             }
@@ -382,19 +383,19 @@ int cap_probe_main(int argc, char **argv)
         return 2;
     }
     if (c.via && (strlen(c.via) >= IF_NAMESIZE || if_nametoindex(c.via) == 0)) {
-        fprintf(stderr, CAP_PROG " probe: --via %s: no such interface\n", c.via);
+        text_safe_fprintf(stderr, CAP_PROG " probe: --via %s: no such interface\n", c.via);
         return 2;
     }
     for (int i = 0; i < nfrom; i++) {
         struct in_addr a;
         char name[IF_NAMESIZE];
         if (inet_pton(AF_INET, from[i], &a) != 1) {
-            fprintf(stderr, CAP_PROG " probe: --from %s: not an IPv4 address\n", from[i]);
+            text_safe_fprintf(stderr, CAP_PROG " probe: --from %s: not an IPv4 address\n", from[i]);
             return 2;
         }
         probe_iface_of(a, name, sizeof name);
         if (!name[0]) {
-            fprintf(stderr, CAP_PROG " probe: --from %s: not an address of this host\n",
+            text_safe_fprintf(stderr, CAP_PROG " probe: --from %s: not an address of this host\n",
                     from[i]);
             return 2;
         }
@@ -404,12 +405,12 @@ int cap_probe_main(int argc, char **argv)
     if (c.all_sources && probe_all_sources(&c) != 0)
         return 2;
     if (c.nsrc == 0 && (nfrom || c.all_sources)) {
-        fprintf(stderr, CAP_PROG " probe: no usable source address\n");
+        text_safe_fprintf(stderr, CAP_PROG " probe: no usable source address\n");
         return 2;
     }
     if (c.nsrc == 0 && probe_kernel_source(&c) != 0)
         return 2;
     if (geteuid() != 0)
-        fprintf(stderr, CAP_PROG " probe: warning: raw sockets need root or CAP_NET_RAW\n");
+        text_safe_fprintf(stderr, CAP_PROG " probe: warning: raw sockets need root or CAP_NET_RAW\n");
     return probe_run(&c);
 }

@@ -17,6 +17,9 @@ if [ "${ASAN_SKIP_BUILD:-0}" != 1 ] && ! make --no-print-directory -j2 asan > "$
     exit 1
 fi
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1
+# third-party leaks natlens cannot free (see the file)
+LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp
+export LSAN_OPTIONS
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export ASAN_OPTIONS UBSAN_OPTIONS
 fails=0
@@ -79,7 +82,7 @@ for t in fuzz_decode fuzz_trace fuzz_correlate fuzz_records; do
     [ -n "$regs" ] || continue
     if ! clang -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE \
             -Iinclude -o "$tmp/$t" "tests/fuzz/$t.c" tests/fuzz/replay_main.c build-asan/libnatlens.a \
-            $(pkg-config --libs libpcap 2>/dev/null || echo -lpcap) $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm \
+            $(make -s --no-print-directory print-libs 2>/dev/null || echo -lpcap -lnettle -ljson-c -lxml2 -lm) \
             > "$tmp/log" 2>&1; then
         report "building the $t replayer" "$tmp/log"; cat "$tmp/log"; continue
     fi

@@ -133,7 +133,8 @@ int main(int argc, char **argv)
 }
 EOF
     if cc -std=c11 -D_GNU_SOURCE -I"$here/include" -o "$T/rec" "$T/rec.c" \
-        "$here/$BUILD/libnatlens.a" -lpcap -lm 2>"$T/rec.err"; then
+        "$here/$BUILD/libnatlens.a" $(cd "$here" && make -s --no-print-directory print-libs 2>/dev/null ||
+        echo -lpcap -lm) 2>"$T/rec.err"; then
         helper="$T/rec"
     else
         echo "note: cannot build the recogniser against libnatlens.a:"; head -5 "$T/rec.err"

@@ -152,5 +152,37 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["matches"]
 "$NATLENS" correlate --max-flows x "$tmp/client.pcap" "$tmp/server.pcap" >/dev/null 2>&1
 [ $? -eq 2 ] || bad "--max-flows x: exit not 2"
 
+# 7. Text width: off a terminal nothing wraps; on a narrow terminal the prose
+#    wraps but a fix's command line never does (it pastes whole).
+A=samples/asym-return
+"$NATLENS" correlate $A/client.pcap $A/server.pcap >"$tmp/nowrap.txt" 2>/dev/null
+grep -q "asymmetric_return .*bypassing the device that translated the request" "$tmp/nowrap.txt" ||
+    bad "summary wrapped off a terminal"
+if command -v script >/dev/null 2>&1; then
+    NO_COLOR=1 COLUMNS=70 script -qc "$NATLENS correlate $A/client.pcap $A/server.pcap" /dev/null \
+        | tr -d '\r' >"$tmp/tty.txt" 2>/dev/null
+    sed -n '/FINDINGS/,$p' "$tmp/tty.txt" | awk 'length($0) > 70 && !/^ +(ip|iptables) /' |
+        grep -q . && bad "a finding's prose wider than the 70-column terminal"
+    grep -q "^ *iptables -t mangle -A PREROUTING -i .* -j CONNMARK --set-mark 1$" "$tmp/tty.txt" ||
+        bad "a command line of the fix was wrapped on a 70-column terminal"
+fi
+
+# 8. --csv: one header, one row per chain (as many as --json's chains) and
+#    per lone flow; every row has the header's column count; the egress
+#    column says what the server saw.
+S=samples/snat-masq
+"$NATLENS" correlate --csv $S/client.pcap $S/server.pcap >"$tmp/c.csv" || bad "--csv exit"
+"$NATLENS" correlate --json $S/client.pcap $S/server.pcap >"$tmp/c.json"
+python3 - "$tmp/c.csv" "$tmp/c.json" <<'PY' || bad "--csv rows"
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+d = json.load(open(sys.argv[2]))
+chains = [r for r in rows if r["kind"] == "chain"]
+assert len(chains) == len(d["chains"]), (len(chains), len(d["chains"]))
+assert all(len(r) == len(rows[0]) and None not in r for r in rows), "ragged row"
+assert all(r["egress_ip"] == "203.0.113.2" for r in chains), "egress column"
+assert all(r["c1_orig_ip"] == r["egress_ip"] for r in chains), "far side column"
+PY
+
 [ $fail -eq 0 ] && echo "t_correlate: ok"
 exit $fail

@@ -7,7 +7,8 @@
 # records and headers, flipped bytes, lying record and block lengths,
 # broken file headers, other link types; plus an empty file, text, random
 # bytes, a directory, a missing file, /dev/null, and every regression file
-# kept in tests/damaged/. With build-asan/natlens present (make asan) the
+# kept in tests/damaged/; captures and a record file compressed (gzip, zstd,
+# xz, lz4), cut and corrupted. With build-asan/natlens present (make asan) the
 # same set runs again under ASan/UBSan and any report fails the test.
 cd "$(dirname "$0")/.." || exit 2
 CORPUS=${CORPUS:-$PWD/tests/corpus}
@@ -62,6 +63,27 @@ for src in sys.argv[2:]:
         open(p, "wb").write(v)
         print("any", p)
 PYEOF
+# compressed inputs (analyzer/source_stream.c): each codec whose tool is
+# installed, on two captures and a record file: intact, cut in half, cut
+# inside the codec's header, bytes flipped in the middle; class "any" (a
+# cut that leaves nothing decodable is exit 2, naming the file)
+n=0
+for s in $(echo $srcs | cut -d' ' -f1-2) samples/records/conntrack/events-extended.txt; do
+    [ -f "$s" ] || continue
+    n=$((n + 1))
+    for c in gzip zstd xz lz4; do
+        command -v $c >/dev/null 2>&1 || continue
+        z=$tmp/v/z$n-$(basename "$s").$c
+        $c -c "$s" > "$z" 2>/dev/null || continue
+        len=$(wc -c < "$z")
+        head -c $((len / 2)) "$z" > "$z.cut"
+        head -c 9 "$z" > "$z.head"
+        python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); m=len(b)//2
+for k in range(m, min(m+16, len(b))): b[k]^=0xa5
+open(sys.argv[2],"wb").write(b)' "$z" "$z.flip"
+        for v in "$z" "$z.cut" "$z.head" "$z.flip"; do echo "any $v"; done
+    done
+done >> "$tmp/list"
 # conntrack event blocks inside a capture (natlens-capture --conntrack): one
 # event block cut at the end of the file, its block length lying, its body
 # garbage, its own body length lying, an unknown layout version; each must
@@ -198,6 +220,8 @@ check "$NATLENS" plain
 has_correlate "$NATLENS" && check_corr "$NATLENS" plain
 if [ -x build-asan/natlens ]; then
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+    LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp   # third-party leaks (see the file)
+    export LSAN_OPTIONS
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export ASAN_OPTIONS UBSAN_OPTIONS
     check "$PWD/build-asan/natlens" asan

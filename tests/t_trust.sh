@@ -148,5 +148,37 @@ rc=$?
 [ $? -eq 0 ] || bad "--strict on clean files: not 0"
 echo "5. partial input: said in correlate and report; --strict exits 3"
 
+# ---- link control (issue #14): neighbour discovery, MLD and IGMP never
+#      cross a router: listed apart, never "never arrived"
+if command -v mergecap >/dev/null 2>&1; then
+    python3 - "$tmp/nd.pcap" "$(tcpdump -tt -nr samples/snat-masq/client.pcap 2>/dev/null | head -1 | cut -d' ' -f1)" <<'EOF'
+import struct, sys
+path, t0 = sys.argv[1], float(sys.argv[2])
+def icmp6(src, dst, typ, body):
+    payload = struct.pack("!BBH", typ, 0, 0) + body      # checksum left 0: not verified
+    ip6 = struct.pack("!IHBB", 0x60000000, len(payload), 58, 255) + src + dst
+    return b"\x33\x33\xff\x00\x00\x01" + b"\x02\x4e\x4c\x00\x00\x99" + b"\x86\xdd" + ip6 + payload
+ll = bytes.fromhex("fe800000000000000000000000000001")
+sn = bytes.fromhex("ff0200000000000000000001ff000002")
+mld = bytes.fromhex("ff020000000000000000000000000016")
+pk = [icmp6(ll, sn, 135, b"\0" * 4 + bytes.fromhex("fe800000000000000000000000000002")),
+      icmp6(ll, mld, 143, b"\0" * 4)]
+with open(path, "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i, p in enumerate(pk):
+        t = t0 + 0.01 * (i + 1)
+        f.write(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(p), len(p)) + p)
+EOF
+    mergecap -F pcap -w "$tmp/nd-client.pcap" samples/snat-masq/client.pcap "$tmp/nd.pcap"
+    "$NATLENS" correlate --json "$tmp/nd-client.pcap" samples/snat-masq/server.pcap >"$tmp/nd.json"
+    J "$tmp/nd.json" '
+lone = [u for u in d["unmatched"] if u["flow"]["proto"] in ("icmp6", "ipv6-icmp")]
+assert not lone, lone
+assert not [f for f in d["findings"] if f["kind"] == "never_arrived"]' || bad "link control listed as lone or never arrived"
+    "$NATLENS" correlate "$tmp/nd-client.pcap" samples/snat-masq/server.pcap | grep -q "2 link-control flows" ||
+        bad "link-control flows not counted apart"
+    echo "link control: listed apart, never paired"
+fi
+
 [ $fail -eq 0 ] && echo "t_trust: ok"
 exit $fail

@@ -34,6 +34,15 @@ extern int cli_partial;
  * drawn on stderr when it is a terminal and the file is large. */
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts);
 
+/* fprintf(stderr, ...) for messages that name files or quote them: every
+ * byte that could act on the terminal is shown escaped (text_safe.h);
+ * the format's own newlines stay. */
+void cli_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Refuse "-" given for more than one capture (it can be read only once):
+ * prints why and returns -1; 0 when fine. */
+int cli_stdin_once(const char *cmd, const char *const *files, int n);
+
 /* The warnings and notes about a loaded trace on stderr (damage, unread
  * record lines, out of memory, malformed frames); sets cli_partial. */
 void cli_trace_notes(nl_trace *t);
@@ -125,5 +134,8 @@ typedef struct cli_correlate_view {
 } cli_correlate_view;
 
 void cli_correlate_text(const cli_correlate_view *v);
+/* `natlens correlate --csv` (correlate_csv.c): one row per chain or lone
+ * flow, every row. */
+void cli_correlate_csv(FILE *out, const struct nl_correlation *c);
 
 #endif

@@ -142,7 +142,7 @@ int cli_load_traces(const char *const *paths, size_t n, const nl_trace_opts *opt
     for (size_t i = 0; i < n; i++) {
         out[i] = p.jobs[i].t;
         if (!out[i]) {
-            fprintf(stderr, "natlens: %s\n", p.jobs[i].err);
+            cli_eprintf("natlens: %s\n", p.jobs[i].err);
             rc = -1;
         }
     }

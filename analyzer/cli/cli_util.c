@@ -1,11 +1,22 @@
 /* cli_util.c - loading captures for the command line, progress, colour,
- * and the options every capture-reading command shares. */
+ * messages on stderr, and the options every capture-reading command
+ * shares. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "natlens/text_safe.h"
 #include "cli.h"
+
+void cli_eprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    text_safe_vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
 
 typedef struct cli_progress {
     const char *name;
@@ -42,7 +53,8 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
 {
     char err[512];
     nl_trace_opts o;
-    cli_progress prog = {path, 0};
+    char pname[160];
+    cli_progress prog = {text_safe(pname, sizeof pname, path), 0};
     nl_trace *t;
     if (opts)
         o = *opts;
@@ -54,7 +66,7 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
     }
     t = trace_load(path, &o, err);
     if (!t) {
-        fprintf(stderr, "natlens: %s\n", err);
+        cli_eprintf("natlens: %s\n", err);
         return NULL;
     }
     cli_trace_notes(t);
@@ -63,15 +75,29 @@ nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
 
 void cli_trace_notes(nl_trace *t)
 {
-    if (t->warning)
-        fprintf(stderr, "natlens: warning: %s\n", t->warning);
+    /* one line each: the damage, then the notes (host context values
+     * replaced, the capture's own drops) */
+    for (int k = 0; k < 2; k++) {
+        const char *src = k ? t->notes : t->warning;
+        char *w = src ? strdup(src) : NULL, *line, *next;
+        for (line = w; line; line = next) {
+            if ((next = strchr(line, '\n')))
+                *next++ = '\0';
+            cli_eprintf("natlens: warning: %s\n", line);
+        }
+        free(w);
+    }
     {
         nl_flow_table_stats st;
         flow_table_stats(t->flows, &st);
+        /* every command that loads through here takes --max-flows */
         if (st.no_memory)
-            fprintf(stderr, "natlens: warning: %s: out of memory: %llu packets of new flows were "
-                            "not accounted; use --max-flows N to bound memory\n",
-                    t->name, (unsigned long long)st.no_memory);
+            cli_eprintf("natlens: warning: %s: out of memory: %llu packets of new flows were "
+                            "not accounted; %s\n",
+                    t->name, (unsigned long long)st.no_memory,
+                    st.max_flows ? "a smaller --max-flows bounds the live flows further (each "
+                                  "flow that ended still keeps a summary of about 300 bytes)"
+                                : "use --max-flows N to bound memory");
     }
     if (t->bad_records) {
         /* file text in the reasons: escaped, nothing raw reaches a terminal */
@@ -85,7 +111,7 @@ void cli_trace_notes(nl_trace *t)
             fputs(" (line skipped)\n", stderr);
         }
         if (t->bad_records > NL_TRACE_BAD_KEEP)
-            fprintf(stderr, "natlens: warning: %s: %llu more lines skipped\n", t->name,
+            cli_eprintf("natlens: warning: %s: %llu more lines skipped\n", t->name,
                     (unsigned long long)(t->bad_records - NL_TRACE_BAD_KEEP));
     }
     {
@@ -95,9 +121,9 @@ void cli_trace_notes(nl_trace *t)
             cli_partial = 1;
     }
     if (t->malformed || t->truncated)
-        fprintf(stderr, "natlens: note: %s: %llu malformed and %llu truncated frames "
-                        "(counted, decoded as far as they go)\n",
-                t->name, (unsigned long long)t->malformed, (unsigned long long)t->truncated);
+        cli_eprintf("natlens: note: %s: %llu malformed and %llu truncated frames "
+                    "(counted, decoded as far as they go)\n",
+                    t->name, (unsigned long long)t->malformed, (unsigned long long)t->truncated);
 }
 
 int cli_use_color(FILE *f)
@@ -135,10 +161,22 @@ unsigned long cli_parse_count(const char *opt, const char *val)
     errno = 0;
     v = val ? strtoul(val, &end, 10) : 0;
     if (!val || errno || *end || v == 0 || val[0] == '-') {
-        fprintf(stderr, "natlens: %s needs a positive number, got '%s'\n", opt, val ? val : "");
+        cli_eprintf("natlens: %s needs a positive number, got '%s'\n", opt, val ? val : "");
         exit(CLI_USAGE);
     }
     return v;
+}
+
+int cli_stdin_once(const char *cmd, const char *const *files, int n)
+{
+    int seen = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(files[i], "-") && seen++) {
+            fprintf(stderr, "natlens %s: standard input ('-') can be read only once: give it "
+                    "for one capture and files for the others\n", cmd);
+            return -1;
+        }
+    return 0;
 }
 
 char *cli_take_filter(int *argc, char **argv)

@@ -30,6 +30,7 @@
 #include "natlens/hostmeta.h"
 #include "natlens/flow_out.h"
 #include "natlens/json.h"
+#include "natlens/redact.h"
 #include "natlens/trace.h"
 #include "natlens/trace_out.h"
 #include "cli.h"
@@ -40,8 +41,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "usage: natlens correlate [--json] [--fail-on-findings] [--strict] [--all] [--top N]\n"
-        "                         [--max-flows N] [--format NAME] [--community-id-seed N]\n"
+        "usage: natlens correlate [--json|--csv] [--fail-on-findings] [--strict] [--all] [--top N]\n"
+        "                         [--max-flows N] [--format NAME] [--community-id-seed N] [--redact]\n"
         "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
         "                         [-q] [-n] [-f EXPR] [-r FILE]...\n"
         "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
@@ -51,12 +52,16 @@ static void usage(FILE *f)
         "  client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
         "  Cloud NAT / flow logs, Zeek conn.log), detected from its content.\n"
         "  --json              one JSON document (natlens(1), OUTPUT)\n"
+        "  --csv               one CSV row per connection followed or seen at one capture\n"
         "  --fail-on-findings  exit 1 when a warning or error was found\n"
         "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
         "  --all               text: every egress row and every flow\n"
         "  --top N             text: N egress rows and N flows (default 20 and 40, problems first)\n"
         "  --max-flows N       cap live flows per capture; least recently used are evicted\n"
         "  --format NAME       read every file that is not a capture with this record reader\n"
+        "  --redact            for sharing: inner addresses, MACs, host and file names become\n"
+        "                      stable placeholders (inner-1, mac-1, capture-1.pcap...);\n"
+        "                      egress addresses stay\n"
         "  --community-id-seed N  Community ID seed of the flows in JSON, 0..65535\n"
         "  -q, --quiet         no progress on stderr\n"
         "  -r FILE             a capture (as tcpdump; may repeat), before the others\n"
@@ -68,12 +73,16 @@ static void usage(FILE *f)
 static int has_capture_ext(const char *n)
 {
     static const char *const ext[] = { ".pcap", ".pcapng", ".cap" };
+    /* compressed captures too: natlens reads them by content */
+    static const char *const zext[] = { "", ".gz", ".zst", ".xz", ".lz4" };
     size_t ln = strlen(n);
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        size_t le = strlen(ext[i]);
-        if (ln > le && strcasecmp(n + ln - le, ext[i]) == 0)
-            return 1;
-    }
+    for (size_t z = 0; z < sizeof zext / sizeof zext[0]; z++)
+        for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+            size_t le = strlen(ext[i]), lz = strlen(zext[z]);
+            if (ln > le + lz && strcasecmp(n + ln - lz, zext[z]) == 0 &&
+                strncasecmp(n + ln - lz - le, ext[i], le) == 0)
+                return 1;
+        }
     return 0;
 }
 
@@ -120,7 +129,7 @@ static int list_dir(const char *dir, char ***out)
 {
     DIR *d = opendir(dir);
     if (!d) {
-        fprintf(stderr, "natlens correlate: %s: %s\n", dir, strerror(errno));
+        cli_eprintf("natlens correlate: %s: %s\n", dir, strerror(errno));
         return -1;
     }
     dir_entry *v = NULL;
@@ -188,7 +197,7 @@ static nl_findings *findings_make(const nl_correlation *c)
 {
     nl_findings *fs = diagnose_new();
     if (fs && diagnose_correlation(fs, c) < 0)
-        fprintf(stderr, "natlens correlate: warning: findings incomplete (out of memory)\n");
+        cli_eprintf("natlens correlate: warning: findings incomplete (out of memory)\n");
     return fs;
 }
 
@@ -230,7 +239,7 @@ static void json_report(FILE *out, const nl_correlation *c,
 
 int cmd_correlate(int argc, char **argv)
 {
-    int as_json = 0, fail_on = 0, rc = 2, all = 0, strict = 0;
+    int as_json = 0, as_csv = 0, fail_on = 0, rc = 2, all = 0, strict = 0, redact = 0;
     unsigned long top = 0;
     unsigned long max_flows = 0;
     const char *rec_format = NULL;
@@ -256,12 +265,16 @@ int cmd_correlate(int argc, char **argv)
             continue;
         } else if (strcmp(a, "--json") == 0) {
             as_json = 1;
+        } else if (strcmp(a, "--csv") == 0) {
+            as_csv = 1;
         } else if (strcmp(a, "--fail-on-findings") == 0) {
             fail_on = 1;
         } else if (strcmp(a, "--all") == 0) {
             all = 1;
         } else if (strcmp(a, "--strict") == 0) {
             strict = 1;
+        } else if (strcmp(a, "--redact") == 0) {
+            redact = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             cli_quiet = 1;
         } else if (strcmp(a, "--top") == 0 || strncmp(a, "--top=", 6) == 0) {
@@ -284,7 +297,7 @@ int cmd_correlate(int argc, char **argv)
             rc = 0;
             goto out;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "natlens correlate: unknown option %s\n", a);
+            cli_eprintf("natlens correlate: unknown option %s\n", a);
             usage(stderr);
             goto out;
         } else {
@@ -305,7 +318,7 @@ int cmd_correlate(int argc, char **argv)
         if (ndir < 0)
             goto out;
         if (ndir < 2) {
-            fprintf(stderr, "natlens correlate: %s: needs at least two capture "
+            cli_eprintf("natlens correlate: %s: needs at least two capture "
                     "files (*.pcap, *.pcapng, *.cap), found %d\n", files[0], ndir);
             goto out;
         }
@@ -320,6 +333,8 @@ int cmd_correlate(int argc, char **argv)
         usage(stderr);
         goto out;
     }
+    if (cli_stdin_once("correlate", files, nfiles) < 0)
+        goto out;
 
     nl_trace **tr = calloc((size_t)nfiles, sizeof *tr);
     if (!tr)
@@ -334,7 +349,7 @@ int cmd_correlate(int argc, char **argv)
     int loaded = 1;
     for (int i = 0; i < nfiles; i++)
         if (is_dir(files[i])) {
-            fprintf(stderr, "natlens correlate: %s: is a directory (give one "
+            cli_eprintf("natlens correlate: %s: is a directory (give one "
                     "directory alone, or files)\n", files[i]);
             loaded = 0;
         }
@@ -347,21 +362,33 @@ int cmd_correlate(int argc, char **argv)
         nl_correlation *c = correlate_traces(tr, (size_t)nfiles, NULL, err);
         cli_stage(NULL);
         if (!c) {
-            fprintf(stderr, "natlens correlate: %s\n", err);
+            cli_eprintf("natlens correlate: %s\n", err);
         } else {
             cli_stage("looking for problems");
             nl_findings *fs = findings_make(c);
             cli_stage(NULL);
-            if (as_json) {
-                json_report(stdout, c, fs, tr, cc.cid_seed);
+            /* --redact: every presenter writes through the redaction filter */
+            nl_redact *rd = redact ? redact_new() : NULL;
+            FILE *out = stdout;
+            if (redact && (!rd || redact_learn_correlation(rd, c) < 0 ||
+                           !(out = redact_fopen(rd, stdout, as_json || as_csv ? 0 : NL_REDACT_COLUMNS)))) {
+                fprintf(stderr, "natlens correlate: out of memory\n");
+                out = NULL;
+            } else if (as_csv) {
+                cli_correlate_csv(out, c);
+            } else if (as_json) {
+                json_report(out, c, fs, tr, cc.cid_seed);
             } else {
-                cli_correlate_view v = { stdout, cli_use_color(stdout), env_utf8(), all,
+                cli_correlate_view v = { out, cli_use_color(stdout), env_utf8(), all,
                                          top ? top : 20, top ? top : 40, c, fs };
                 cli_correlate_text(&v);
-                trace_out_text_probes(stdout, tr, c->ncaps);
+                trace_out_text_probes(out, tr, c->ncaps);
             }
+            if (out && out != stdout)
+                fclose(out);
+            redact_free(rd);
             fflush(stdout);
-            rc = fail_on && findings_count(fs) > 0 ? CLI_FINDINGS : CLI_OK;
+            rc = !out ? CLI_USAGE : fail_on && findings_count(fs) > 0 ? CLI_FINDINGS : CLI_OK;
             if (strict && cli_partial)
                 rc = CLI_PARTIAL;
             diagnose_free(fs);           /* borrows flows: before the traces */

@@ -12,6 +12,8 @@
 #include "natlens/plural.h"
 #include "natlens/record.h"
 #include "natlens/record_out.h"
+#include "natlens/redact.h"
+#include "natlens/hostmeta.h"
 #include "natlens/timefmt.h"
 #include "natlens/trace_out.h"
 #include "natlens/tunnel_out.h"
@@ -24,7 +26,7 @@ static void flows_usage(FILE *f)
 {
     fprintf(f, "usage: natlens flows [--json|--csv|--zeek|--zeek-json] [--verify-checksums] [--max-flows N]\n"
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
-               "                     [--localtime] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
+               "                     [--localtime] [--redact] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
                "                     [--likely-server-ports LIST]\n"
                "                     [-n] [-f EXPR] {FILE | -r FILE} [BPF expression] [-- BPF expression]\n"
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
@@ -43,6 +45,8 @@ static void flows_usage(FILE *f)
                "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
                "  --community-id-seed N  Community ID seed, 0..65535 (default 0)\n"
                "  --localtime         text times in local time (TZ) instead of UTC\n"
+               "  --redact            for sharing (text, JSON, CSV): inner addresses, MACs, host\n"
+               "                      and file names become placeholders; see natlens(1)\n"
                "  -r FILE, -n, -f EXPR    as tcpdump: read FILE, no name lookups (natlens never\n"
                "                      does any), BPF filter; words after FILE or after -- too\n"
                "  --ndjson OUT        flow records with every pairing key, one JSON object a line,\n"
@@ -194,16 +198,107 @@ static const char *state_color(const char *st)
     return "\033[33m";
 }
 
+/* ---- one row, built by hand: printf made the row cost ~10k
+ * instructions, more than reading the flow's packets. Each piece below
+ * prints what the printf conversion named next to it printed. ---- */
+
+typedef struct flows_line {
+    char   b[512];             /* a row: tuple <= 200, the rest < 120 */
+    size_t n;
+} flows_line;
+
+static void line_put(flows_line *l, const char *s, size_t n)
+{
+    if (n > sizeof l->b - 1 - l->n)
+        n = sizeof l->b - 1 - l->n;
+    memcpy(l->b + l->n, s, n);
+    l->n += n;
+}
+
+static void line_pad(flows_line *l, size_t n)
+{
+    while (n-- > 0 && l->n < sizeof l->b - 1)
+        l->b[l->n++] = ' ';
+}
+
+/* %-*s (left = 1) or %*s */
+static void line_str(flows_line *l, const char *s, int w, int left)
+{
+    size_t n = strlen(s), pad = w > 0 && (size_t)w > n ? (size_t)w - n : 0;
+    if (!left)
+        line_pad(l, pad);
+    line_put(l, s, n);
+    if (left)
+        line_pad(l, pad);
+}
+
+/* %PRIu64 into buf (>= 21), returns the length */
+static size_t u64_str(uint64_t v, char *buf)
+{
+    char d[20];
+    size_t i = sizeof d, n;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    n = sizeof d - i;
+    memcpy(buf, d + i, n);
+    buf[n] = '\0';
+    return n;
+}
+
+/* v / div with `dec` decimals, rounded as printf rounds the double v / div:
+ * by hand when the decimal remainder is not a tie and v is exact as a
+ * double (then both round the same way), else by snprintf. */
+static void fixed_str(uint64_t v, uint64_t div, int dec, char *buf, size_t len)
+{
+    uint64_t unit = div, q, r, ip, fp, pow = 1;
+    for (int i = 0; i < dec; i++) {
+        unit /= 10;
+        pow *= 10;
+    }
+    q = v / unit;
+    r = v % unit;
+    if (unit == 0 || v >= (1ull << 53) || (unit % 2 == 0 && r == unit / 2)) {
+        snprintf(buf, len, "%.*f", dec, (double)v / (double)div);
+        return;
+    }
+    if (r > unit / 2)
+        q++;
+    ip = q / pow;
+    fp = q % pow;
+    {
+        size_t n = u64_str(ip, buf);
+        if (dec > 0) {
+            buf[n++] = '.';
+            for (int i = dec - 1; i >= 0; i--, fp /= 10)
+                buf[n + (size_t)i] = (char)('0' + fp % 10);
+            n += (size_t)dec;
+        }
+        buf[n] = '\0';
+    }
+}
+
 static void human_bytes(uint64_t v, char *buf, size_t len)
 {
-    if (v < 10000)
-        snprintf(buf, len, "%" PRIu64, v);
-    else if (v < 10000000)
-        snprintf(buf, len, "%.1fk", (double)v / 1e3);
-    else if (v < 10000000000ull)
-        snprintf(buf, len, "%.1fM", (double)v / 1e6);
-    else
-        snprintf(buf, len, "%.1fG", (double)v / 1e9);
+    static const struct { uint64_t below, div; char unit; } steps[] = {
+        {10000000ull, 1000ull, 'k'}, {10000000000ull, 1000000ull, 'M'},
+        {UINT64_MAX, 1000000000ull, 'G'}
+    };
+    if (v < 10000) {
+        u64_str(v, buf);
+        return;
+    }
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        if (v < steps[i].below || i + 1 == sizeof steps / sizeof steps[0]) {
+            size_t n;
+            fixed_str(v, steps[i].div, 1, buf, len - 1);
+            n = strlen(buf);
+            buf[n] = steps[i].unit;
+            buf[n + 1] = '\0';
+            return;
+        }
+    }
 }
 
 static void flows_text_summary(nl_trace *t, const nl_timefmt *tf)
@@ -260,17 +355,45 @@ static void flows_text_header(int w, const nl_timefmt *tf)
 static void flows_text_row(const nl_flow *f, int w, int color, const nl_timefmt *tf)
 {
     const char *cs = flow_conn_state(f);
-    char tup[200], a[32], b[32], tm[48], p[16], pk[48], by[80], du[32];
+    char tup[200], a[48], b[48], tm[48], p[16], pk[48], by[100], id[24], du[32];
+    flows_line l;
+    size_t n;
+    l.n = 0;
     flow_out_tuple(f, tup, sizeof tup, 0);
-    snprintf(pk, sizeof pk, "%" PRIu64 "/%" PRIu64, f->pkts[0], f->pkts[1]);
+    n = u64_str(f->pkts[0], pk);
+    pk[n] = '/';
+    u64_str(f->pkts[1], pk + n + 1);
     human_bytes(f->bytes[0], a, sizeof a);
     human_bytes(f->bytes[1], b, sizeof b);
-    snprintf(by, sizeof by, "%s/%s", a, b);
-    printf("%5u %-5s  %-*s  %s%-6s%s %-12s %13s %15s  %-*s %11s\n", f->id,
-           flow_proto_name(f->proto, p, sizeof p), w, tup, color ? state_color(cs) : "",
-           cs, color ? "\033[0m" : "", f->history[0] ? f->history : "-", pk, by,
-           flows_time_w(tf), timefmt_time(tf, f->first_ns, 6, tm, sizeof tm),
-           timefmt_duration(f->last_ns - f->first_ns, du, sizeof du));
+    n = strlen(a);
+    memcpy(by, a, n);
+    by[n] = '/';
+    memcpy(by + n + 1, b, strlen(b) + 1);
+    u64_str(f->id, id);
+    /* "%5u %-5s  %-*s  %s%-6s%s %-12s %13s %15s  %-*s %11s\n" */
+    line_str(&l, id, 5, 0);
+    line_put(&l, " ", 1);
+    line_str(&l, flow_proto_name(f->proto, p, sizeof p), 5, 1);
+    line_put(&l, "  ", 2);
+    line_str(&l, tup, w, 1);
+    line_put(&l, "  ", 2);
+    if (color)
+        line_str(&l, state_color(cs), 0, 1);
+    line_str(&l, cs, 6, 1);
+    if (color)
+        line_put(&l, "\033[0m", 4);
+    line_put(&l, " ", 1);
+    line_str(&l, f->history[0] ? f->history : "-", 12, 1);
+    line_put(&l, " ", 1);
+    line_str(&l, pk, 13, 0);
+    line_put(&l, " ", 1);
+    line_str(&l, by, 15, 0);
+    line_put(&l, "  ", 2);
+    line_str(&l, timefmt_time(tf, f->first_ns, 6, tm, sizeof tm), flows_time_w(tf), 1);
+    line_put(&l, " ", 1);
+    line_str(&l, timefmt_duration(f->last_ns - f->first_ns, du, sizeof du), 11, 0);
+    line_put(&l, "\n", 1);
+    fwrite(l.b, 1, l.n, stdout);
 }
 
 static void flows_text(nl_trace *t, int localtime)
@@ -315,6 +438,7 @@ int cmd_flows(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"localtime", no_argument, NULL, 'L'},
         {"format", required_argument, NULL, 'I'},
+        {"redact", no_argument, NULL, 'R'},
         {"tunnel-port", required_argument, NULL, 'U'},
         {"tunnel-depth", required_argument, NULL, 'D'},
         {"likely-server-ports", required_argument, NULL, 'K'},
@@ -331,7 +455,9 @@ int cmd_flows(int argc, char **argv)
     char perr[160];
     nl_trace *t;
     nl_findings *fs;
-    int fail_on = 0, strict = 0, localtime = 0;
+    int fail_on = 0, strict = 0, localtime = 0, redact = 0;
+    nl_redact *rd = NULL;
+    FILE *real_stdout = stdout;
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
     char *after_dashes, *words, *bpf;
@@ -356,6 +482,7 @@ int cmd_flows(int argc, char **argv)
         case 'T': strict = 1; break;
         case 'S': seed = cli_parse_seed(optarg); break;
         case 'L': localtime = 1; break;
+        case 'R': redact = 1; break;
         case 'I': o.format = optarg; break;
         case 'U': cli_tunnel_port(&tconf, optarg); break;
         case 'D': cli_tunnel_depth(&tconf, optarg); break;
@@ -396,6 +523,36 @@ int cmd_flows(int argc, char **argv)
         fprintf(stderr, "natlens: out of memory\n");
         return CLI_USAGE;
     }
+    if (redact && (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON || ndjson)) {
+        /* a conn.log's id.orig_h is typed addr, NDJSON records are read back
+         * by correlate and ClickHouse to pair them: a placeholder breaks
+         * every program that reads them (Zeek, RITA, Elastic, natlens) */
+        fprintf(stderr, "natlens flows: --redact is for text, --json and --csv output; %s needs "
+                        "real addresses\n", ndjson ? "--ndjson" : "a Zeek log");
+        free(bpf);
+        return CLI_USAGE;
+    }
+    if (redact) {
+        /* stdout becomes a filter that redacts every line it is given, so
+         * each format below, streaming ones too, is covered; names learned
+         * after the load (the usual case) are numbered in sorted order */
+        char herr[512];
+        /* streamed flows go out while the file is read: learn what the
+         * file name and host context give first */
+        char *meta = o.max_flows ? hostmeta_read(path, herr) : NULL;
+        rd = redact_new();
+        if (!rd || (o.max_flows && redact_learn_file(rd, 0, path, 0) < 0) ||
+            redact_learn_hostmeta(rd, meta) < 0 ||
+            !(stdout = redact_fopen(rd, real_stdout, fmt == FMT_TEXT ? NL_REDACT_COLUMNS : 0))) {
+            stdout = real_stdout;
+            free(meta);
+            redact_free(rd);
+            free(bpf);
+            fprintf(stderr, "natlens: out of memory\n");
+            return CLI_USAGE;
+        }
+        free(meta);
+    }
     o.bpf = bpf;
     if (ndjson || point) {
         rc = ndjson ? flows_ndjson_run(path, ndjson, point, &o) : CLI_USAGE;
@@ -419,18 +576,28 @@ int cmd_flows(int argc, char **argv)
     }
     if (!o.flow_done) {
         /* findings read the handshake's packets: a few per flow are enough
-         * (SYN retries, the answer, a reset) and keep memory per flow low */
+         * (SYN retries, the answer, a reset) and keep memory per flow low;
+         * only flows the findings need keep them once they end */
         o.keep_packets = 1;
         o.keep_limit = 8;
+        o.keep_policy = NL_KEEP_NEEDED;
     }
     t = cli_load_trace(path, &o);
     free(bpf);
-    if (!t)
+    if (rd && t && redact_learn_trace(rd, t, 0, 0) < 0)
+        fprintf(stderr, "natlens flows: warning: out of memory while redacting\n");
+    if (!t) {
+        if (rd) {
+            fclose(stdout);
+            stdout = real_stdout;
+            redact_free(rd);
+        }
         return CLI_USAGE;
+    }
     fs = diagnose_new();
     if (fs && !o.flow_done &&
         (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
-        fprintf(stderr, "natlens flows: warning: findings incomplete (out of memory)\n");
+        cli_eprintf("natlens flows: warning: findings incomplete (out of memory)\n");
     if (o.flow_done)
         flows_stream_end(&stream, t);
     else if (fmt == FMT_JSON)
@@ -448,6 +615,12 @@ int cmd_flows(int argc, char **argv)
         rc = 1;
     if (strict && cli_partial)
         rc = CLI_PARTIAL;
+    if (rd) {
+        if (fclose(stdout) != 0)
+            rc = CLI_USAGE;
+        stdout = real_stdout;
+        redact_free(rd);
+    }
     diagnose_free(fs);
     trace_free(t);
     return rc;

@@ -52,7 +52,7 @@ static FILE *ndjson_open_out(const char *out)
 {
     FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
     if (!f)
-        fprintf(stderr, "natlens flows: %s: cannot write\n", out);
+        cli_eprintf("natlens flows: %s: cannot write\n", out);
     return f;
 }
 
@@ -64,7 +64,7 @@ static int ndjson_close_out(FILE *f, const char *out)
     else
         bad |= fflush(f) != 0;
     if (bad) {
-        fprintf(stderr, "natlens flows: %s: write error\n", out);
+        cli_eprintf("natlens flows: %s: write error\n", out);
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -123,7 +123,7 @@ int flows_ndjson_run(const char *path, const char *out, const char *point, nl_tr
         return CLI_USAGE;
     }
     if (report_sha256_file(path, hex, err) < 0) {
-        fprintf(stderr, "natlens: %s\n", err);
+        cli_eprintf("natlens: %s\n", err);
         return CLI_USAGE;
     }
     meta = hostmeta_read(path, err);

@@ -20,23 +20,28 @@
 #include "natlens/correlate.h"
 #include "natlens/diagnose.h"
 #include "natlens/hostmeta.h"
+#include "natlens/redact.h"
 #include "natlens/report.h"
 #include "cli.h"
 
 static void report_usage(FILE *f)
 {
     fprintf(f, "usage: natlens report -o FILE.{html,md,json} [--format html|md|json] [--title T]\n"
-               "                      [--redact] [--all] [--top N] [--fail-on-findings] [--strict]\n"
-               "                      [--input-format NAME] [--community-id-seed N]\n"
+               "                      [--redact] [--all] [--top N] [--max-flows N] [--fail-on-findings]\n"
+               "                      [--strict] [--input-format NAME] [--community-id-seed N]\n"
                "                      [--tunnel-port KIND=PORT]... [--tunnel-depth N] [-n] [-f EXPR]\n"
                "                      [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
                "  Captures in path order, client side first.\n"
                "  -o, --output FILE  the report; its extension gives the format unless --format\n"
                "                is given; -o - writes to standard output\n"
                "  --title T     title of the report (default: the capture names)\n"
-               "  --redact      replace inner addresses by stable pseudonyms (inner-1, ...)\n"
+               "  --redact      for sharing: inner addresses, MACs, host and file names become\n"
+               "                stable placeholders (inner-1, mac-1, host-1, capture-1.pcap...);\n"
+               "                egress (translated) and public addresses stay; see natlens(1)\n"
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
+               "  --max-flows N cap live flows per capture (least recently used are evicted);\n"
+               "                flows that ended keep their summary only: bounded memory\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
                "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
                "  --input-format NAME read record files (not captures) with this record reader\n"
@@ -83,25 +88,37 @@ static void report_cmd_word(char **buf, size_t *len, size_t *cap, const char *w)
     (*buf)[*len] = '\0';
 }
 
-/* The command line as the report shows it: the output file by its base
- * name (where it was written is nobody's business and would make the
- * report differ between two runs on the same input). */
-static char *report_cmdline(int argc, char **argv)
+/* The output file's name as the command line shows it: the base name
+ * (where it was written is nobody's business and would make the report
+ * differ between two runs on the same input); with --redact only
+ * "report" and the extension (the name may say whose incident it is). */
+static const char *report_cmd_out(const char *w, int redact, char *buf, size_t len)
 {
-    char *buf = NULL;
+    const char *s = strrchr(w, '/'), *dot;
+    w = s && s[1] ? s + 1 : w;
+    if (!redact || !strcmp(w, "-"))
+        return w;
+    dot = strrchr(w, '.');
+    snprintf(buf, len, "report%s", dot && strlen(dot) < 10 ? dot : "");
+    return buf;
+}
+
+/* The command line as the report shows it; with --redact (rd) the input
+ * files by their placeholders, as the report names them. */
+static char *report_cmdline(int argc, char **argv, nl_redact *rd)
+{
+    char *buf = NULL, ob[32];
     size_t len = 0, cap = 0;
     report_cmd_word(&buf, &len, &cap, "natlens");
     for (int i = 0; i < argc; i++) {
-        const char *w = argv[i];
+        const char *w = argv[i], *p = rd ? redact_str(rd, w) : NULL;
         if (i > 0 && (!strcmp(argv[i - 1], "-o") || !strcmp(argv[i - 1], "--output"))) {
-            const char *s = strrchr(w, '/');
-            w = s && s[1] ? s + 1 : w;
+            w = report_cmd_out(w, rd != NULL, ob, sizeof ob);
         } else if (!strncmp(w, "--output=", 9) || (!strncmp(w, "-o", 2) && w[2])) {
-            const char *s = strrchr(w, '/');
-            if (s && s[1]) {
-                report_cmd_word(&buf, &len, &cap, "-o");
-                w = s + 1;
-            }
+            report_cmd_word(&buf, &len, &cap, "-o");
+            w = report_cmd_out(w + (w[1] == 'o' ? 2 : 9), rd != NULL, ob, sizeof ob);
+        } else if (p) {
+            w = p;
         }
         report_cmd_word(&buf, &len, &cap, w);
     }
@@ -117,6 +134,7 @@ int cmd_report(int argc, char **argv)
         {"redact", no_argument, NULL, 'R'},
         {"all", no_argument, NULL, 'A'},
         {"top", required_argument, NULL, 'N'},
+        {"max-flows", required_argument, NULL, 'm'},
         {"fail-on-findings", no_argument, NULL, 'X'},
         {"strict", no_argument, NULL, 'Y'},
         {"input-format", required_argument, NULL, 'I'},
@@ -130,6 +148,7 @@ int cmd_report(int argc, char **argv)
     nl_tunnel_conf tconf;
     const char *outpath = NULL, *fmtname = NULL, *rec_format = NULL;
     int c, fail_on = 0, strict = 0, rc = CLI_USAGE, ncaps = 0, argc_all = argc;
+    unsigned long max_flows = 0;
     nl_report_capture *caps = NULL;
     nl_trace **tr = NULL;
     nl_correlation *corr = NULL;
@@ -159,6 +178,7 @@ int cmd_report(int argc, char **argv)
         case 'R': ro.redact = 1; break;
         case 'A': ro.max_rows = 0; ro.max_ladders = 0; break;
         case 'N': ro.max_rows = cli_parse_count("--top", optarg); break;
+        case 'm': max_flows = cli_parse_count("--max-flows", optarg); break;
         case 'X': fail_on = 1; break;
         case 'Y': strict = 1; break;
         case 'I': rec_format = optarg; break;
@@ -169,7 +189,7 @@ int cmd_report(int argc, char **argv)
         }
     }
     if (!outpath || (optind >= argc && !cc.nfiles)) {
-        fprintf(stderr, "natlens report: %s\n", !outpath ? "-o FILE is required" : "no capture given");
+        cli_eprintf("natlens report: %s\n", !outpath ? "-o FILE is required" : "no capture given");
         report_usage(stderr);
         goto out;
     }
@@ -183,17 +203,19 @@ int cmd_report(int argc, char **argv)
     ro.format = report_format_from_name(fmtname ? fmtname : outpath);
     if (ro.format < 0) {
         if (fmtname)
-            fprintf(stderr, "natlens report: unknown format '%s' (html, md or json)\n", fmtname);
+            cli_eprintf("natlens report: unknown format '%s' (html, md or json)\n", fmtname);
         else
-            fprintf(stderr, "natlens report: cannot tell the format from '%s': name it .html, .md or "
+            cli_eprintf("natlens report: cannot tell the format from '%s': name it .html, .md or "
                             ".json, or give --format\n", outpath);
         goto out;
     }
+    if (cli_stdin_once("report", paths, ncaps) < 0)
+        goto out;
     caps = calloc((size_t)ncaps, sizeof *caps);
     tr = calloc((size_t)ncaps, sizeof *tr);
     fs = diagnose_new();
     if (!caps || !tr || !fs) {
-        fprintf(stderr, "natlens report: out of memory\n");
+        cli_eprintf("natlens report: out of memory\n");
         goto out;
     }
     for (int i = 0; i < ncaps; i++) {
@@ -201,6 +223,7 @@ int cmd_report(int argc, char **argv)
         const char *path = paths[i];
         memset(&o, 0, sizeof o);
         o.keep_packets = 1;
+        o.max_flows = max_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)max_flows;
         o.bpf = bpf;
         o.format = rec_format;   /* --format is the report's own: --input-format here */
         o.tunnels = &tconf;
@@ -208,31 +231,40 @@ int cmd_report(int argc, char **argv)
         if (!tr[i])
             goto out;
         caps[i].trace = tr[i];
-        if (report_sha256_file(path, caps[i].sha256, err) < 0)
-            fprintf(stderr, "natlens report: warning: %s (no sha256 in the report)\n", err);
-        err[0] = '\0';
-        caps[i].hostmeta = hostmeta_read(path, err);
-        if (!caps[i].hostmeta && err[0])
-            fprintf(stderr, "natlens report: note: %s: host context not read: %s\n", path, err);
+        /* the host context came with the capture (read once, checked);
+         * standard input and FIFOs were hashed as they were read */
+        caps[i].hostmeta = tr[i]->hostmeta;
+        if (tr[i]->sha256[0])
+            memcpy(caps[i].sha256, tr[i]->sha256, sizeof caps[i].sha256);
+        else if (report_sha256_file(path, caps[i].sha256, err) < 0)
+            cli_eprintf("natlens report: warning: %s (no sha256 in the report)\n", err);
     }
     if (ncaps > 1) {
         corr = correlate_traces(tr, (size_t)ncaps, NULL, err);
         if (!corr) {
-            fprintf(stderr, "natlens report: %s\n", err);
+            cli_eprintf("natlens report: %s\n", err);
             goto out;
         }
-        for (int i = 0; i < ncaps; i++)
-            if (caps[i].hostmeta && diagnose_set_hostmeta(fs, i, caps[i].hostmeta) < 0)
-                goto oom;
         if (diagnose_correlation(fs, corr) < 0)
             goto oom;
     } else {
-        if (caps[0].hostmeta && diagnose_set_hostmeta(fs, 0, caps[0].hostmeta) < 0)
-            goto oom;
         if (diagnose_trace(fs, tr[0], 0) < 0)
             goto oom;
     }
-    cmdline = report_cmdline(argc_all, argv);   /* with the words after -- */
+    if (ro.redact) {
+        nl_redact *rd = redact_new();
+        for (int i = 0; rd && i < ncaps; i++)
+            if (redact_learn_file(rd, (size_t)i, paths[i], tr[i]->is_record) < 0) {
+                redact_free(rd);
+                rd = NULL;
+            }
+        if (!rd)
+            goto oom;
+        cmdline = report_cmdline(argc_all, argv, rd);   /* with the words after -- */
+        redact_free(rd);
+    } else {
+        cmdline = report_cmdline(argc_all, argv, NULL);
+    }
     ro.command_line = cmdline;
 
     if (!strcmp(outpath, "-")) {
@@ -245,7 +277,7 @@ int cmd_report(int argc, char **argv)
         snprintf(tmppath, n, "%s.tmp%ld", outpath, (long)getpid());
         out = fopen(tmppath, "w");
         if (!out) {
-            fprintf(stderr, "natlens report: %s: %s\n", outpath, strerror(errno));
+            cli_eprintf("natlens report: %s: %s\n", outpath, strerror(errno));
             goto out;
         }
     }
@@ -258,13 +290,13 @@ int cmd_report(int argc, char **argv)
         }
         out = NULL;
         if (wr < 0) {
-            fprintf(stderr, "natlens report: %s: %s\n", outpath, err);
+            cli_eprintf("natlens report: %s: %s\n", outpath, err);
             if (tmppath)
                 unlink(tmppath);
             goto out;
         }
         if (tmppath && rename(tmppath, outpath) != 0) {
-            fprintf(stderr, "natlens report: %s: %s\n", outpath, strerror(errno));
+            cli_eprintf("natlens report: %s: %s\n", outpath, strerror(errno));
             unlink(tmppath);
             goto out;
         }
@@ -274,17 +306,14 @@ int cmd_report(int argc, char **argv)
         rc = CLI_PARTIAL;
     goto out;
 oom:
-    fprintf(stderr, "natlens report: out of memory\n");
+    cli_eprintf("natlens report: out of memory\n");
 out:
     diagnose_free(fs);
     if (corr)
         correlate_free(corr);
-    for (int i = 0; tr && i < ncaps; i++) {
-        if (caps)
-            free((char *)caps[i].hostmeta);
+    for (int i = 0; tr && i < ncaps; i++)
         if (tr[i])
             trace_free(tr[i]);
-    }
     free(tr);
     free(caps);
     free(cmdline);

@@ -419,27 +419,28 @@ static const nl_flow *row_flow(const row *r, size_t cap)
     return r->u->capture == (int)cap ? r->u->flow : NULL;
 }
 
-static const char *lone_reason(view *v, const nl_unmatched *u, const char **color)
+/* Why a flow was seen at one capture only, into buf. */
+static void lone_reason(view *v, const nl_unmatched *u, const char **color, char *buf, size_t len)
 {
-    static char buf[200];
     const nl_correlation *c = v->c;
     int near_side = u->other > u->capture;
     *color = near_side ? C_RED : C_YEL;
     switch (u->reason) {
     case NL_UNM_OUTSIDE_WINDOW:
         *color = C_DIM;
-        return "outside the other capture's time span";
+        snprintf(buf, len, "outside the other capture's time span");
+        return;
     case NL_UNM_ANSWERED_ELSEWHERE:
         *color = C_YEL;
-        snprintf(buf, sizeof buf, "not at %s (answered elsewhere)", cap_name(c, u->other));
-        return buf;
+        snprintf(buf, len, "not at %s (answered elsewhere)", cap_name(c, u->other));
+        return;
     default:
         if (c->offsets[u->capture < u->other ? u->capture : u->other].basis == NL_CLOCK_NONE) {
             *color = C_DIM;
-            snprintf(buf, sizeof buf, "not paired (the captures share no clock)");
-            return buf;
+            snprintf(buf, len, "not paired (the captures share no clock)");
+            return;
         }
-        return near_side ? "never arrived" : "from elsewhere";
+        snprintf(buf, len, "%s", near_side ? "never arrived" : "from elsewhere");
     }
 }
 
@@ -549,7 +550,7 @@ static void row_fill(view *v, const row *rw, row_cells *out)
         return;
     }
     snprintf(out->nat, sizeof out->nat, "%s", dash(v));
-    snprintf(out->by, sizeof out->by, "%s", lone_reason(v, u, &out->color));
+    lone_reason(v, u, &out->color, out->by, sizeof out->by);
 }
 
 /* A record of another host: a NAT log or flow log covers a whole network,
@@ -620,6 +621,10 @@ static size_t rows_cap(row *rows, size_t n, size_t cap)
 
 static void flows_heading(view *v, size_t full, size_t partial, const size_t *only, size_t foreign)
 {
+    size_t link = 0;
+    for (size_t i = 0; i < v->c->ncaps; i++)
+        for (size_t p = 0; p < v->c->caps[i].nflows; p++)
+            link += correlate_is_link_control(v->c->caps[i].flows[p]);
     const nl_correlation *c = v->c;
     size_t nc = c->ncaps;
     fprintf(v->out, "%sFLOWS%s %s ", col(v, C_BOLD), col(v, C_OFF), dash(v));
@@ -633,6 +638,9 @@ static void flows_heading(view *v, size_t full, size_t partial, const size_t *on
     if (foreign)
         fprintf(v->out, "%s%zu record %s of other flows", dot(v), foreign,
                 plural(foreign, "entry", "entries"));
+    if (link)
+        fprintf(v->out, "%s%zu link-control %s (IGMP, MLD, neighbour discovery: never routed, "
+                "not paired)", dot(v), link, plural(link, "flow", "flows"));
     fputc('\n', v->out);
 }
 

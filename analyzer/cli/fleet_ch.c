@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "natlens/json.h"
+#include "natlens/text_safe.h"
 #include "fleet.h"
 
 extern char **environ;
@@ -74,7 +75,7 @@ static int fleet_ch_feed_file(int fd, const char *path)
     ssize_t n;
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
-        fprintf(stderr, "natlens fleet: %s: %s\n", path, strerror(errno));
+        text_safe_fprintf(stderr, "natlens fleet: %s: %s\n", path, strerror(errno));
         return -1;
     }
     while ((n = read(in, buf, sizeof buf)) > 0) {

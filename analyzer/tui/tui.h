@@ -24,6 +24,7 @@
 #include "natlens/trace.h"
 #include "natlens/correlate.h"
 #include "natlens/diagnose.h"
+#include "natlens/record.h"
 
 /* ---- model (tui_model.c) ----------------------------------------------- */
 
@@ -74,6 +75,7 @@ typedef struct tui_model {
     size_t          *nflows;   /* owned: flows per capture */
     int              changes_sorted; /* ip_changes by inner, dest (as documented) */
     size_t           npaired, nnear_only, nfar_only, nbad, nwarn;
+    size_t           nrec_only; /* rows of a record no capture flow paired with */
     int              utf8;
 } tui_model;
 
@@ -122,6 +124,34 @@ char *tui_text_row(const tui_model *m, const tui_row *r, char *buf, size_t len);
 /* "9999", "98.5k", "123k", "4.5M": at most 5 columns; buf >= 16 */
 char *tui_fmt_count(uint64_t v, char *buf, size_t len);
 
+/* ---- records (tui_record.c) ------------------------------------------------ */
+
+/* One line of a record as the Pair panel shows it: a label and its text
+ * (raw file text inside: drawn through tui_draw_text, which escapes). */
+typedef struct tui_rline {
+    char    label[16];
+    char    text[240];
+    uint8_t role;              /* TUI_A_* */
+} tui_rline;
+#define TUI_RLINES 24          /* lines a record can fill */
+
+/* The record facts of flow f at capture cap; NULL for a packet flow. */
+const nl_record_info *tui_record_info(const tui_model *m, int cap, const nl_flow *f);
+/* The first record flow of a row and its capture, or NULL. */
+const nl_flow *tui_record_of_row(const tui_model *m, const tui_row *r, int *cap);
+/* The other leg of a record's NAT mapping, or NULL. */
+const nl_flow *tui_record_other_leg(const tui_model *m, int cap, const nl_flow *f);
+/* The STATE column's word for a record: "DROPPED", "REJECT", "UNREPLIED",
+ * "NAT OK", "ACCEPT", "ASSURED" or "rec". buf >= 24. */
+const char *tui_record_word(const nl_record_info *ri, char *buf, size_t len);
+/* Searchable words of a record: "record gcp_nat nat.json line 7 gateway
+ * nat-gw-1 vm vm-app-3 nat DROPPED". "" for a packet flow. buf >= 400. */
+char *tui_record_text(const tui_model *m, int cap, const nl_flow *f, char *buf, size_t len);
+/* The record of flow f as lines (at most max): where, the legs, names,
+ * action, NAT status, conntrack flags, counts where pinned, the time
+ * window and its granularity, what it pins. Returns how many. */
+size_t tui_record_lines(const tui_model *m, int cap, const nl_flow *f, tui_rline *out, size_t max);
+
 /* ---- ladder (tui_ladder.c) ------------------------------------------------ */
 
 /* One line of a ladder: a packet at the near side, the far side or both. */
@@ -155,9 +185,6 @@ typedef struct tui_ladder {
  * out of memory (L then shows no rungs). */
 int  tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L);
 void tui_ladder_free(tui_ladder *L);
-/* Records kept of all packets of f: 0 when none were kept although the
- * flow has packets (flowmem keeps records only for flows that need them). */
-int  tui_ladder_kept_all(const nl_flow *f);
 
 /* ---- filter (tui_filter.c) ------------------------------------------------ */
 

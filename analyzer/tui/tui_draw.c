@@ -11,6 +11,7 @@
 #include <string.h>
 #include <wchar.h>
 #include <curses.h>
+#include "natlens/text_safe.h"
 #include "tui.h"
 
 tui_glyphs tui_g;
@@ -117,8 +118,9 @@ static unsigned tui_utf8_next(const unsigned char **ps)
  * terminal or that this locale cannot show. */
 static unsigned tui_safe_cp(unsigned cp, int *w)
 {
-    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || cp == 0xfffd ||
-        (!tui_utf8_on && cp >= 0x80)) {
+    /* what may act on a terminal or reorder the text around it is the
+     * library's one definition (text_safe.h: C0, DEL, C1, bidi controls) */
+    if (text_cp_unsafe(cp) || cp == 0xfffd || (!tui_utf8_on && cp >= 0x80)) {
         *w = 1;
         return '?';
     }

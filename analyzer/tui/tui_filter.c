@@ -5,6 +5,8 @@
  *   unary := ("not" | "!") unary | "(" expr ")" | term
  *   term  := port N | host ADDR[/LEN] | net ADDR/LEN | state S0 | nat snat
  *          | proto udp | broken | suspect | paired | near-only | far-only
+ *          | record | action accept|reject | nat dropped|out_of_resources|exhausted
+ *          | unreplied                        what a record says (record.h)
  *          | WORD | "quoted words"                 substrings of the row
  *
  * Bounded: at most TUI_FILTER_LEN - 1 bytes are read, TUI_FILTER_NODES
@@ -27,8 +29,12 @@
 enum {
     TUI_FOP_AND = 1, TUI_FOP_OR, TUI_FOP_NOT, TUI_FOP_PORT, TUI_FOP_HOST,
     TUI_FOP_STATE, TUI_FOP_NAT, TUI_FOP_PROTO, TUI_FOP_BROKEN, TUI_FOP_SUSPECT,
-    TUI_FOP_PAIRED, TUI_FOP_NEAR_ONLY, TUI_FOP_FAR_ONLY, TUI_FOP_TEXT
+    TUI_FOP_PAIRED, TUI_FOP_NEAR_ONLY, TUI_FOP_FAR_ONLY, TUI_FOP_TEXT,
+    TUI_FOP_RECORD, TUI_FOP_ACTION, TUI_FOP_NAT_STATUS, TUI_FOP_UNREPLIED
 };
+
+/* TUI_FOP_NAT_STATUS bits: which allocation statuses match */
+enum { TUI_NS_DROPPED = 1, TUI_NS_OOR = 2, TUI_NS_OTHER = 4 };
 
 enum { TUI_NAT_NONE = 1, TUI_NAT_SNAT = 2, TUI_NAT_DNAT = 4, TUI_NAT_PAT = 8 };
 
@@ -219,10 +225,22 @@ static int tui_term_nat(tui_parser *p)
         {"snat+dnat", TUI_NAT_SNAT | TUI_NAT_DNAT}, {"pat", TUI_NAT_PAT}, {"snat+p", TUI_NAT_SNAT | TUI_NAT_PAT},
         {"dnat+p", TUI_NAT_DNAT | TUI_NAT_PAT}
     };
+    /* a record's NAT status: Cloud NAT's allocation_status */
+    static const struct { const char *name; uint8_t bits; } status[] = {
+        {"dropped", TUI_NS_DROPPED}, {"out_of_resources", TUI_NS_OOR},
+        {"exhausted", TUI_NS_DROPPED | TUI_NS_OOR | TUI_NS_OTHER}
+    };
     tui_tok a;
     int k;
-    if (tui_arg(p, "nat", "none, snat, dnat, snat+dnat or pat", &a) < 0)
+    if (tui_arg(p, "nat", "none, snat, dnat, snat+dnat, pat, or a record's dropped, out_of_resources, "
+                "exhausted", &a) < 0)
         return -1;
+    for (size_t i = 0; i < sizeof status / sizeof status[0]; i++)
+        if (!strcasecmp(a.text, status[i].name)) {
+            if ((k = tui_node(p, TUI_FOP_NAT_STATUS, -1, -1)) >= 0)
+                p->f->n[k].bits = status[i].bits;
+            return k;
+        }
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (!strcasecmp(a.text, kinds[i].name)) {
             if ((k = tui_node(p, TUI_FOP_NAT, -1, -1)) >= 0)
@@ -230,7 +248,21 @@ static int tui_term_nat(tui_parser *p)
             p->f->needs_pairing = 1;
             return k;
         }
-    return tui_fail(p, a.at, "unknown translation '%s' (none snat dnat snat+dnat pat)", a.text);
+    return tui_fail(p, a.at, "unknown translation '%s' (none snat dnat snat+dnat pat; dropped "
+                    "out_of_resources exhausted)", a.text);
+}
+
+static int tui_term_action(tui_parser *p)
+{
+    tui_tok a;
+    int k;
+    if (tui_arg(p, "action", "accept or reject", &a) < 0)
+        return -1;
+    if (strcasecmp(a.text, "accept") && strcasecmp(a.text, "reject"))
+        return tui_fail(p, a.at, "unknown action '%s' (accept reject)", a.text);
+    if ((k = tui_node(p, TUI_FOP_ACTION, -1, -1)) >= 0)
+        p->f->n[k].bits = !strcasecmp(a.text, "accept") ? NL_REC_ACTION_ACCEPT : NL_REC_ACTION_REJECT;
+    return k;
 }
 
 static int tui_term_proto(tui_parser *p)
@@ -264,7 +296,8 @@ static int tui_term(tui_parser *p)
     static const struct { const char *kw; int op; int pairing, findings; } flags[] = {
         {"broken", TUI_FOP_BROKEN, 0, 1}, {"suspect", TUI_FOP_SUSPECT, 0, 1},
         {"paired", TUI_FOP_PAIRED, 1, 0}, {"near-only", TUI_FOP_NEAR_ONLY, 1, 0},
-        {"far-only", TUI_FOP_FAR_ONLY, 1, 0}
+        {"far-only", TUI_FOP_FAR_ONLY, 1, 0}, {"record", TUI_FOP_RECORD, 0, 0},
+        {"unreplied", TUI_FOP_UNREPLIED, 0, 0}
     };
     tui_tok t = p->tok;
     int k;
@@ -287,6 +320,8 @@ static int tui_term(tui_parser *p)
             return tui_term_nat(p);
         if (tui_is_word(&t, "proto"))
             return tui_term_proto(p);
+        if (tui_is_word(&t, "action"))
+            return tui_term_action(p);
         for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
             if (tui_is_word(&t, flags[i].kw)) {
                 p->f->needs_pairing |= flags[i].pairing;
@@ -438,6 +473,40 @@ static int tui_nat_test(const tui_fnode *n, const tui_model *m, const tui_row *r
     return 1;
 }
 
+/* Does a record of the row (any capture) pass the node's test? A row
+ * holds at most one flow per capture (and a twin's other leg, which
+ * carries the same record). */
+static int tui_record_test(const tui_fnode *n, const tui_model *m, const tui_row *r)
+{
+    for (int c = r->near_cap; c <= r->far_cap; c++) {
+        const nl_flow *f = r->chain ? r->chain->flows[c] : c == r->near_cap ? r->near : NULL;
+        const nl_record_info *ri = tui_record_info(m, c, f);
+        if (!ri)
+            continue;
+        switch (n->op) {
+        case TUI_FOP_RECORD:
+            return 1;
+        case TUI_FOP_ACTION:
+            if (ri->action == n->bits)
+                return 1;
+            break;
+        case TUI_FOP_NAT_STATUS:
+            if ((ri->nat_status == NL_REC_NAT_DROPPED && (n->bits & TUI_NS_DROPPED)) ||
+                (ri->nat_status == NL_REC_NAT_OUT_OF_RESOURCES && (n->bits & TUI_NS_OOR)) ||
+                (ri->nat_status == NL_REC_NAT_OTHER && (n->bits & TUI_NS_OTHER)))
+                return 1;
+            break;
+        case TUI_FOP_UNREPLIED:
+            if (ri->ct_flags & NL_REC_CT_UNREPLIED)
+                return 1;
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
 static int tui_eval(const tui_filter *f, int k, tui_fctx *cx)
 {
     const tui_fnode *n = &f->n[k];
@@ -456,6 +525,8 @@ static int tui_eval(const tui_filter *f, int k, tui_fctx *cx)
     case TUI_FOP_PAIRED: return two && r->far != NULL;
     case TUI_FOP_NEAR_ONLY: return two && !r->far && r->near_cap == 0;
     case TUI_FOP_FAR_ONLY: return two && !r->far && (size_t)r->near_cap == m->ncaps - 1;
+    case TUI_FOP_RECORD: case TUI_FOP_ACTION: case TUI_FOP_NAT_STATUS: case TUI_FOP_UNREPLIED:
+        return tui_record_test(n, m, r);
     case TUI_FOP_TEXT:
         if (!cx->have_text) {
             tui_text_row(m, r, cx->text, sizeof cx->text);

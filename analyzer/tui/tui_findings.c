@@ -228,7 +228,7 @@ static void tui_find_line(const tui_ui *ui, const nl_finding *f, const tui_dline
         if (e->capture >= 0 && (size_t)e->capture < m->ncaps) {
             cap = m->traces[e->capture]->name;
         } else {
-            /* no diagnose_capture_name(): its fallback buffer is shared */
+            /* an index past the captures shown: named by its number */
             snprintf(capbuf, sizeof capbuf, "capture %d", e->capture);
             cap = capbuf;
         }

@@ -190,6 +190,14 @@ typedef struct tui_cols {
     int time_chars;             /* 15 with microseconds, 12 with milliseconds */
 } tui_cols;
 
+/* A row's counts come from its near flow (tui_row_sums): a record there
+ * that does not pin them has none to show. */
+static int tui_cell_unpinned(const tui_model *m, const tui_row *r, uint16_t pin)
+{
+    const nl_record_info *ri = tui_record_info(m, r->near_cap, r->near);
+    return ri && !(ri->pins & pin);
+}
+
 static void tui_cell(const tui_ui *ui, const tui_row *r, int col, int brief, int w,
                      char *buf, size_t len)
 {
@@ -220,13 +228,18 @@ static void tui_cell(const tui_ui *ui, const tui_row *r, int col, int brief, int
         tui_text_state(m, r, buf, len);
         break;
     case TUI_C_PKTS:
-        if (r->pkts >= 100000)
+        if (tui_cell_unpinned(m, r, NL_REC_PIN_PKTS))
+            snprintf(buf, len, "%s", tui_g.dash);   /* a record without counts: not 0 */
+        else if (r->pkts >= 100000)
             tui_fmt_count(r->pkts, buf, len);
         else
             snprintf(buf, len, "%llu", (unsigned long long)r->pkts);
         break;
     case TUI_C_BYTES:
-        tui_fmt_count(r->bytes, buf, len);
+        if (tui_cell_unpinned(m, r, NL_REC_PIN_PAYLOAD))
+            snprintf(buf, len, "%s", tui_g.dash);
+        else
+            tui_fmt_count(r->bytes, buf, len);
         break;
     default:
         flow_out_time(r->first_ns, buf, len, 0);

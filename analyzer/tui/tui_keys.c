@@ -271,7 +271,8 @@ const tui_key tui_keys[] = {
     {{KEY_F(3), '/', 0}, "F3 /", "Search", "search the current list (case-insensitive)", tui_act_search},
     {{KEY_F(4), 'f', '\\', 0}, "F4 f \\", "Filter",
      "filter flows: port 80, host 10.1.2.3, net 10.0.0.0/8, state S0, nat snat, proto udp, "
-     "broken, suspect, paired, near-only, far-only, words; and, or, not, ( )", tui_act_filter},
+     "broken, suspect, paired, near-only, far-only, record, action reject, nat dropped, unreplied, "
+     "words; and, or, not, ( )", tui_act_filter},
     {{KEY_F(6), 's', 0}, "F6 s", "Sort", "sort flows by the next column", tui_act_sort},
     {{'b', 0}, "b", "Broken", "show only broken and suspect flows (toggle)", tui_act_broken},
     {{'\n', '\r', KEY_ENTER, 0}, "Enter", "Open", "open: flow -> ladder, finding -> its flow", tui_act_open},

@@ -15,15 +15,11 @@
  *  - correlate_traces() and diagnose_*() take the flows as const and
  *    write only their own containers; a published model, the correlation
  *    and the findings are immutable once handed over;
- *  - library state that is not per container (listed for the lead):
- *    diagnose.c diagnose_capture_name()'s rotating buffer and
- *    diagnose_case_new()'s scratch case, diagnose_merge.c's sort_fs and
- *    diagnose_group.c's kept_sort_base (qsort contexts), report_nat.c's
- *    top_base. Only this worker ever diagnoses, one container at a time,
- *    and the UI thread calls into a container only after the worker has
- *    finished with it (it never calls diagnose_capture_name()); the report
- *    code is not linked into the viewer's path. correlate*.c, egress*.c,
- *    clock.c, flow*.c and decode*.c hold no mutable static state.
+ *  - the library keeps no mutable static state (capture names, the
+ *    scratch case and sort contexts live in their containers; ladders
+ *    are built from the correlation alone; source.c's lock around
+ *    libpcap's filter compiler is the one static), so the UI thread may
+ *    build a ladder or name a capture while the worker diagnoses.
  * Signals are blocked in these threads so SIGINT/SIGTERM/SIGWINCH reach
  * the UI thread, which restores the terminal.
  */

@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <curses.h>
 #include "natlens/reader.h"
 #include "natlens/source.h"
+#include "natlens/source_stream.h"
 #include "../cli/cli.h"
 #include "tui.h"
 
@@ -65,17 +67,24 @@ static int tui_preflight(char **paths, size_t n, const char *bpf, const char *fo
                             "give capture files, not '-'\n");
             return -1;
         }
+        {   /* a FIFO is read once, by the loader: no trial read here */
+            struct stat st;
+            if (stat(paths[i], &st) == 0 && S_ISFIFO(st.st_mode))
+                continue;
+        }
         s = source_open(paths[i], bpf, err);    /* a bad filter fails here too */
         if (!s) {
-            /* a record file (conntrack, cloud logs, conn.log) is no pcap */
-            char head[NL_READER_HEAD];
-            FILE *f = fopen(paths[i], "rb");
-            size_t hn = f ? fread(head, 1, sizeof head, f) : 0;
-            if (f)
-                fclose(f);
-            if (hn && (format || reader_sniff(head, hn)))
+            /* a record file (conntrack, cloud logs, conn.log) is no pcap;
+             * its first bytes (decompressed) say which it is */
+            char err2[512];
+            nl_stream *st = source_stream_open(paths[i], err2);
+            size_t hn = 0;
+            const uint8_t *head = st ? source_stream_head(st, &hn) : NULL;
+            int rec = hn && (format || reader_sniff((const char *)head, hn));
+            source_stream_close(st);
+            if (rec)
                 continue;
-            fprintf(stderr, "natlens: %s\n", err);
+            cli_eprintf("natlens: %s\n", err);
             return -1;
         }
         source_close(s);
@@ -205,7 +214,7 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
     /* reading starts before the screen is taken: the first screen already
      * shows progress */
     if (tui_load_start(&ld, paths, n, bpf, ui.utf8, err) < 0) {
-        fprintf(stderr, "natlens tui: %s\n", err);
+        cli_eprintf("natlens tui: %s\n", err);
         free(ui.prog);
         return CLI_USAGE;
     }
@@ -279,7 +288,7 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
         fprintf(stderr, "\n");
     }
     if (rc == CLI_USAGE)
-        fprintf(stderr, "natlens: %s\n", err);
+        cli_eprintf("natlens: %s\n", err);
     if (!done) {
         /* still reading, pairing or diagnosing: none of it can be
          * interrupted, and nothing is left to flush; leave without
@@ -327,7 +336,7 @@ int cmd_tui(int argc, char **argv)
             format = argv[first] + 9;
             continue;
         }
-        fprintf(stderr, "natlens tui: unknown option '%s'\n", argv[first]);
+        cli_eprintf("natlens tui: unknown option '%s'\n", argv[first]);
         tui_usage(stderr);
         goto out;
     }

@@ -24,6 +24,29 @@ static int tui_state_is_bad(const char *s)
     return 0;
 }
 
+/* A row of a record no capture flow paired with: what the record file
+ * holds beyond the capture (another VM, another time), not a flow that
+ * went missing; what the record itself says may make it suspect
+ * (findings come on top). */
+static void tui_row_record_health(const tui_model *m, tui_row *r)
+{
+    const nl_record_info *ri;
+    if (r->far || !(ri = tui_record_info(m, r->near_cap, r->near)))
+        return;
+    r->health = TUI_H_OK;
+    r->why = m->corr ? "a record only: no such flow in the capture" : NULL;
+    if (ri->nat_status >= NL_REC_NAT_DROPPED) {
+        r->health = TUI_H_WARN;
+        r->why = "the record says: no NAT port (dropped)";
+    } else if (ri->action == NL_REC_ACTION_REJECT) {
+        r->health = TUI_H_WARN;
+        r->why = "the record says: rejected by a rule";
+    } else if (ri->ct_flags & NL_REC_CT_UNREPLIED) {
+        r->health = TUI_H_WARN;
+        r->why = "the record says: no reply at the NAT";
+    }
+}
+
 /* Health from what the row itself shows; findings come on top of it in
  * tui_model_findings(). */
 static void tui_row_health(const tui_model *m, tui_row *r)
@@ -57,6 +80,7 @@ static void tui_row_health(const tui_model *m, tui_row *r)
         r->health = TUI_H_WARN;
         r->why = "packets lost between captures";
     }
+    tui_row_record_health(m, r);
 }
 
 static void tui_row_sums(tui_row *r)
@@ -163,10 +187,21 @@ static void tui_row_count(tui_model *m, const tui_row *r)
 {
     if (r->far)
         m->npaired++;
+    else if (m->ncaps > 1 && tui_record_info(m, r->near_cap, r->near))
+        m->nrec_only++;
     else if (r->near_cap == 0)
         m->nnear_only++;
     else
         m->nfar_only++;
+}
+
+/* Does a hop start or end at a record flow? Its lost count would set a
+ * capture's packets against a record's counters: not a loss. */
+static int tui_hop_is_record(const tui_model *m, const nl_chain *ch, const nl_hop *hp)
+{
+    const nl_flow *from = hp->via_alt && ch->alt ? ch->alt[hp->from] : ch->flows[hp->from];
+    return tui_record_info(m, hp->from, from) || tui_record_info(m, hp->from, ch->flows[hp->from]) ||
+           (hp->present && tui_record_info(m, hp->to, ch->flows[hp->to]));
 }
 
 static void tui_row_from_chain(tui_model *m, tui_row *r, const nl_chain *ch, uint8_t **unm)
@@ -184,7 +219,8 @@ static void tui_row_from_chain(tui_model *m, tui_row *r, const nl_chain *ch, uin
             r->xlate |= hp->translation;
             if (hp->match->sport_changed || hp->match->dport_changed)
                 r->port_changed = 1;
-            r->lost += hp->lost_packets;
+            if (!tui_hop_is_record(m, ch, hp))
+                r->lost += hp->lost_packets;
         } else if (!hp->present) {
             r->other_cap = hp->to;      /* where it vanished */
         }
@@ -195,6 +231,65 @@ static void tui_row_from_chain(tui_model *m, tui_row *r, const nl_chain *ch, uin
             r->other_cap = r->near_cap == 0 ? 1 : r->near_cap - 1;
     } else if (ch->last_cap + 1 < (int)m->ncaps && r->far->id <= m->nflows[r->far_cap]) {
         r->unm_reason = unm[r->far_cap][r->far->id];
+    }
+}
+
+/* One row per record: a NAT mapping's outer leg nothing paired with
+ * stands behind its inner leg's row, and a leg whose other leg is in a
+ * chain is that chain's (tui_model_legs() points both at the row). */
+static int tui_rec_leg_hidden(const tui_model *m, const nl_unmatched *u)
+{
+    const nl_record_info *ri = tui_record_info(m, u->capture, u->flow);
+    const nl_flow *tw;
+    if (!ri || !ri->other_leg || !(tw = correlate_twin_of(m->corr, u->capture, u->flow)))
+        return 0;
+    if (correlate_match_for(m->corr, u->capture, tw, 0) || correlate_match_for(m->corr, u->capture, tw, 1))
+        return 1;
+    return ri->side == NL_REC_SIDE_OUTER;
+}
+
+/* A record's outer leg with an inner leg beside it (record.h): before
+ * pairing, or with one capture, the inner leg's row stands for both. */
+static int tui_rec_outer_leg(const tui_model *m, int cap, const nl_flow *f)
+{
+    const nl_record_info *ri = tui_record_info(m, cap, f);
+    return ri && ri->side == NL_REC_SIDE_OUTER && ri->other_leg;
+}
+
+/* A record leg without a row of its own belongs to its other leg's row
+ * (findings name either leg). One pass over the unmatched flows. */
+static void tui_model_legs(tui_model *m)
+{
+    const nl_correlation *c = m->corr;
+    if (!c) {
+        /* rows from the traces: the outer legs left out above */
+        for (size_t k = 0; k < m->ncaps; k++) {
+            size_t n;
+            nl_flow **fl = trace_flows(m->traces[k], &n);
+            for (size_t i = 0; i < n; i++) {
+                const nl_flow *tw;
+                long row;
+                if (fl[i]->id >= m->row_of_n[k] || m->row_of[k][fl[i]->id] >= 0 ||
+                    !tui_rec_outer_leg(m, (int)k, fl[i]) ||
+                    !(tw = tui_record_other_leg(m, (int)k, fl[i])) ||
+                    (row = tui_model_row_of(m, (int)k, tw)) < 0)
+                    continue;
+                m->row_of[k][fl[i]->id] = (int32_t)row;
+            }
+        }
+        return;
+    }
+    for (size_t i = 0; i < c->nunmatched; i++) {
+        const nl_unmatched *u = &c->unmatched[i];
+        const nl_flow *tw;
+        long row;
+        if (u->capture < 0 || (size_t)u->capture >= m->ncaps || !u->flow ||
+            u->flow->id >= m->row_of_n[u->capture] || m->row_of[u->capture][u->flow->id] >= 0 ||
+            !tui_record_info(m, u->capture, u->flow) ||
+            !(tw = correlate_twin_of(c, u->capture, u->flow)) ||
+            (row = tui_model_row_of(m, u->capture, tw)) < 0)
+            continue;
+        m->row_of[u->capture][u->flow->id] = (int32_t)row;
     }
 }
 
@@ -234,6 +329,8 @@ static int tui_rows_from_chains(tui_model *m)
             u->flow->id > m->nflows[u->capture] || seen[u->capture][u->flow->id])
             continue;
         seen[u->capture][u->flow->id] = 1;
+        if (tui_rec_leg_hidden(m, u))
+            continue;
         r->near = u->flow;
         r->near_cap = r->far_cap = u->capture;
         r->other_cap = u->other;
@@ -276,6 +373,10 @@ static int tui_rows_from_traces(tui_model *m)
                 best = c;
         if (best == SIZE_MAX)
             break;
+        if (tui_rec_outer_leg(m, (int)best, fl[best][pos[best]])) {
+            pos[best]++;        /* one row per record: its inner leg's */
+            continue;
+        }
         r = &m->rows[m->nrows++];
         r->near = fl[best][pos[best]++];
         r->near_cap = r->far_cap = (int)best;
@@ -397,6 +498,7 @@ tui_model *tui_model_build(nl_trace *const *traces, size_t ntraces, const nl_cor
         goto oom;
     if (corr)
         tui_model_pieces(m);
+    tui_model_legs(m);
     for (size_t i = 0; i < m->nrows; i++)
         tui_row_health(m, &m->rows[i]);
     if ((diag && tui_model_findings(m) < 0) || tui_groups_build(m) < 0)

@@ -196,6 +196,15 @@ static void tui_pair_header(tui_ui *ui, int y, int xl, int xr)
     }
 }
 
+/* Is either side of the open hop a record flow (record.h)? Then the
+ * panel shows the record, not a packet ladder. */
+static int tui_pair_is_record(const tui_ui *ui)
+{
+    const tui_ladder *L = &ui->ladder;
+    return tui_record_info(ui->m, L->near_cap, L->nf) ||
+           (L->far_cap >= 0 && tui_record_info(ui->m, L->far_cap, L->ff));
+}
+
 static void tui_pair_info(tui_ui *ui, int y)
 {
     const tui_ladder *L = &ui->ladder;
@@ -204,7 +213,22 @@ static void tui_pair_info(tui_ui *ui, int y)
     char buf[400], ev[120] = "";
     size_t o = 0;
     int x = 1;
-    if (L->match) {
+    if (L->match && tui_pair_is_record(ui)) {
+        /* a record pairs "recorded" (it holds the NAT's mapping) or
+         * "likely" (a tuple in its time window); it counts no losses */
+        const nl_match *mt = L->match;
+        for (uint32_t bit = 1; bit && bit < (1u << NL_EV_COUNT); bit <<= 1)
+            if ((mt->evidence & bit) && correlate_evidence_name(bit) && o < sizeof ev)
+                o += (size_t)snprintf(ev + o, sizeof ev - o, "%s%s", o ? "," : "",
+                                      correlate_evidence_name(bit));
+        snprintf(buf, sizeof buf, "%s%s %s %s (%s) %s far clock %+.3f s%s",
+                 correlate_translation_name(mt->translation),
+                 mt->sport_changed || mt->dport_changed ? "+port" : "", tui_g.dot,
+                 mt->level == NL_CONF_RECORDED ? "recorded by the NAT" : "likely: a tuple in the record's time window",
+                 ev[0] ? ev : "-", tui_g.dot, correlate_offset_s(m->corr, L->near_cap, L->far_cap),
+                 L->nhops > 1 ? "  (h: next hop)" : "");
+        x += tui_draw_text(y, x, COLS - x - 1, mt->translation ? TUI_A_XLATE : TUI_A_NORMAL, buf);
+    } else if (L->match) {
         const nl_match *mt = L->match;
         double off = correlate_offset_s(m->corr, L->near_cap, L->far_cap);
         for (uint32_t bit = 1; bit && bit < (1u << NL_EV_COUNT); bit <<= 1)
@@ -223,6 +247,13 @@ static void tui_pair_info(tui_ui *ui, int y)
         snprintf(buf, sizeof buf, "pairing %zu captures%s the other side's packets follow",
                  m->ncaps, tui_g.ellipsis);
         x += tui_draw_text(y, x, COLS - x - 1, TUI_A_DIM, buf);
+    } else if (L->far_cap >= 0 && tui_pair_is_record(ui) && (!L->nf || !L->ff)) {
+        /* a record no capture flow paired with: what the record file holds
+         * beyond the capture, not a flow that went missing */
+        int other = L->nf ? L->far_cap : L->near_cap;
+        snprintf(buf, sizeof buf, "a record only: no such flow at %s%s", m->traces[other]->name,
+                 r->unm_reason == NL_UNM_OUTSIDE_WINDOW + 1 ? " (outside its time span)" : "");
+        x += tui_draw_text(y, x, COLS - x - 1, TUI_A_DIM, buf);
     } else if (L->far_cap >= 0) {
         /* correlate's verdict on the whole flow; no packet is judged */
         int far_only = !L->nf;
@@ -232,6 +263,10 @@ static void tui_pair_info(tui_ui *ui, int y)
                  m->traces[far_only ? L->near_cap : L->far_cap]->name,
                  why ? " (" : "", why ? why : "", why ? ")" : "");
         x += tui_draw_text(y, x, COLS - x - 1, far_only ? TUI_A_WARN : TUI_A_BAD, buf);
+    } else if (tui_pair_is_record(ui)) {
+        snprintf(buf, sizeof buf, "records of one capture point: give a capture of the same traffic "
+                 "beside them to pair");
+        x += tui_draw_text(y, x, COLS - x - 1, TUI_A_DIM, buf);
     } else {
         snprintf(buf, sizeof buf, "one capture (%s from the originator, %s from the responder); "
                  "give a second capture to pair", tui_g.head_r, tui_g.head_l);
@@ -244,20 +279,17 @@ static void tui_pair_info(tui_ui *ui, int y)
     }
 }
 
-/* Why a side shows no packets: records were not kept (or the input holds
- * none), said plainly instead of drawing an empty ladder. NULL: it has. */
+/* Why a side shows no packets: records were not kept, said plainly
+ * instead of drawing an empty ladder. NULL: it has (a record flow is
+ * drawn as its record, tui_pair_records). */
 static const char *tui_pair_no_recs(const tui_model *m, const nl_flow *f, int cap,
                                     char *buf, size_t len)
 {
-    if (!f || f->nrecs || (!m->traces[cap]->is_record && f->pkts[0] + f->pkts[1] == 0))
+    if (!f || f->nrecs || f->pkts[0] + f->pkts[1] == 0 || tui_record_info(m, cap, f))
         return NULL;
-    if (m->traces[cap]->is_record)
-        snprintf(buf, len, "%s holds %s records, not packets: no ladder for its side",
-                 m->traces[cap]->name, m->traces[cap]->format ? m->traces[cap]->format : "flow");
-    else
-        snprintf(buf, len, "packet records not kept for this flow at %s (healthy flows keep "
-                 "none unless sampled; the flow's counters above are complete)",
-                 m->traces[cap]->name);
+    snprintf(buf, len, "packet records not kept for this flow at %s (healthy flows keep "
+             "none unless sampled; the flow's counters above are complete)",
+             m->traces[cap]->name);
     return buf;
 }
 
@@ -282,11 +314,16 @@ static void tui_pair_footer(tui_ui *ui, int y)
     }
     /* where the cursor is, and what was kept of how much */
     ADD("   %zu/%zu", ui->list[TUI_P_PAIR].cur + 1, L->n);
-    if (L->nf)
-        ADD("   kept %llu of %llu", (unsigned long long)L->kept[0], (unsigned long long)L->pkts[0]);
-    if (L->ff)
-        ADD("%s%llu of %llu", L->nf ? " / " : "   kept ", (unsigned long long)L->kept[1],
-            (unsigned long long)L->pkts[1]);
+    {
+        /* a record side kept no packets: nothing to count there */
+        int nk = L->nf && !tui_record_info(m, L->near_cap, L->nf);
+        int fk = L->ff && L->far_cap >= 0 && !tui_record_info(m, L->far_cap, L->ff);
+        if (nk)
+            ADD("   kept %llu of %llu", (unsigned long long)L->kept[0], (unsigned long long)L->pkts[0]);
+        if (fk)
+            ADD("%s%llu of %llu", nk ? " / " : "   kept ", (unsigned long long)L->kept[1],
+                (unsigned long long)L->pkts[1]);
+    }
     ADD(" packets");
     if (L->npieces[0] > 1 || L->npieces[1] > 1)
         ADD(" in %zu/%zu pieces%s", L->npieces[0], L->npieces[1], L->more_pieces ? " (more not drawn)" : "");
@@ -298,7 +335,9 @@ typedef struct tui_pair_geo {
     int xl, xa, xd, xr, lw, aw, dw, rw;
 } tui_pair_geo;
 
-static void tui_pair_rung(tui_ui *ui, int yy, size_t i, const tui_pair_geo *G)
+/* One rung. one: only the side that holds packets is drawn (one capture,
+ * or a record on the other side), in the left column. */
+static void tui_pair_rung(tui_ui *ui, int yy, size_t i, const tui_pair_geo *G, int one)
 {
     const tui_ladder *L = &ui->ladder;
     const tui_model *m = ui->m;
@@ -306,6 +345,19 @@ static void tui_pair_rung(tui_ui *ui, int yy, size_t i, const tui_pair_geo *G)
     char buf[64], lab[200];
     int cur = i == ui->list[TUI_P_PAIR].cur, ex = cur ? A_REVERSE : 0;
     int role = g->dir == 0 ? TUI_A_NORMAL : TUI_A_OK;
+    if (one) {
+        const nl_pkt_rec *p = g->n ? g->n : g->f;
+        if (cur)
+            tui_draw_fill(yy, 0, COLS, TUI_A_CURSOR);
+        flow_out_time(g->t_ns, buf, sizeof buf, 0);
+        tui_draw_textx(yy, 1, 15, TUI_A_NORMAL, ex, buf);
+        if (p) {
+            tui_pair_label(L, p, NULL, g->n ? L->isn_n : L->isn_f, g->dir, lab, sizeof lab);
+            tui_pair_draw_label(yy, G->xl, G->lw, TUI_A_NORMAL, ex, lab);
+        }
+        tui_pair_arrow(yy, G->xa, G->aw, g->dir, 0, 0, role);
+        return;
+    }
     /* a miss is claimed only for a paired flow whose records reach it */
     int near_miss = L->match && !g->n && !g->unknown;
     int far_miss = L->match && !g->f && !g->unknown;
@@ -321,10 +373,6 @@ static void tui_pair_rung(tui_ui *ui, int yy, size_t i, const tui_pair_geo *G)
         tui_draw_textx(yy, G->xl, G->lw, TUI_A_BAD, ex, lab);
     } else {
         tui_draw_textx(yy, G->xl, G->lw, TUI_A_DIM, ex, tui_g.dot);
-    }
-    if (L->far_cap < 0) {
-        tui_pair_arrow(yy, G->xa, G->aw, g->dir, 0, 0, role);
-        return;
     }
     tui_pair_arrow(yy, G->xa, G->aw, g->dir, near_miss, far_miss,
                    near_miss || far_miss ? TUI_A_BAD : g->n && g->f ? role : TUI_A_DIM);
@@ -348,6 +396,95 @@ static void tui_pair_rung(tui_ui *ui, int yy, size_t i, const tui_pair_geo *G)
     }
 }
 
+static void tui_pair_geometry(int one, tui_pair_geo *G)
+{
+    int rest = COLS - 17;
+    G->aw = rest >= 80 ? 12 : 6;
+    G->dw = 10;
+    if (one) {
+        G->lw = rest - G->aw - 2 > 48 ? 48 : rest - G->aw - 2;
+        G->rw = G->dw = 0;
+    } else {
+        G->lw = (rest - G->aw - G->dw - 3) / 2;
+        G->rw = rest - G->lw - G->aw - G->dw - 3;
+    }
+    G->xl = 17;
+    G->xa = G->xl + G->lw + 1;
+    G->xd = G->xa + G->aw + 1;
+    G->xr = G->xd + G->dw + 1;
+}
+
+/* A pair with a record: the record itself (where, legs, names, verdicts,
+ * counts where pinned, time window, what it pins) in place of a packet
+ * ladder, then the packets of the side that has them, one-sided. */
+static void tui_pair_records(tui_ui *ui, int y, int h)
+{
+    tui_ladder *L = &ui->ladder;
+    tui_list *l = &ui->list[TUI_P_PAIR];
+    const tui_model *m = ui->m;
+    tui_rline rl[2][TUI_RLINES];
+    size_t nrl[2] = {0, 0}, total, shown = 0;
+    int pk = 0, yy, avail;
+    tui_pair_geo G, H;
+    char buf[320];
+    const char *pcap = NULL;
+    if (tui_record_info(m, L->near_cap, L->nf))
+        nrl[0] = tui_record_lines(m, L->near_cap, L->nf, rl[0], TUI_RLINES);
+    else if (L->nf)
+        pcap = m->traces[L->near_cap]->name;
+    if (L->far_cap >= 0 && tui_record_info(m, L->far_cap, L->ff))
+        nrl[1] = tui_record_lines(m, L->far_cap, L->ff, rl[1], TUI_RLINES);
+    else if (L->ff && L->far_cap >= 0)
+        pcap = m->traces[L->far_cap]->name;
+    total = nrl[0] + nrl[1];
+    tui_pair_geometry(1, &G);
+    tui_pair_geometry(L->far_cap < 0, &H);
+    tui_pair_header(ui, y, H.xl, L->far_cap < 0 ? H.xa + H.aw + 1 : H.xd);
+    tui_pair_info(ui, y + 1);
+    /* the packets of the other side keep a few lines when there are any */
+    if (L->n && h > 8) {
+        pk = (int)(L->n < 4 ? L->n : 4) + 1;
+        if ((int)total + 3 + pk < h)
+            pk = h - 3 - (int)total;
+        if (pk > (int)L->n + 1)
+            pk = (int)L->n + 1;
+    }
+    avail = h - 2 - pk - (pk ? 1 : 0);
+    yy = y + 2;
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < nrl[side]; i++) {
+            if ((int)shown + 1 >= avail && shown + 1 < total) {
+                snprintf(buf, sizeof buf, "%s %zu more line%s of the record (a taller window shows them)",
+                         tui_g.ellipsis, total - shown, total - shown == 1 ? "" : "s");
+                tui_draw_text(yy, 2, COLS - 4, TUI_A_DIM, buf);
+                side = 2;
+                break;
+            }
+            if (rl[side][i].role == TUI_A_HEAD) {
+                tui_draw_fill(yy, 0, COLS, TUI_A_DIM);
+                tui_draw_textx(yy, 1, 12, TUI_A_DIM, A_BOLD, "RECORD");
+                tui_draw_textx(yy, 14, COLS - 15, TUI_A_DIM, A_BOLD, rl[side][i].text);
+            } else {
+                tui_draw_text(yy, 3, 11, TUI_A_DIM, rl[side][i].label);
+                tui_draw_text(yy, 15, COLS - 16, rl[side][i].role, rl[side][i].text);
+            }
+            yy++;
+            shown++;
+        }
+    if (!pk)
+        return;
+    /* right under the record: the other side's packets */
+    tui_draw_fill(yy, 0, COLS, TUI_A_DIM);
+    tui_draw_text(yy, 1, 15, TUI_A_DIM, "TIME near clock");
+    snprintf(buf, sizeof buf, "%s: its packets (the record holds none)", pcap ? pcap : "");
+    tui_draw_text(yy, G.xl, COLS - G.xl - 1, TUI_A_DIM, buf);
+    tui_list_fit(l, L->n, pk - 1);
+    for (int k = 0; k < pk - 1 && l->top + (size_t)k < L->n; k++)
+        tui_pair_rung(ui, yy + 1 + k, l->top + (size_t)k, &G, 1);
+    if (l->cur < L->n)
+        tui_pair_footer(ui, y + h - 1);
+}
+
 static void tui_pair_draw(tui_ui *ui, int y, int h)
 {
     tui_ladder *L = &ui->ladder;
@@ -356,25 +493,16 @@ static void tui_pair_draw(tui_ui *ui, int y, int h)
     char msg[2][300];
     const char *nr, *fr;
     tui_pair_geo G;
-    int rest, body;
+    int body;
     if (ui->pair_row < 0 || !L->row || (!L->nf && !L->ff)) {
         tui_draw_message(ui, y, h, "no flow selected: press Enter on a row of the Flows panel (1)");
         return;
     }
-    rest = COLS - 17;
-    G.aw = rest >= 80 ? 12 : 6;
-    G.dw = 10;
-    if (L->far_cap < 0) {
-        G.lw = rest - G.aw - 2 > 48 ? 48 : rest - G.aw - 2;
-        G.rw = G.dw = 0;
-    } else {
-        G.lw = (rest - G.aw - G.dw - 3) / 2;
-        G.rw = rest - G.lw - G.aw - G.dw - 3;
+    if (tui_pair_is_record(ui)) {
+        tui_pair_records(ui, y, h);
+        return;
     }
-    G.xl = 17;
-    G.xa = G.xl + G.lw + 1;
-    G.xd = G.xa + G.aw + 1;
-    G.xr = G.xd + G.dw + 1;
+    tui_pair_geometry(L->far_cap < 0, &G);
     tui_pair_header(ui, y, G.xl, L->far_cap < 0 ? G.xa + G.aw + 1 : G.xd);
     tui_pair_info(ui, y + 1);
     tui_draw_fill(y + 2, 0, COLS, TUI_A_DIM);
@@ -401,7 +529,7 @@ static void tui_pair_draw(tui_ui *ui, int y, int h)
     }
     tui_list_fit(l, L->n, body);
     for (int k = 0; k < body && l->top + (size_t)k < L->n; k++)
-        tui_pair_rung(ui, y + 3 + k, l->top + (size_t)k, &G);
+        tui_pair_rung(ui, y + 3 + k, l->top + (size_t)k, &G, L->far_cap < 0);
     {
         /* one side kept records, the other not: say so under the rungs */
         int yy = y + 3 + body;

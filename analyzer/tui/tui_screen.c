@@ -85,9 +85,11 @@ static size_t tui_info_counts(const tui_ui *ui, char *buf, size_t len)
             ADD("%s%zu flow%s at %s", c ? "  " : " ", m->nflows[c], m->nflows[c] == 1 ? "" : "s",
                 tui_cap_name(ui, c));
     } else {
-        const size_t v[3] = {m->ncaps >= 2 ? m->npaired : m->nrows, m->nnear_only, m->nfar_only};
-        const char *const name[3] = {m->ncaps >= 2 ? "paired" : "flows", "near-only", "far-only"};
-        for (int i = 0; i < 3; i++)
+        const size_t v[4] = {m->ncaps >= 2 ? m->npaired : m->nrows, m->nnear_only, m->nfar_only,
+                             m->nrec_only};
+        const char *const name[4] = {m->ncaps >= 2 ? "paired" : "flows", "near-only", "far-only",
+                                     "records only"};
+        for (int i = 0; i < 4; i++)
             if (i == 0 || v[i])
                 ADD("%s%zu %s", i ? "  " : " ", v[i],
                     i == 0 && v[i] == 1 && m->ncaps < 2 ? "flow" : name[i]);
@@ -132,6 +134,14 @@ static void tui_draw_info(tui_ui *ui)
         if ((ui->m->pairing && ui->flt.needs_pairing) || (ui->m->diagnosing && ui->flt.needs_findings))
             x += tui_draw_text(1, x, COLS - x, TUI_A_DIM, " (partial until the result is in)");
     }
+    /* a capture that lost packets itself: every "missing" packet in the
+     * panels may be that loss (the findings say it too) */
+    for (size_t i = 0; ui->m && i < ui->m->ncaps && x < COLS; i++)
+        if (ui->m->traces[i] && ui->m->traces[i]->capture_drops) {
+            snprintf(st, sizeof st, "  %s dropped %llu packets while capturing",
+                     ui->m->traces[i]->name, (unsigned long long)ui->m->traces[i]->capture_drops);
+            x += tui_draw_text(1, x, COLS - x, TUI_A_WARN, st);
+        }
     if (ui->status[0]) {
         int w = tui_text_width(ui->status) + 2;
         int sx = COLS - w > x + 1 ? COLS - w : x + 1;
@@ -289,6 +299,8 @@ static int tui_help_lines(int y, int h, size_t top, int draw)
         "Ladder: near capture left, far capture right, times in the near clock;",
         "      * marks a field a middlebox rewrote; x marks a packet the other side's",
         "      records cover but do not hold; ? where that side kept no records.",
+        "Records (conntrack, NAT and flow logs, conn.log): STATE says what the record",
+        "      says (NAT OK, DROPPED, REJECT, UNREPLIED); the Pair panel shows the record.",
         "Filter: terms combine with and (or a space), or, not and parentheses;",
         "      any other word matches as text, \"quoted words\" too.",
         "NO_COLOR=1 turns colours off. Esc or F1 closes this help, F10 or q quits.",

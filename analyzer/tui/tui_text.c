@@ -165,11 +165,21 @@ char *tui_text_nat(const tui_model *m, const tui_row *r, char *buf, size_t len)
     return buf;
 }
 
+/* A flow's state as the row shows it: the packet state, or for a record
+ * that pins none what the record says (record.h). */
+static const char *tui_state_of(const tui_model *m, int cap, const nl_flow *f, char *buf, size_t len)
+{
+    const nl_record_info *ri = tui_record_info(m, cap, f);
+    if (ri && !(ri->pins & NL_REC_PIN_STATE))
+        return tui_record_word(ri, buf, len);
+    return flow_conn_state(f);
+}
+
 char *tui_text_state(const tui_model *m, const tui_row *r, char *buf, size_t len)
 {
-    const char *a = flow_conn_state(r->near);
-    const char *b = r->far ? flow_conn_state(r->far) : NULL;
-    (void)m;
+    char wa[24], wb[24];
+    const char *a = tui_state_of(m, r->near_cap, r->near, wa, sizeof wa);
+    const char *b = r->far ? tui_state_of(m, r->far_cap, r->far, wb, sizeof wb) : NULL;
     if (b && strcmp(a, b))
         snprintf(buf, len, "%s/%s", a, b);
     else
@@ -189,7 +199,9 @@ char *tui_text_proto(const tui_row *r, char *buf, size_t len)
 
 char *tui_text_row(const tui_model *m, const tui_row *r, char *buf, size_t len)
 {
-    char a[160], b[160], n[24], s[24], p[8];
+    char a[160], b[160], n[24], s[48], p[8], rec[400] = "";
+    const nl_flow *rf;
+    int rcap;
     tui_tuple t;
     tui_text_near(m, r, &t);
     tui_text_fit(&t, 0, m->utf8, a, sizeof a);
@@ -199,9 +211,12 @@ char *tui_text_row(const tui_model *m, const tui_row *r, char *buf, size_t len)
     } else {
         b[0] = '\0';
     }
-    snprintf(buf, len, "%s  %s  %s  %s  %s  %s", a, b, tui_text_proto(r, p, sizeof p),
+    /* a record's words too: its file and line, gateway, VM, status */
+    if ((rf = tui_record_of_row(m, r, &rcap)))
+        tui_record_text(m, rcap, rf, rec, sizeof rec);
+    snprintf(buf, len, "%s  %s  %s  %s  %s  %s%s%s", a, b, tui_text_proto(r, p, sizeof p),
              m->ncaps >= 2 ? tui_text_nat(m, r, n, sizeof n) : "",
-             tui_text_state(m, r, s, sizeof s), r->why ? r->why : "");
+             tui_text_state(m, r, s, sizeof s), r->why ? r->why : "", rec[0] ? "  " : "", rec);
     return buf;
 }
 

@@ -346,12 +346,32 @@ double correlate_offset_s(const nl_correlation *c, int from, int to);
 uint64_t correlate_to_clock(const nl_correlation *c, int cap, int ref,
                             uint64_t ts_ns);
 
-/* Which kept packet of the far flow is each kept packet of the near flow
- * (m->near->recs[i] is m->far->recs[far_of_near[i]], -1 when it was not
- * seen at the far side): the one rule correlate uses for clock offsets,
- * shared with the ladders so views cannot disagree. Needs m's seq
- * offsets, as correlate fills them. Returns how many were paired. */
-size_t correlate_pkt_twins(const nl_match *m, int16_t far_of_near[NL_FLOW_KEEP_PKTS]);
+/* How far apart (near clock, after the offset) a packet and its copy at
+ * the far capture may be: 50 ms, twenty clock spreads and the one-way
+ * latency. UINT64_MAX (no bound) when the clock is unknown or NULL. */
+uint64_t correlate_twin_window_ns(const nl_clock_offset *clock);
+
+/* far_of_near values besides an index */
+#define NL_TWIN_NONE    (-1)  /* every far record that could be it was looked at */
+#define NL_TWIN_UNKNOWN (-2)  /* its time window held more records than the
+                                 rule looks at: nothing may be claimed */
+
+/* Which far record is each near record: the one rule correlate uses for
+ * clock samples and paired-packet counts, shared with the ladders
+ * (ladder.h) so no view can disagree with them. near[0..nnear) are records
+ * of m's near side, dir in m->near's orientation; far[0..nfar) of the far
+ * side, dir in m->far's; times in each capture's own clock, put side by
+ * side with clock (the offset from m->near_cap to m->far_cap; NULL or
+ * unknown: no time bound). Uses m's flip, proto and seq offsets (as
+ * correlate fills them), not m's flows' records, so a caller may pass every
+ * piece of a connection, in time order (any order works, time order is
+ * linear). far_of_near (nnear entries, may be NULL) gets the far index,
+ * NL_TWIN_NONE or NL_TWIN_UNKNOWN. Returns how many were paired. Borrows
+ * everything; thread-safe. */
+size_t correlate_pkt_twins(const nl_match *m, const nl_clock_offset *clock,
+                           const nl_pkt_rec *near, size_t nnear,
+                           const nl_pkt_rec *far, size_t nfar,
+                           int32_t *far_of_near);
 
 /* Write the contract's correlate sections into an open JSON object:
  * "captures", "clock_offsets", "matches", "unmatched", "egress",
@@ -405,6 +425,17 @@ char *correlate_answer_note(const nl_answer *a, char *buf, size_t len);
 /* The capture point whose answer the destinations saw: the farthest one
  * with a confident address, -1 when none. */
 int correlate_answer_point(const nl_correlation *c);
+
+/* The source address the farthest capture of chain ch saw (its egress)
+ * and that capture's index. 0 when the chain says none (it never left
+ * capture 0, or it is a stray answer). */
+int correlate_chain_egress(const nl_correlation *c, const nl_chain *ch, nl_addr *egress,
+                           int *seen_at);
+
+/* IGMP, MLD and IPv6 neighbour discovery: traffic that manages the link
+ * itself. It never crosses a router, so it is never paired and never
+ * "never arrived": presenters list it apart. */
+int correlate_is_link_control(const nl_flow *f);
 
 /* "likely", "strong", "exact", "recorded". */
 const char *correlate_level_name(uint8_t level);

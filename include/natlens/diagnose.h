@@ -154,7 +154,9 @@ const nl_finding *diagnose_find_flow(const nl_findings *fs, int cap,
                                      const nl_flow *f);
 
 /* Display name of capture cap as recorded by diagnose_*() ("capture N"
- * when unknown). */
+ * when it has none, "capture ?" for an index the container never saw).
+ * The string is the container's (or a constant): valid until
+ * diagnose_free(), and any number of threads may ask. */
 const char *diagnose_capture_name(const nl_findings *fs, int cap);
 
 /* "asymmetric_return", "never_arrived", "icmp_unreachable", "rejected",
@@ -174,7 +176,10 @@ void diagnose_json(nl_json *j, const char *key, const nl_findings *fs);
  * severity and kind, the summary (wrapped), evidence lines (capture name,
  * frame #, UTC time, what) of its first connection - at most 4 per capture,
  * then "... N more" - and the fix lines. Prints "FINDINGS\n  none\n" when
- * empty. color != 0 adds ANSI colours to the severity. */
+ * empty. color != 0 adds ANSI colours to the severity. On a terminal the
+ * prose wraps at its width (COLUMNS, else the window's); off a terminal
+ * nothing wraps. Command lines of a fix (indented two spaces) never wrap,
+ * so they paste whole. */
 void diagnose_text(FILE *out, const nl_findings *fs, int color);
 
 /* ---- private to analyzer/diagnose*.c -------------------------------------
@@ -236,9 +241,17 @@ struct nl_findings {
     char      **names;          /* per capture index */
     char      **meta;           /* host metadata per capture, or NULL */
     uint8_t    *meta_set;       /* 1: looked up (or given) already */
+    char      (*auto_names)[16]; /* "capture N" per capture index, for those
+                                   without a name (diagnose_capture_name) */
     size_t      ncaps;
     int         oom;
     uint64_t    dropped;        /* cases past DG_MAX_CASES, not analysed */
+    uint64_t   *drops;          /* per capture: packets its own statistics say it
+                                   dropped (0: none or unknown) */
+    uint64_t   *received;       /* per capture: packets the interface received, 0 unknown */
+    dg_case     scratch;        /* absorbs a rule's writes past DG_MAX_CASES
+                                   or after out of memory: per container, so
+                                   containers on two threads never share it */
 };
 
 /* diagnose.c */
@@ -258,6 +271,11 @@ void diagnose_case_fix(dg_case *k, int rank, char *fix_owned);
 const char *diagnose_hostmeta_of(const nl_findings *fs, int cap);
 int diagnose_set_name(nl_findings *fs, int cap, const char *name);
 int diagnose_oom(const nl_findings *fs);
+/* diagnose_drops.c: a capture's own drop counters (from its trace), and the
+ * sentence findings that rest on a missing packet get when the capture
+ * involved dropped packets (called by finalize). */
+int diagnose_drops_set(nl_findings *fs, int cap, uint64_t dropped, uint64_t received);
+void diagnose_drops_note(nl_findings *fs);
 
 /* diagnose_merge.c: one case per connection. fs must hold at least one
  * case. Returns the indices of the kept cases (malloc'd, *nkept of them;

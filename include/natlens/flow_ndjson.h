@@ -45,7 +45,8 @@ enum nl_ndjson_kind {
     NDJ_U8, NDJ_U16, NDJ_U32, NDJ_U64, NDJ_I32,
     NDJ_ADDR,   /* nl_addr as "192.0.2.1" / "2001:db8::1" */
     NDJ_MAC,    /* 6 bytes as "aa:bb:cc:dd:ee:ff" */
-    NDJ_STR     /* char[len], NUL-terminated, bytes after the NUL zero */
+    NDJ_STR,    /* char[len], NUL-terminated, bytes after the NUL zero */
+    NDJ_BIT     /* one bit of a byte, written 0/1: stride is the bit's mask */
 };
 
 typedef struct nl_ndjson_field {
@@ -58,10 +59,13 @@ typedef struct nl_ndjson_field {
     size_t   stride;
 } nl_ndjson_field;
 
-/* The flow table (fields of nl_flow) and the packet-record table (fields
- * of nl_pkt_rec, written as one array per field: "pkt_<name>":[...]).
+/* The flow table (fields of nl_flow), the table of its rare facts (fields
+ * of nl_flow_ext, at the top level of the line like the others, written
+ * when the flow has an ext) and the packet-record table (fields of
+ * nl_pkt_rec, written as one array per field: "pkt_<name>":[...]).
  * Static; *n receives the count. */
 const nl_ndjson_field *flow_ndjson_fields(size_t *n);
+const nl_ndjson_field *flow_ndjson_ext_fields(size_t *n);
 const nl_ndjson_field *flow_ndjson_rec_fields(size_t *n);
 
 /* Is `point` a usable capture-point name (1..NL_NDJSON_POINT_MAX bytes of

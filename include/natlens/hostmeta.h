@@ -36,15 +36,44 @@
 #define NL_HOSTMETA_TAG_LEN  8
 #define NL_HOSTMETA_MAX      (16u << 20)   /* largest document accepted */
 
-/* Find the host metadata of the first section of the pcapng file `path`.
- * Only block headers are read (a bounded scan of at most 4096 blocks; every
- * block length is checked against the file size and alignment, never
- * trusted). Returns a malloc'd NUL-terminated JSON string the caller frees,
- * or NULL: with errbuf (>= 512 bytes) empty when the file is a readable
- * capture without metadata (e.g. classic pcap), else naming the reason. */
+#define NL_HOSTMETA_DEPTH    64            /* JSON nesting accepted */
+
+/* Find the host metadata of the first section of the pcapng file `path`
+ * (a regular file: anything else is refused without blocking). The blocks
+ * are read by source_blocks (bounded, every length checked). Returns the
+ * document exactly as stored (malloc'd, NUL-terminated; the caller frees
+ * it and must pass it through hostmeta_sanitize() before its values reach
+ * a printed command), or NULL: with errbuf (>= 512 bytes) empty when the
+ * file is a readable capture without metadata (e.g. classic pcap), else
+ * naming the reason. */
 char *hostmeta_read(const char *path, char *errbuf);
 
-/* Is s[0..n) one well-formed JSON value (bounded depth 64)? 1 or 0. */
+/* The document in the leading blocks of a pcapng section (see
+ * source_blocks_lead()): SHB custom options, then the SHB comment, then a
+ * Custom Block. Every length is checked against n. malloc'd or NULL. */
+char *hostmeta_from_blocks(const unsigned char *lead, size_t n);
+
+/* The document with every value that natlens may paste into a shell line
+ * checked: interface names ("dev", "ifname", "iif", "oif", ifaces[].name,
+ * "capture_iface") must be what hostmeta_ifname_ok() accepts, addresses
+ * ("gateway", "prefsrc", via "host") what hostmeta_addr_ok() accepts;
+ * anything else is replaced by "<interface>", "<gateway>" or "<address>".
+ * warn (may be NULL) receives how many of each were replaced ("2 interface
+ * names, 1 gateway"; "" when none), never the values themselves. Returns a new malloc'd document (the input
+ * unchanged when nothing was replaced), NULL when json is not a valid
+ * JSON object or memory ran out. */
+char *hostmeta_sanitize(const char *json, char *warn, size_t wlen);
+
+/* An interface name the kernel would accept (dev_valid_name: 1..15 bytes,
+ * not "." or "..", no '/', ':' or white space) made only of characters
+ * safe in a shell word: letters, digits, "_.-@+=". 1 or 0. */
+int hostmeta_ifname_ok(const char *s);
+
+/* An IPv4 or IPv6 address (nl_addr_parse). 1 or 0. */
+int hostmeta_addr_ok(const char *s);
+
+/* Is s[0..n) one well-formed JSON value (json-c, strict, UTF-8 checked,
+ * depth bounded by NL_HOSTMETA_DEPTH)? 1 or 0. */
 int hostmeta_json_valid(const char *s, size_t n);
 
 /* Which route would the recorded host use for dst_ip ("198.51.100.8" or an

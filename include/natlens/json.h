@@ -1,5 +1,8 @@
 /* json.h - a small streaming JSON writer (RFC 8259) onto a FILE.
  *
+ * Output collects in the writer's own buffer and reaches the FILE when the
+ * buffer is full and when the top-level value is closed: write nothing
+ * else to that FILE before then.
  * Commas and nesting are tracked for the caller; strings are escaped
  * (control bytes as \u00XX, bytes >= 0x80 that are not valid UTF-8 as
  * \u00XX of the byte), so text taken from packets can never break the
@@ -28,6 +31,8 @@ typedef struct nl_json {
     /* Settings of the document for the presenters writing into it (0 by
      * json_init): the Community ID seed of every flow written. */
     uint16_t community_id_seed;
+    size_t n;                       /* bytes in buf not yet handed to f */
+    char  buf[8192];                /* written to f when full and at the end */
 } nl_json;
 
 void json_init(nl_json *j, FILE *f, int pretty);
@@ -53,7 +58,7 @@ void json_ts(nl_json *j, const char *key, uint64_t ts_ns);
 /* "schema": NL_JSON_SCHEMA, first key of every document natlens writes. */
 void json_schema(nl_json *j);
 void json_addr(nl_json *j, const char *key, const nl_addr *a);
-/* End the document with a newline. */
+/* End the document with a newline and fflush the FILE. */
 void json_finish(nl_json *j);
 
 /* Escape `s` (n bytes) for safe display on a terminal or in text output:

@@ -17,10 +17,12 @@
 extern const nl_reader reader_ndjson;
 
 /* Parse one "flow" line (len bytes, need not be NUL-terminated) into *f
- * (zeroed first; links, recs pointer and rec_cap stay zero) and up to
- * NL_FLOW_KEEP_PKTS packet records into recs, their count into *nrecs.
- * Returns 0, or -1 with a reason for people in why (>= 128 bytes). */
-int reader_ndjson_parse_flow(const char *line, size_t len, nl_flow *f,
+ * (zeroed first; recs pointer and nrecs stay zero), its rare facts into
+ * *ext (zeroed first; f->ext points to it when the line has any, else
+ * NULL) and up to NL_FLOW_KEEP_PKTS packet records into recs, their count
+ * into *nrecs. Returns 0, or -1 with a reason for people in why (>= 128
+ * bytes). */
+int reader_ndjson_parse_flow(const char *line, size_t len, nl_flow *f, nl_flow_ext *ext,
                              nl_pkt_rec *recs, uint16_t *nrecs, char *why);
 
 /* The capture id (64 hex digits) and capture-point name on the first

@@ -33,7 +33,7 @@ enum { NL_REPORT_HTML = 0, NL_REPORT_MD = 1, NL_REPORT_JSON = 2 };
 /* One capture as the report shows it. Borrowed by report_write(). */
 typedef struct nl_report_capture {
     nl_trace   *trace;          /* loaded with keep_packets = 1 */
-    const char *hostmeta;       /* hostmeta_read() document or NULL */
+    const char *hostmeta;       /* the trace's (sanitized) host context or NULL */
     char        sha256[65];     /* lower-case hex, "" if unknown */
 } nl_report_capture;
 

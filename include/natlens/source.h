@@ -1,6 +1,11 @@
 /* source.h - read a capture file with libpcap (pcap and pcapng), BPF filter.
  *
- * Files are opened with nanosecond precision. "-" reads standard input.
+ * Files are opened with nanosecond precision. "-" reads standard input;
+ * compressed files, FIFOs and standard input come through source_stream
+ * (one open, content peeked and replayed). A pcapng file whose interfaces
+ * have several link types (libpcap 1.10 stops at the first one that
+ * differs: source_mixed_stop()) can be read whole with
+ * source_open_wiretap() (Wireshark's library; regular files only).
  * Damage handling: when libpcap reports an error mid-file (a cut record, a
  * lying block length) reading stops, and source_warning() names the byte
  * offset where the damage starts; everything read before is valid.
@@ -13,11 +18,30 @@
 #include "natlens/decode.h"
 
 typedef struct nl_source nl_source;
+struct nl_stream;
+
+/* Link types one wiretap source filters with a BPF expression. */
+#define NL_SOURCE_MAX_DLT 16
 
 /* Open `path` (a file or "-"), compile and apply `bpf` (may be NULL or "").
  * On failure returns NULL and writes a message naming the file and the
  * reason into errbuf (>= 512 bytes). */
 nl_source *source_open(const char *path, const char *bpf, char *errbuf);
+
+/* The same from an opened stream (borrowed: it must outlive the source;
+ * the source takes its FILE). `path` names the file in messages. */
+nl_source *source_open_stream(struct nl_stream *st, const char *path, const char *bpf,
+                              char *errbuf);
+
+/* Read the regular file `path` with Wireshark's wiretap library: every
+ * record of a pcapng file whatever its interface's link type; frame
+ * numbers count every record, as Wireshark's do; pkt->ifindex is the
+ * pcapng interface id when the frame itself names none. */
+nl_source *source_open_wiretap(const char *path, const char *bpf, char *errbuf);
+
+/* 1 when libpcap stopped at an interface whose link type or snap length
+ * differs from the first one's (not damage: read it with wiretap). */
+int source_mixed_stop(const nl_source *s);
 
 /* pcapng Custom Blocks (natlens-capture's conntrack events: ctev.h) that
  * libpcap reads past: `data` is the block body after its type and length
@@ -48,7 +72,8 @@ const char *source_path(const nl_source *s);
 /* Warning text about damage, or NULL when the file read cleanly. */
 const char *source_warning(const nl_source *s);
 uint64_t source_damage_offset(const nl_source *s);
-/* Current byte offset in the file (-1 if not seekable, e.g. stdin). */
+/* Bytes of the file read so far (compressed bytes when compressed), for
+ * progress against source_size(). */
 int64_t source_offset(const nl_source *s);
 /* File size in bytes, or -1 when unknown (stdin, pipes). */
 int64_t source_size(const nl_source *s);

@@ -17,8 +17,12 @@ typedef struct nl_trace_opts {
     const char *bpf;            /* filter expression or NULL */
     int keep_packets;           /* keep per-flow packet records */
     uint8_t keep_limit;         /* records per flow, 0 = NL_FLOW_KEEP_PKTS */
+    nl_keep_policy keep_policy; /* which ended flows keep them (flow_table.h);
+                                 * with max_flows, ALL means SUMMARY: ended
+                                 * flows keep their summary only */
     int verify_checksums;       /* Zeek's default; natlens default is off (-C) */
-    uint32_t max_flows;         /* 0 = unlimited */
+    uint32_t max_flows;         /* live flows, 0 = unlimited; the least recently
+                                 * used is evicted (ended) at the cap */
     /* progress callback, called every ~64k packets; may be NULL */
     void (*progress)(void *ctx, int64_t done_bytes, int64_t total_bytes,
                      uint64_t packets);
@@ -47,8 +51,8 @@ typedef struct nl_trace_opts {
 #define NL_TRACE_BAD_KEEP 5
 
 typedef struct nl_trace {
-    char    *path;              /* as given */
-    char    *name;              /* basename, for display */
+    char    *path;              /* as given (raw bytes: escape before showing) */
+    char    *name;              /* basename, escaped for display (text_safe.h) */
     int      linktype;
     char     linktype_name[32];
     int      is_pcapng;
@@ -59,7 +63,14 @@ typedef struct nl_trace {
     uint64_t malformed;         /* frames with NL_PKT_MALFORMED */
     uint64_t truncated;         /* frames with NL_PKT_TRUNCATED */
     uint64_t first_ns, last_ns;
-    char    *warning;           /* damage warning, NULL if clean */
+    char    *warning;           /* damage warning (reading stopped before the
+                                   end: damage, a cut, compressed data ending
+                                   early, an interface libpcap cannot read),
+                                   NULL if clean */
+    char    *notes;             /* other warnings for every presenter, one a
+                                   line: host-context values replaced by
+                                   placeholders, the capture's own drops;
+                                   NULL if none; owned, escaped for display */
     uint64_t damage_offset;
     nl_flow_table *flows;
     /* tunnels met in the capture and the flows' links to them (f->tunnel);
@@ -72,8 +83,18 @@ typedef struct nl_trace {
     nl_probe_info *probes;
     size_t   nprobes;
     /* host context stored by natlens-capture (JSON text), NULL if none;
-     * owned by the trace */
+     * owned by the trace; already through hostmeta_sanitize(): every value
+     * that may reach a printed command is checked or a <placeholder> */
     char    *hostmeta;
+    /* the capture's own counters (pcapng Interface Statistics Blocks, as
+     * natlens-capture and dumpcap write them): has_capture_stats = 0 when
+     * the file has none */
+    int      has_capture_stats;
+    uint64_t capture_drops;     /* dropped by interface + OS */
+    uint64_t capture_received;  /* received by the interface, 0 if unknown */
+    /* SHA-256 of an input that cannot be hashed again by its name
+     * (standard input, a FIFO), "" otherwise: hash a file by its path */
+    char     sha256[65];
     /* What the file is: "pcap", "pcapng", or the record reader's name
      * ("conntrack", "ndjson", ...) and its title for people. Static
      * strings. A record file has is_record = 1: its flows come from

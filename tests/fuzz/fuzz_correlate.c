@@ -3,7 +3,9 @@
  * Input: a 4-byte little-endian length L, then L bytes of the near capture
  * (clamped to what is there), then the far capture. Both are loaded with
  * trace_load(keep_packets = 1) from memfds, correlated, diagnosed, and every
- * match, unmatched flow, chain, egress row and IP change is read back.
+ * match, unmatched flow, chain, egress row and IP change is read back,
+ * and every chain hop's ladder (ladder.h) is built: its twins must pair
+ * both ways, inside both sides.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* u_char in pcap.h under -std=c11; memfd_create */
@@ -17,6 +19,7 @@
 #include "natlens/correlate.h"
 #include "natlens/diagnose.h"
 #include "natlens/json.h"
+#include "natlens/ladder.h"
 #include "natlens/trace.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,8 +73,21 @@ static void fuzz_walk(nl_correlation *c)
         for (k = 0; k < c->ncaps; k++)
             if (ch->flows[k])
                 sum += ch->flows[k]->id;
-        for (k = 0; k < ch->nhops; k++)
+        for (k = 0; k < ch->nhops; k++) {
+            nl_ladder L;
             sum += ch->hops[k].lost_packets;
+            if (ladder_of_chain(c, ch, k, &L) < 0)
+                continue;
+            for (int s = 0; s < 2; s++)
+                for (size_t r = 0; r < L.side[s].nrecs; r++) {
+                    const nl_ladder_rec *x = &L.side[s].recs[r];
+                    if (x->twin >= 0 && ((size_t)x->twin >= L.side[!s].nrecs ||
+                                         L.side[!s].recs[x->twin].twin != (int32_t)r))
+                        abort();   /* twins pair both ways */
+                    sum += x->t_ns + x->other + x->dir;
+                }
+            ladder_free(&L);
+        }
     }
     for (i = 0; i < c->negress; i++)
         sum += c->egress[i].flows;

@@ -51,7 +51,7 @@ static void fuzz_trace_render(nl_trace *t)
     for (i = 0; i < n; i++) {
         const nl_flow *f = flows[i];
         flow_out_json(&j, NULL, f);
-        flow_out_csv_row(out, f, 0);
+        flow_out_csv_row(out, f, (uint16_t)(f->id & 1));   /* seed 0 and 1 */
         flow_out_tuple(f, buf, sizeof buf, 1);
         flow_community_id(f, buf, sizeof buf);
         (void)flow_conn_state(f);

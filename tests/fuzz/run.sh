@@ -31,12 +31,15 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 fi
 PCAP_CFLAGS=$(pkg-config --cflags libpcap 2>/dev/null)
 PCAP_LIBS=$(pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
-# the library's other dependencies (as the Makefile's LDLIBS)
-LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm"
+# the library's dependencies and include paths: the Makefile's own
+LIB_LIBS=$(make -s --no-print-directory print-libs 2>/dev/null) ||
+    LIB_LIBS="$PCAP_LIBS $(pkg-config --libs nettle json-c libxml-2.0 2>/dev/null) -lm"
+LIB_CFLAGS=$(make -s --no-print-directory print-cflags 2>/dev/null) ||
+    LIB_CFLAGS="$PCAP_CFLAGS $(pkg-config --cflags json-c libxml-2.0 2>/dev/null)"
 SAN="address,undefined"
 NOSAN=""
 [ -n "${FUZZ_NO_SAN:-}" ] && NOSAN="-fno-sanitize=$FUZZ_NO_SAN"
-CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $PCAP_CFLAGS $(pkg-config --cflags json-c libxml-2.0 2>/dev/null) -DNATLENS_VERSION=\"fuzz\""
+CF="-O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Iinclude $LIB_CFLAGS -DNATLENS_VERSION=\"fuzz\""
 mkdir -p "$OUT/obj" "$OUT/artifacts" "$OUT/corpus" "$OUT/seeds" || exit 2
 if [ "$(cat "$OUT/obj/.san" 2>/dev/null)" != "${FUZZ_NO_SAN:-}" ]; then
     rm -f "$OUT"/obj/*.o
@@ -105,6 +108,13 @@ if [ ! -f "$OUT/seeds/.done" ]; then
         [ "$sz" -le 65536 ] || continue
         cp "$c" "$OUT/seeds/fuzz_trace/$(echo "$c" | tr '/' '_')"
     done
+    # compressed captures: the decoders of analyzer/source_stream.c
+    for c in $(ls samples/*/client.pcap 2>/dev/null | head -n 2); do
+        for z in gzip zstd xz lz4; do
+            command -v $z >/dev/null 2>&1 &&
+                $z -c "$c" > "$OUT/seeds/fuzz_trace/$(echo "$c" | tr '/' '_').$z" 2>/dev/null
+        done
+    done
     if cc -O2 -o "$OUT/gen_capture" tests/gen/gen_*.c $PCAP_LIBS 2>/dev/null; then
         "$OUT/gen_capture" -n 120 -f 8 -s 3 -o "$OUT/seeds/fuzz_trace/gen-mixed.pcap" 2>/dev/null
         "$OUT/gen_capture" --pair -f 6 -o "$OUT/seeds/fuzz_trace/gen-near.pcap" \
@@ -135,6 +145,9 @@ COMMIT
     touch "$OUT/seeds/.done"
 fi
 
+# third-party leaks natlens cannot free (see the file)
+LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+export LSAN_OPTIONS
 status=0
 summary=""
 for t in $FUZZ_TARGETS; do

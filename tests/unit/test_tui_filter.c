@@ -2,7 +2,8 @@
  *
  * Compiles expressions and matches them against hand-made rows: every term
  * (port, host, net, state, nat, proto, broken, suspect, paired, near-only,
- * far-only, words), and/or/not/parentheses and their precedence, the
+ * far-only, words; record, action, nat dropped/exhausted, unreplied on rows
+ * of real record files read with trace_load), and/or/not/parentheses and their precedence, the
  * errors and where they point, and the bounds: input longer than the
  * buffer, nesting deeper than allowed, more terms than nodes, and random
  * token soup (compiled and matched, never crashing; run under ASan by
@@ -11,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include "unit.h"
 #include "../../analyzer/tui/tui_filter.c"
 #include "../../analyzer/tui/tui_text.c"
 #include "../../analyzer/tui/tui_model.c"
+#include "../../analyzer/tui/tui_record.c"
 
 /* tui_draw.c needs curses; the text code only measures ASCII here */
 int tui_text_width(const char *s)
@@ -219,6 +222,7 @@ static void test_soup(void)
     static const char *const tok[] = {
         "port", "53", "host", "10.0.0.1", "net", "10.0.0.0/8", "state", "S0", "nat", "snat",
         "proto", "udp", "broken", "suspect", "paired", "near-only", "far-only", "and", "or",
+        "record", "action", "reject", "dropped", "exhausted", "unreplied",
         "not", "!", "(", ")", "&&", "||", "\"", "x", "::1", "/", "\"a b\"", "65535", "-1"
     };
     uint32_t r = 0x9e3779b9u;
@@ -246,6 +250,164 @@ static void test_soup(void)
     }
 }
 
+/* ---- records: rows of real record files ---------------------------------- */
+
+/* An AWS flow log (custom format with a header), a Cloud NAT log (one
+ * mapping, one DROPPED entry) and a conntrack event stream ([UNREPLIED]),
+ * each a capture point of its own. */
+static const char aws_log[] =
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end "
+    "action log-status vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id "
+    "flow-direction\n"
+    "5 123456789010 eni-0a1b2c3d4e5f60718 10.72.2.222 198.51.100.80 42000 80 6 2 120 1795323360 "
+    "1795323420 ACCEPT OK vpc-0abc1234 subnet-0aaa1111 i-0123456789abcdef0 2 IPv4 10.72.2.222 "
+    "198.51.100.80 eu-west-1 euw1-az1 egress\n"
+    "5 123456789010 eni-0a1b2c3d4e5f60718 10.72.2.222 198.51.100.80 42003 8082 6 4 240 1795323360 "
+    "1795323420 REJECT OK vpc-0abc1234 subnet-0aaa1111 i-0123456789abcdef0 2 IPv4 10.72.2.222 "
+    "198.51.100.80 eu-west-1 euw1-az1 egress\n";
+static const char nat_log[] =
+    "{\"jsonPayload\": {\"allocation_status\": \"OK\", \"connection\": {\"dest_ip\": \"198.51.100.80\", "
+    "\"dest_port\": 80, \"nat_ip\": \"203.0.113.2\", \"nat_port\": 40000, \"protocol\": 6, \"src_ip\": "
+    "\"10.72.2.222\", \"src_port\": 40000}, \"endpoint\": {\"vm_name\": \"vm-client-222\"}, "
+    "\"gateway_identifiers\": {\"gateway_name\": \"nat-gw-1\", \"region\": \"europe-west1\", "
+    "\"router_name\": \"router-1\"}}, \"logName\": \"projects/p/logs/compute.googleapis.com%2Fnat_flows\", "
+    "\"timestamp\": \"2026-11-22T04:55:39.706009Z\"}\n"
+    "{\"jsonPayload\": {\"allocation_status\": \"DROPPED\", \"connection\": {\"dest_ip\": \"198.51.100.80\", "
+    "\"dest_port\": 80, \"protocol\": 6, \"src_ip\": \"10.72.2.223\", \"src_port\": 41000}, "
+    "\"endpoint\": {\"vm_name\": \"vm-app-3\"}, \"gateway_identifiers\": {\"gateway_name\": "
+    "\"nat-gw-1\", \"region\": \"europe-west1\", \"router_name\": \"router-1\"}}, \"logName\": "
+    "\"projects/p/logs/compute.googleapis.com%2Fnat_flows\", \"timestamp\": \"2026-11-22T04:55:40.236053Z\"}\n";
+static const char ct_log[] =
+    "[1795323361.280457]\t    [NEW] tcp      6 120 SYN_SENT src=198.51.100.10 dst=203.0.113.5 sport=41002 "
+    "dport=80 [UNREPLIED] src=192.168.0.250 dst=198.51.100.10 sport=80 dport=41002 id=2588579012\n";
+
+static nl_trace *load_text(const char *text)
+{
+    char path[] = "/tmp/natlens-test-tui-filter.XXXXXX", err[512];
+    int fd = mkstemp(path);
+    nl_trace *t;
+    if (fd < 0)
+        return NULL;
+    if (write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+        close(fd);
+        unlink(path);
+        return NULL;
+    }
+    close(fd);
+    t = trace_load(path, NULL, err);
+    if (!t)
+        fprintf(stderr, "load: %s\n", err);
+    unlink(path);
+    return t;
+}
+
+/* The first flow of t whose record passes want(). */
+static const nl_flow *rec_flow(nl_trace *t, int (*want)(const nl_record_info *))
+{
+    size_t n;
+    nl_flow **fl = trace_flows(t, &n);
+    for (size_t i = 0; i < n; i++) {
+        const nl_record_info *ri = record_info_of(t, fl[i]);
+        if (ri && want(ri))
+            return fl[i];
+    }
+    return NULL;
+}
+
+static int want_reject(const nl_record_info *ri) { return ri->action == NL_REC_ACTION_REJECT; }
+static int want_accept(const nl_record_info *ri) { return ri->action == NL_REC_ACTION_ACCEPT; }
+static int want_dropped(const nl_record_info *ri) { return ri->nat_status == NL_REC_NAT_DROPPED; }
+static int want_ok_inner(const nl_record_info *ri)
+{
+    return ri->nat_status == NL_REC_NAT_OK && ri->side == NL_REC_SIDE_INNER;
+}
+static int want_unreplied(const nl_record_info *ri) { return (ri->ct_flags & NL_REC_CT_UNREPLIED) != 0; }
+
+#define NREC_ROWS 6
+static tui_model rmodel;
+static tui_row rrows[NREC_ROWS];
+
+static int keep_rec(const char *expr)
+{
+    tui_filter f;
+    int mask = 0;
+    if (tui_filter_compile(&f, expr) < 0)
+        return -1;
+    for (int i = 0; i < NREC_ROWS; i++)
+        if (tui_filter_match(&f, &rmodel, &rrows[i]))
+            mask |= 1 << i;
+    return mask;
+}
+
+/* rows: 0 a packet flow (no record), 1 AWS REJECT, 2 AWS ACCEPT, 3 Cloud
+ * NAT DROPPED (vm-app-3), 4 Cloud NAT OK (a mapping), 5 conntrack
+ * [UNREPLIED]; each alone at its capture point */
+static void test_records(void)
+{
+    nl_trace *aws = load_text(aws_log), *nat = load_text(nat_log), *ct = load_text(ct_log);
+    nl_trace *traces[4] = {&tr[0], aws, nat, ct};
+    const nl_flow *f[NREC_ROWS];
+    char buf[512];
+    CHECK(aws && nat && ct);
+    if (!aws || !nat || !ct)
+        goto out;
+    f[0] = &flows[0];
+    f[1] = rec_flow(aws, want_reject);
+    f[2] = rec_flow(aws, want_accept);
+    f[3] = rec_flow(nat, want_dropped);
+    f[4] = rec_flow(nat, want_ok_inner);
+    f[5] = rec_flow(ct, want_unreplied);
+    for (int i = 1; i < NREC_ROWS; i++)
+        CHECK(f[i] != NULL);
+    if (!f[1] || !f[2] || !f[3] || !f[4] || !f[5])
+        goto out;
+    memset(&rmodel, 0, sizeof rmodel);
+    rmodel.ncaps = 4;
+    rmodel.traces = traces;
+    rmodel.rows = rrows;
+    rmodel.nrows = NREC_ROWS;
+    static const int cap[NREC_ROWS] = {0, 1, 1, 2, 2, 3};
+    for (int i = 0; i < NREC_ROWS; i++)
+        rrows[i] = (tui_row){.near = f[i], .near_cap = cap[i], .far_cap = cap[i], .other_cap = -1};
+    CHECK_EQ(keep_rec("record"), 0x3e);
+    CHECK_EQ(keep_rec("not record"), 0x01);
+    CHECK_EQ(keep_rec("action reject"), 0x02);
+    CHECK_EQ(keep_rec("ACTION Accept"), 0x04);
+    CHECK_EQ(keep_rec("nat dropped"), 0x08);
+    CHECK_EQ(keep_rec("nat exhausted"), 0x08);
+    CHECK_EQ(keep_rec("nat out_of_resources"), 0x00);
+    CHECK_EQ(keep_rec("unreplied"), 0x20);
+    CHECK_EQ(keep_rec("record and not (action accept or nat dropped)"), 0x32);
+    /* the record's own words are the row's text: file names, VM, interface */
+    CHECK_EQ(keep_rec("vm-app-3"), 0x08);
+    CHECK_EQ(keep_rec("eni-0a1b2c3d4e5f60718"), 0x06);
+    CHECK_EQ(keep_rec("nat-gw-1"), 0x18);
+    /* the STATE column says what the record says, never a packet state */
+    CHECK(!strcmp(tui_text_state(&rmodel, &rrows[3], buf, sizeof buf), "DROPPED"));
+    CHECK(!strcmp(tui_text_state(&rmodel, &rrows[4], buf, sizeof buf), "NAT OK"));
+    CHECK(!strcmp(tui_text_state(&rmodel, &rrows[1], buf, sizeof buf), "REJECT"));
+    CHECK(!strcmp(tui_text_state(&rmodel, &rrows[5], buf, sizeof buf), "UNREPLIED"));
+    CHECK(!strcmp(tui_text_state(&rmodel, &rrows[0], buf, sizeof buf), "SF"));
+    {
+        /* the Pair panel's lines of the mapping: both legs, the gateway */
+        tui_rline rl[TUI_RLINES];
+        size_t n = tui_record_lines(&rmodel, 2, f[4], rl, TUI_RLINES), hit = 0;
+        for (size_t i = 0; i < n; i++)
+            hit |= (strstr(rl[i].text, "203.0.113.2:40000") ? 1u : 0u) |
+                   (strstr(rl[i].text, "nat-gw-1") ? 2u : 0u) |
+                   (strstr(rl[i].text, "to 1 s") ? 4u : 0u) |
+                   (!strcmp(rl[i].label, "pins") && strstr(rl[i].text, "no TCP state") ? 8u : 0u);
+        CHECK_EQ(hit, 15u);
+    }
+    CHECK(err_has("action", "'action' needs accept or reject", -1));
+    CHECK(err_has("action maybe", "unknown action 'maybe'", 7));
+    CHECK(err_has("nat droped", "unknown translation 'droped'", 4));
+out:
+    trace_free(aws);
+    trace_free(nat);
+    trace_free(ct);
+}
+
 int main(void)
 {
     setup();
@@ -254,5 +416,6 @@ int main(void)
     test_errors();
     test_bounds();
     test_soup();
+    test_records();
     return UNIT_END();
 }
