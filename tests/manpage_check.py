@@ -411,7 +411,30 @@ def check_json(man, natlens, root):
             err(f"the flow records have '{k}'; {man.path} OUTPUT, Flow records, does not name it")
 
 
+def check_render(path):
+    """The source holds no control byte but newline (a Python "\\f" once
+    became a form feed), and the rendered page shows no font escape as text
+    (\\fB printed instead of bold, a doubled backslash)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    for n, line in enumerate(raw.split(b"\n"), 1):
+        bad = sorted({c for c in line if c < 0x20 or c == 0x7f})
+        if bad:
+            err(f"{path}:{n}: control byte(s) {', '.join('0x%02x' % c for c in bad)} in the source")
+    if not shutil.which("groff"):
+        return
+    env = dict(os.environ, MANWIDTH="100", LC_ALL="C.UTF-8")
+    p = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou", path], capture_output=True,
+                       env=env, timeout=60)
+    text = p.stdout.decode("utf-8", "replace")
+    for n, line in enumerate(text.splitlines(), 1):
+        m = re.search(r"\\f[BIRP(\[]|\\\(|\\-|\f", line)
+        if m:
+            err(f"{path}: rendered line {n} shows a font or character escape: {line.strip()[:120]}")
+
+
 def check_lint(path):
+    check_render(path)
     if shutil.which("groff"):
         rc, out, e = run(["groff", "-man", "-Tutf8", "-ww", "-z", path])
         if rc != 0 or e.strip():

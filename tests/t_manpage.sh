@@ -93,4 +93,19 @@ sed 's/^\.B same_capture$/.B same_file/' "$ROOT/natlens.1" > "$T/kind.1"
 expect="kind same_capture"
 must_fail "a finding kind missing from FINDINGS" --man "$T/kind.1"
 
+# a page that renders wrong: a literal form feed (Python's "\f" in an edit
+# script) and a font escape printed as text
+sed '0,/^One JSON document/s//One\x0cJSON document/' "$ROOT/natlens.1" > "$T/ff.1"
+[ "$(tr -cd '\014' < "$T/ff.1" | wc -c)" = 1 ] || bad "could not add a form feed to a copy of natlens.1"
+expect="control byte(s) 0x0c"
+must_fail "a form feed in natlens.1" --man "$T/ff.1"
+if command -v groff >/dev/null 2>&1; then
+    sed '0,/^One JSON document/s//One \\efBJSON document/' "$ROOT/natlens.1" > "$T/esc.1"
+    grep -q 'efBJSON' "$T/esc.1" || bad "could not add an escape to a copy of natlens.1"
+    expect="shows a font or character escape"
+    must_fail "a font escape that renders as text" --man "$T/esc.1"
+else
+    echo "note: groff not installed, rendering not checked"
+fi
+
 exit $fail
