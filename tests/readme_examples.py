@@ -2,7 +2,8 @@
 """readme_examples.py - the README's example outputs are what natlens prints.
 
 A README code block whose first line is "$ natlens ARGS" shows what that
-command prints, run from the repository's root. A block whose last line is
+command prints, run from the repository's root, on a terminal of 100
+columns without colour (run() says how). A block whose last line is
 "..." shows the first lines only. Trailing blanks are not compared (editors
 strip them).
 
@@ -14,9 +15,14 @@ Exit: 0 all blocks agree (or were updated), 1 a block differs, 2 bad usage.
 import argparse
 import difflib
 import os
+import pty
+import select
 import shlex
 import subprocess
 import sys
+import time
+
+COLUMNS = 100
 
 
 def blocks(lines):
@@ -35,12 +41,37 @@ def blocks(lines):
 
 
 def run(natlens, cmdline, root):
+    """The command as a 100-column terminal shows it: standard output is a
+    pseudo-terminal (text is wrapped to the terminal, never in a pipe) with
+    COLUMNS=100 and NO_COLOR=1; standard error a pipe."""
     argv = shlex.split(cmdline[2:])
-    env = dict(os.environ)
-    env.pop("NO_COLOR", None)
-    p = subprocess.run([natlens] + argv[1:], cwd=root, capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL, env=env, timeout=120)
-    return p.returncode, p.stdout.rstrip("\n").split("\n"), p.stderr
+    env = dict(os.environ, COLUMNS=str(COLUMNS), NO_COLOR="1")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([natlens] + argv[1:], cwd=root, stdout=slave, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([master], [], [], 1.0)
+        if not r:
+            if p.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:          # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    if p.poll() is None:
+        p.kill()
+    err = p.stderr.read().decode("utf-8", "replace")
+    rc = p.wait()
+    text = out.decode("utf-8", "replace").replace("\r\n", "\n")
+    return rc, text.rstrip("\n").split("\n"), err
 
 
 def main():
