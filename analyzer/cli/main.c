@@ -11,7 +11,7 @@ typedef struct cli_cmd {
 
 static const cli_cmd cli_cmds[] = {
     {"flows", cmd_flows, "flows [--json|--csv|--zeek|--zeek-json] [options] FILE [BPF expression]"},
-    {"correlate", cmd_correlate, "correlate [--json] [options] FILE_NEAR FILE_FAR [FILE...] | DIR"},
+    {"correlate", cmd_correlate, "correlate [--json|--csv] [options] FILE_NEAR FILE_FAR [FILE...] | DIR"},
     {"report", cmd_report, "report -o FILE.{html,md,json} [options] CAPTURE..."},
     {"tui", cmd_tui, "tui [options] FILE [FILE...]"},
     {"fleet", cmd_fleet, "fleet [--server HOST:PORT] [--init] [--json] [DIR]"},
