@@ -1,7 +1,10 @@
 /* tui_load.c - read, pair and diagnose in the background while the UI runs.
  *
- * One thread per capture runs trace_load() (keep_packets = 1, the same load
- * as `correlate` and `report`) and reports progress through its callback.
+ * One thread per capture runs trace_load() and reports progress through
+ * its callback. Packet records are kept as `flows` keeps them
+ * (NL_KEEP_NEEDED: the flows the findings need and a sample), so memory
+ * is bounded by flows; the ladder reads any other flow's packets again
+ * from the file when it is opened (tui_pkts.c).
  * A worker thread then publishes a model in stages, each as soon as it is
  * known: the flows of every capture (the first rows, within a second of
  * the files being read), then the pairing (correlate_traces), then the
@@ -75,6 +78,7 @@ static void *tui_load_one(void *arg)
     nl_trace_opts o;
     memset(&o, 0, sizeof o);
     o.keep_packets = 1;
+    o.keep_policy = NL_KEEP_NEEDED;
     o.bpf = j->ld->bpf;
     o.format = tui_format;
     o.tunnels = tui_tunnels;
