@@ -293,10 +293,10 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
     }
     if (rc == CLI_USAGE)
         cli_eprintf("natlens: %s\n", err);
-    if (!done) {
-        /* still reading, pairing or diagnosing: none of it can be
-         * interrupted, and nothing is left to flush; leave without
-         * waiting for it */
+    if (!done || tui_pkts_busy(&ui.pkts)) {
+        /* still reading, pairing or diagnosing, or reading a flow's
+         * packets again: none of it can be interrupted at once, and
+         * nothing is left to flush; leave without waiting for it */
         fflush(stdout);
         fflush(stderr);
         _exit(rc);

@@ -323,7 +323,8 @@ static const char *tui_pair_side_note(const tui_ui *ui, int s, char *buf, size_t
     if (!asked && !L->more_pieces)
         return NULL;
     if (tui_pkts_busy(&ui->pkts) && !why && !capped) {
-        snprintf(buf, len, "reading this flow's packets again from %s%s", name, tui_g.ellipsis);
+        snprintf(buf, len, "%s: %llu of %llu packets kept; reading the others again%s", name,
+                 (unsigned long long)L->kept[s], (unsigned long long)L->pkts[s], tui_g.ellipsis);
     } else if (why) {
         snprintf(buf, len, "%s: %s; the ladder shows the packets kept (%llu of %llu)", name, why,
                  (unsigned long long)L->kept[s], (unsigned long long)L->pkts[s]);
@@ -375,15 +376,19 @@ static void tui_pair_footer(tui_ui *ui, int y)
                 (unsigned long long)L->pkts[1]);
     }
     ADD(" packets");
-    for (int s = 0; s < 2; s++)
-        for (size_t p = 0; p < L->np[s]; p++) {
-            const tui_pkts_ent *e = tui_pkts_entry(&ui->pkts, L->pcap[s], L->piece[s][p]);
-            if (e && e->n && !e->why[0]) {
-                ADD(" (read again from the file%s)", L->pcap[1] >= 0 ? "s" : "");
-                s = 2;
-                break;
+    {
+        /* which captures the ladder read again (tui_pkts.c) */
+        int again[2] = {0, 0};
+        for (int s = 0; s < 2; s++)
+            for (size_t p = 0; p < L->np[s] && !again[s]; p++) {
+                const tui_pkts_ent *e = tui_pkts_entry(&ui->pkts, L->pcap[s], L->piece[s][p]);
+                again[s] = e && e->n && !e->why[0];
             }
-        }
+        if (again[0] && again[1])
+            ADD(" (both read again)");
+        else if (again[0] || again[1])
+            ADD(" (%s read again)", m->traces[L->pcap[again[0] ? 0 : 1]]->name);
+    }
     if (L->npieces[0] > 1 || L->npieces[1] > 1)
         ADD(" in %zu/%zu pieces%s", L->npieces[0], L->npieces[1], L->more_pieces ? " (more not drawn)" : "");
 #undef ADD
@@ -565,7 +570,8 @@ static void tui_pair_draw(tui_ui *ui, int y, int h)
     tui_pair_header(ui, y, G.xl, L->far_cap < 0 ? G.xa + G.aw + 1 : G.xd);
     tui_pair_info(ui, y + 1);
     tui_draw_fill(y + 2, 0, COLS, TUI_A_DIM);
-    tui_draw_text(y + 2, 1, 15, TUI_A_DIM, "TIME near clock");
+    /* before pairing a far flow's times are its own capture's */
+    tui_draw_text(y + 2, 1, 15, TUI_A_DIM, L->pending && !L->nf ? "TIME own clock" : "TIME near clock");
     tui_draw_text(y + 2, G.xl, G.lw, TUI_A_DIM, m->traces[L->near_cap]->name);
     if (L->far_cap >= 0) {
         tui_draw_text(y + 2, G.xd, G.dw, TUI_A_DIM, "transit");

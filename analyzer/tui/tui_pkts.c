@@ -22,7 +22,10 @@
  * Threads: the UI thread owns the cache and starts at most one job; the
  * job reads the traces' flows (immutable after loading) and writes only
  * its own result, handed over under the mutex. Cancelling is a flag the
- * job reads every few thousand packets.
+ * job reads every 4096 packets that pass the filter and between files:
+ * the filter runs inside source_next(), so a job asked to stop ends at
+ * the end of the file it reads (a pass over a 124 MB capture takes about
+ * 0.3 s). Quitting does not wait for it (tui_main.c).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -45,23 +48,16 @@ static const char *tui_pkts_why_not(const nl_trace *t, const nl_flow *f, char *b
         return "a record file holds no packets";
     if (f->tunnel)
         return "the flow came from inside a tunnel";
-    if (!strcmp(t->path, "-") || t->sha256[0]) {
-        snprintf(buf, len, "%s was read from standard input or a pipe: it cannot be read again",
-                 t->name);
-        return buf;
-    }
+    if (!strcmp(t->path, "-") || t->sha256[0])
+        return "read from standard input or a pipe, it cannot be read again";
     if (stat(t->path, &st) < 0) {
-        snprintf(buf, len, "%s: %s", t->name, strerror(errno));
+        snprintf(buf, len, "cannot read it again: %s", strerror(errno));
         return buf;
     }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(buf, len, "%s is not a regular file: it cannot be read again", t->name);
-        return buf;
-    }
-    if (t->file_size >= 0 && st.st_size != t->file_size) {
-        snprintf(buf, len, "%s changed since it was read", t->name);
-        return buf;
-    }
+    if (!S_ISREG(st.st_mode))
+        return "not a regular file, it cannot be read again";
+    if (t->file_size >= 0 && st.st_size != t->file_size)
+        return "the file changed since it was read";
     return NULL;
 }
 
@@ -229,6 +225,11 @@ static void tui_pkts_side_read(struct tui_pkts_job *j, tui_pkts_side *s)
     char bpf[2 * NL_LADDER_PIECES * 200 + 1024], err[512];
     nl_source *src = NULL;
     const char *user = j->bpf && *j->bpf ? j->bpf : NULL;
+    pthread_mutex_lock(&j->px->mu);
+    snprintf(j->px->reading, sizeof j->px->reading, "%s", s->t->name);
+    j->px->done_bytes = 0;
+    j->px->total_bytes = -1;
+    pthread_mutex_unlock(&j->px->mu);
     for (int vlan = 1; vlan >= 0 && !src; vlan--) {
         if (tui_pkts_filter(s, user, vlan, bpf, sizeof bpf) < 0) {
             snprintf(s->why, sizeof s->why, "the connection's filter is too long");
@@ -436,7 +437,7 @@ void tui_pkts_want_more(tui_ui *ui)
     px->finished = 0;
     px->done_bytes = 0;
     px->total_bytes = -1;
-    snprintf(px->reading, sizeof px->reading, "%s", j->side[0].t->name);
+    px->reading[0] = '\0';
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&px->th, NULL, tui_pkts_main, j);
@@ -495,18 +496,20 @@ int tui_pkts_status(const tui_ui *ui, char *buf, size_t len)
 {
     tui_pkts *px = (tui_pkts *)&ui->pkts;
     int64_t d, t;
+    char name[128];
     if (!px->job)
         return 0;
     pthread_mutex_lock(&px->mu);
     d = px->done_bytes;
     t = px->total_bytes;
+    snprintf(name, sizeof name, "%s", px->reading);
     pthread_mutex_unlock(&px->mu);
-    if (t > 0)
-        snprintf(buf, len, "reading the flow's packets again from %s%s %d%%", px->reading,
+    if (t > 0 && d > 0)
+        snprintf(buf, len, "reading the flow's packets again from %s%s %d%%", name,
                  tui_g.ellipsis, (int)(d * 100 / t));
     else
-        snprintf(buf, len, "reading the flow's packets again from %s%s", px->reading,
-                 tui_g.ellipsis);
+        snprintf(buf, len, "reading the flow's packets again%s%s%s", name[0] ? " from " : "",
+                 name, tui_g.ellipsis);
     return 1;
 }
 
