@@ -506,6 +506,26 @@ if [ -x "$GEN" ]; then
                         wait_for 'F10 q +quit' 20 && keys Escape &&
                             keys 2 && wait_for "pairing 2 captures… the other side's packets follow" 20 &&
                             keys 1 && keys_ok=1
+                        # a flow of the far capture opened while pairing: its
+                        # ladder puts it on the far side, in its own clock,
+                        # never "near clock far.pcap" (issue 12, section 2)
+                        keys F3
+                        wait_for 'Search:' 20 && keys -l -- '203.0.113.' && keys Enter
+                        wait_for '^▶.*203\.0\.113\.' 20 && keys Enter
+                        if wait_for 'TIME (own|near) clock' 20; then
+                            if grep -Eq 'TIME near clock +far\.pcap' "$TMP/screen"; then
+                                fail "a far flow's ladder while pairing is titled 'near clock far.pcap'"
+                            elif grep -q 'pairing 2 captures' "$TMP/screen" &&
+                                 ! { grep -Eq 'TIME own clock +near\.pcap +transit +far\.pcap' "$TMP/screen" &&
+                                     grep -Eq '^ +— pairing… +203\.0\.113\.' "$TMP/screen"; }; then
+                                fail "a far flow's ladder while pairing: not on the far side in its own clock"
+                            else
+                                ok "a far flow's ladder while pairing sits on the far side"
+                            fi
+                        else
+                            fail "could not open a far flow's ladder while pairing"
+                        fi
+                        keys 1
                         continue
                     fi
                 fi
