@@ -299,6 +299,10 @@ typedef struct tui_loader {
     char              note[256]; /* pairing or findings unavailable */
     tui_model        *fresh;   /* published, not taken by the UI yet */
     uint64_t          start_ns, read_ns, paired_ns, ready_ns, stage_ns;
+    /* CPU time (NATLENS_TUI_STATS): the slowest reading thread, and the
+     * first model; with a core per file and nothing else running, their
+     * sum is the wall time to the first rows */
+    uint64_t          read_cpu_ns, model_cpu_ns;
 } tui_loader;
 
 /* Read record files with this record reader (--format; reader.h); NULL

@@ -38,8 +38,16 @@ typedef struct tui_cap_job {
     tui_loader *ld;
     size_t      i;
     nl_trace   *trace;
+    uint64_t    cpu_ns;     /* the thread's CPU time for reading */
     char        err[512];
 } tui_cap_job;
+
+static uint64_t tui_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t tui_now_ns(void)
 {
@@ -85,6 +93,7 @@ static void *tui_load_one(void *arg)
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);
+    j->cpu_ns = tui_cpu_ns();
     pthread_mutex_lock(&j->ld->mu);
     j->ld->prog[j->i].finished = 1;
     if (j->trace) {
@@ -148,6 +157,8 @@ static int tui_load_read(tui_loader *ld, char *err, size_t errlen)
         if (ok[i])
             pthread_join(th[i], NULL);
         ld->traces[i] = jobs[i].trace;
+        if (jobs[i].cpu_ns > ld->read_cpu_ns)
+            ld->read_cpu_ns = jobs[i].cpu_ns;
         if (!ld->traces[i] && !err[0])
             snprintf(err, errlen, "%s", jobs[i].err);
     }
@@ -179,7 +190,11 @@ static void *tui_load_main(void *arg)
     }
     ld->read_ns = tui_now_ns();
     /* stage 1: the flows, before anything is paired */
-    m = tui_model_build(ld->traces, n, NULL, NULL, 1, ld->utf8, err);
+    {
+        uint64_t c0 = tui_cpu_ns();
+        m = tui_model_build(ld->traces, n, NULL, NULL, 1, ld->utf8, err);
+        ld->model_cpu_ns = tui_cpu_ns() - c0;
+    }
     if (!m) {
         tui_load_fail(ld, err);
         return NULL;

@@ -289,6 +289,9 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
             if (t[i])
                 fprintf(stderr, "%s %s %.3f s", i ? "," : "", name[i],
                         (double)(t[i] - ld.start_ns) / 1e9);
+        if (ui.m)
+            fprintf(stderr, "; cpu: slowest read %.3f s, first model %.3f s",
+                    (double)ld.read_cpu_ns / 1e9, (double)ld.model_cpu_ns / 1e9);
         fprintf(stderr, "\n");
     }
     if (rc == CLI_USAGE)
