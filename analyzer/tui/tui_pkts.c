@@ -191,8 +191,12 @@ static int tui_pkts_pass(struct tui_pkts_job *j, tui_pkts_side *s, nl_source *sr
                 return 0;
             tui_pkts_progress(j->px, source_offset(src), source_size(src));
         }
-        /* what the flow table counts (flow_table_add) */
-        if ((pkt.flags & NL_PKT_NOT_IP) || !pkt.ip_ver || !(pkt.flags & NL_PKT_HAS_L4))
+        /* what the flow table counts (flow_table_add): IP, and for the
+         * protocols with ports or ids their header (not a later fragment) */
+        if ((pkt.flags & NL_PKT_NOT_IP) || !pkt.ip_ver ||
+            (!(pkt.flags & NL_PKT_HAS_L4) &&
+             (pkt.proto == IPPROTO_TCP || pkt.proto == IPPROTO_UDP ||
+              pkt.proto == IPPROTO_ICMP || pkt.proto == IPPROTO_ICMPV6)))
             continue;
         for (size_t i = 0; i < s->nw; i++) {
             tui_pkts_want *w = &s->w[i];
@@ -383,6 +387,9 @@ static struct tui_pkts_job *tui_pkts_plan(tui_ui *ui)
     struct tui_pkts_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
+    /* no job runs: the cache holds what this ladder borrows and older
+     * pieces nothing borrows; those go, so it never fills up */
+    tui_pkts_trim(px, L);
     j->px = px;
     j->bpf = ui->ld ? ui->ld->bpf : NULL;
     for (int s = 0; s < 2; s++) {
