@@ -11,8 +11,12 @@
 # far capture sits in the FAR column and its ladder on the far side
 # (dualnic); a connection split into pieces is one row whose ladder pairs
 # every retry (asym-return); a record file's Pair panel shows the record,
-# not a ladder; on a generated pair of 100k flows a side the flow rows
-# are on screen while the status says "pairing", keys work then, and the
+# not a ladder; a 300-packet flow's ladder holds every packet of both
+# sides (read again from the files), its one lost packet the only "not
+# seen"; a capture read from a pipe is said not to be read again, a gzip
+# one is read again; on a generated pair of 100k flows a side the flow rows
+# are on screen while the status says "pairing", keys work then, a far
+# flow opened then sits on the far side of its ladder, and the
 # summary follows; q exits 0 with the tty modes restored and the
 # alternate screen left; SIGTERM exits 143 cleanly; control bytes in a
 # file name are not sent to the terminal; a bad path exits 2 naming the
