@@ -457,6 +457,23 @@ if [ -x "$GEN" ] && "$GEN" --pair -f 3 --ppf 300 -o "$TMP/long-near.pcap" -O "$T
     fi
     quit_ok "long flows"
 
+    # the bound: at most 100000 packets a capture are read again, said
+    if "$GEN" --pair -f 1 --ppf 120000 -o "$TMP/big-near.pcap" -O "$TMP/big-far.pcap" \
+            -t "$TMP/big.json" > /dev/null 2>&1; then
+        START_ARGS="'$TMP/big-near.pcap' '$TMP/big-far.pcap'"
+        start 180 40
+        wait_for '^ [0-9]+ paired ' 200 || fail "120k-packet flow: no summary"
+        keys Enter
+        if wait_for 'big-near\.pcap: the first 100000 of [0-9]+ packets, read again \(at most 100000 a capture\)' 300 &&
+           grep -Eq 'kept 100000 of 1[0-9]{5} / 100000 of 1[0-9]{5} packets \(both read again\)' "$TMP/screen"; then
+            ok "a 120k-packet flow: 100000 packets a side read again, the bound said"
+        else
+            fail "120k-packet flow: the bound of 100000 packets is not said"
+        fi
+        quit_ok "120k-packet flow"
+        rm -f "$TMP/big-near.pcap" "$TMP/big-far.pcap"
+    fi
+
     if command -v gzip > /dev/null 2>&1 && command -v mkfifo > /dev/null 2>&1; then
         gzip -c "$TMP/long-far.pcap" > "$TMP/long-far.pcap.gz"
         mkfifo "$TMP/long-near.fifo"
@@ -530,6 +547,8 @@ if [ -x "$GEN" ]; then
                             fail "could not open a far flow's ladder while pairing"
                         fi
                         keys 1
+                        # the checks above may outlast the pairing: it was seen
+                        case " $seq " in *" pairing "*) ;; *) seq="$seq pairing" ;; esac
                         continue
                     fi
                 fi
