@@ -159,7 +159,7 @@ static void flows_json(nl_trace *t, const nl_findings *fs, uint16_t cid_seed)
     json_arr_end(&j);
     json_arr_begin(&j, "flows");
     for (size_t i = 0; i < n; i++)
-        flow_out_json_tun(&j, NULL, fl[i], t->tunnels);
+        flow_out_json_in(&j, NULL, fl[i], t);
     json_arr_end(&j);
     diagnose_json(&j, "findings", fs);
     trace_out_json_probes(&j, "probes", &t, 1);
