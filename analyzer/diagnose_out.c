@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include "natlens/frame_ref.h"
 #include "natlens/diagnose.h"
 #include "natlens/flow_out.h"
 
@@ -54,8 +55,13 @@ void diagnose_json(nl_json *j, const char *key, const nl_findings *fs)
             json_obj_begin(j, NULL);
             json_str(j, "capture", diagnose_capture_name(fs, e->capture));
             json_int(j, "capture_index", e->capture);
+            if (frame_ref_file(e->frame) >= 0) {   /* a capture point of several files */
+                char file[256];
+                json_str(j, "file", frame_ref_where(diagnose_capture_name(fs, e->capture),
+                                                    e->frame, file, sizeof file));
+            }
             if (e->frame)
-                json_uint(j, "frame", e->frame);
+                json_uint(j, "frame", frame_ref_local(e->frame));
             else
                 json_null(j, "frame");
             if (e->ts_ns)
@@ -135,7 +141,9 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color)
     for (size_t i = 0; i < diagnose_count(fs); i++) {
         const nl_finding *f = diagnose_get(fs, i);
         for (size_t k = 0; k < f->nevidence; k++) {
-            size_t l = strlen(diagnose_capture_name(fs, f->evidence[k].capture));
+            char file[256];
+            size_t l = strlen(frame_ref_where(diagnose_capture_name(fs, f->evidence[k].capture),
+                                              f->evidence[k].frame, file, sizeof file));
             if (l > namew)
                 namew = l;
         }
@@ -156,7 +164,7 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color)
         int lastcap = -1, percap = 0;
         for (size_t k = 0; k < f->nevidence; k++) {
             const nl_evidence *e = &f->evidence[k];
-            char fr[32], tm[32];
+            char fr[32], tm[32], file[256];
             if (e->capture != lastcap) {
                 lastcap = e->capture;
                 percap = 0;
@@ -168,15 +176,17 @@ void diagnose_text(FILE *out, const nl_findings *fs, int color)
             }
             percap++;
             if (e->frame)
-                snprintf(fr, sizeof fr, "#%llu", (unsigned long long)e->frame);
+                snprintf(fr, sizeof fr, "#%llu", (unsigned long long)frame_ref_local(e->frame));
             else
                 snprintf(fr, sizeof fr, "-");
             if (e->ts_ns)
                 flow_out_time(e->ts_ns, tm, sizeof tm, 0);
             else
                 snprintf(tm, sizeof tm, "%15s", "");
+            /* a capture point of several files: the file the frame is in */
             fprintf(out, "    %-9s %-*.*s %-6s %s  ", shown ? "" : "evidence", (int)namew,
-                    (int)namew, diagnose_capture_name(fs, e->capture), fr, tm);
+                    (int)namew, frame_ref_where(diagnose_capture_name(fs, e->capture), e->frame,
+                                                file, sizeof file), fr, tm);
             text_wrap(out, e->what, 4 + 10 + (int)namew + 1 + 7 + 15 + 2,
                       4 + 10 + (int)namew + 1 + 7 + 15 + 2, width);
             shown++;

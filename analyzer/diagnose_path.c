@@ -16,12 +16,32 @@
 #include <stdio.h>
 #include <string.h>
 #include "natlens/diagnose.h"
+#include "natlens/frame_ref.h"
 #include "natlens/hostmeta.h"
+
+/* The interface a file of a capture point of several files (frame_ref.h)
+ * was taken on: "the interface of server-eth0.pcap", and when the file's
+ * name ends in "-IFNAME" the name it suggests ("eth0, by the file name");
+ * a guess from a name is said as one and never pasted into a command. */
+static int if_words_file(const dg_ctx *cx, int ifx, char *buf, size_t len)
+{
+    char file[72], sfx[20];
+    int k = frame_ref_ifx_file(ifx);
+    if (k < 0 || frame_ref_file_name(cx->name, k, file, sizeof file) != 0)
+        return 0;
+    if (frame_ref_name_iface(file, sfx, sizeof sfx) == 0)
+        snprintf(buf, len, "the interface of %.64s (%.15s, by the file name)", file, sfx);
+    else
+        snprintf(buf, len, "the interface of %.64s", file);
+    return 1;
+}
 
 /* Interface words: "eth1 (ifindex 3)" with host metadata, else "interface 3". */
 static void if_words(const dg_ctx *cx, int ifx, char *buf, size_t len, char *name, size_t nlen)
 {
     name[0] = '\0';
+    if (if_words_file(cx, ifx, buf, len))
+        return;
     if (cx->hostmeta && hostmeta_ifname(cx->hostmeta, ifx, name, nlen) == 0 && name[0])
         snprintf(buf, len, "%s (ifindex %d)", name, ifx);
     else
@@ -98,7 +118,7 @@ void diagnose_path_learn(dg_normal *nm, const dg_hs *h)
 
 int diagnose_path_rule(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const dg_normal *nm)
 {
-    char a[96], b[96], an[64], bn[64];
+    char a[120], b[120], an[64], bn[64];
     char in_mac[20] = "", out_mac[20] = "";
     dg_names nmf;
     dg_path p;
@@ -174,7 +194,8 @@ int diagnose_path_rule(const dg_ctx *cx, const nl_flow *f, const dg_hs *h, const
                 diagnose_mac(h->syn->src_mac, in_mac, sizeof in_mac);
             diagnose_case_fix(k, an[0] ? 30 : 25,
                               diagnose_fix_source_routing(cx->hostmeta, ip, an[0] ? an : NULL,
-                                                          p.in_if, in_mac, NULL));
+                                                          frame_ref_ifx_file(p.in_if) >= 0 ?
+                                                          -1 : p.in_if, in_mac, NULL));
         }
     }
     if (h->rst_orig)

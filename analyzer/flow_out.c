@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "natlens/flow_out.h"
+#include "natlens/frame_ref.h"
 #include "natlens/record.h"
 #include "natlens/trace.h"
 #include "natlens/tunnel_out.h"
@@ -87,7 +88,11 @@ static void flow_json(nl_json *j, const char *key, const nl_flow *f,
     json_ts(j, "last_ts", f->last_ns);
     json_str(j, "community_id", flow_community_id_seed(f, j->community_id_seed, buf, sizeof buf));
     json_uint(j, "id", f->id);
-    pinned_uint(j, "first_frame", f->first_frame, !ri);
+    /* a capture point of several files (frame_ref.h): the frame in its
+     * file, and which file of the point's '+' list (0-based) */
+    pinned_uint(j, "first_frame", frame_ref_local(f->first_frame), !ri);
+    if (!ri && frame_ref_file(f->first_frame) >= 0)
+        json_int(j, "first_frame_file", frame_ref_file(f->first_frame));
     if (ri)
         json_bool(j, "record", 1);      /* its facts: the capture's "records" */
     if (f->proto == 6 && f->sig[NL_ORIG].has_syn)

@@ -4,6 +4,7 @@
 #include "natlens/flow_out.h"
 #include "natlens/record.h"
 #include "natlens/record_out.h"
+#include "natlens/frame_ref.h"
 
 static const char *const pin_names[] = {
     "addrs", "ports", "nat", "pkts", "bytes", "payload", "flags", "times", "state", "resp"
@@ -37,7 +38,7 @@ void record_out_json(nl_json *j, const char *key, const nl_trace *t)
             json_null(j, "frame");
         } else {
             json_null(j, "line");
-            json_uint(j, "frame", ri->line);
+            json_uint(j, "frame", frame_ref_local(ri->line));   /* in its file */
         }
         json_uint(j, "records", ri->nrecords);
         json_str(j, "action", record_action_name(ri->action));
@@ -139,7 +140,7 @@ static void rec_text_row(FILE *out, const nl_trace *t, const nl_flow *f, const n
         snprintf(seen, sizeof seen, "%s", st && ri->nat_status != NL_REC_NAT_OK ? "no NAT port" : "-");
     }
     fprintf(out, "  %-47s %-28s %s %-6" PRIu64 "%s%s%s%s%s", tup, seen,
-            t->is_record ? "line" : "frame", ri->line,
+            t->is_record ? "line" : "frame", frame_ref_local(ri->line),
             st ? " " : "", st ? st : "",
             ri->ct_flags & NL_REC_CT_UNREPLIED ? " [UNREPLIED]" : "",
             ri->ct_flags & NL_REC_CT_ASSURED ? " [ASSURED]" : "",

@@ -8,6 +8,7 @@
  * host context documents are bounded by hostmeta.h (16 MiB, depth 64). */
 #include <json-c/json.h>
 #include <string.h>
+#include "natlens/frame_ref.h"
 #include "natlens/hostmeta.h"
 #include "natlens/record.h"
 #include "redact_int.h"
@@ -75,6 +76,24 @@ static int record_learn(nl_redact *rd, const nl_record_info *ri)
     return 0;
 }
 
+/* A capture point of several files (FILE+FILE, frame_ref.h): presenters
+ * name the file a frame is in, and the interface a file's name suggests
+ * (server-eth1.pcap: eth1); both read as the point's placeholder and an
+ * interface placeholder. */
+static int redact_learn_point(nl_redact *rd, const nl_trace *t, size_t index)
+{
+    char file[256], sfx[32];
+    for (unsigned k = 0; t->nfiles > 1 && k < t->nfiles; k++) {
+        if (frame_ref_file_name(t->name, (int)k, file, sizeof file) != 0)
+            continue;
+        if (rd_file_alias(rd, index, file) < 0)
+            return -1;
+        if (frame_ref_name_iface(file, sfx, sizeof sfx) == 0 && rd_lit_add(rd, sfx, RD_K_IF) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int redact_learn_trace(nl_redact *rd, nl_trace *t, size_t index, int client_side)
 {
     size_t n;
@@ -83,7 +102,7 @@ int redact_learn_trace(nl_redact *rd, nl_trace *t, size_t index, int client_side
         return 0;
     if (redact_learn_file(rd, index, t->path, t->is_record) < 0)
         return -1;
-    if (rd_file_alias(rd, index, t->name) < 0)
+    if (rd_file_alias(rd, index, t->name) < 0 || redact_learn_point(rd, t, index) < 0)
         return -1;
     fl = trace_flows(t, &n);
     for (size_t i = 0; i < n; i++)

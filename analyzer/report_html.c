@@ -7,6 +7,7 @@
 #include <string.h>
 #include "natlens/flow_out.h"
 #include "natlens/hostmeta.h"
+#include "natlens/frame_ref.h"
 #include "report_int.h"
 
 static const char html_css[] =
@@ -247,7 +248,7 @@ static void html_findings(rep_ctx *c)
                 ht(c, where);
                 fputs("</td><td class=\"n\">", f);
                 if (e->frame)
-                    fprintf(f, "#%" PRIu64, e->frame);
+                    fprintf(f, "#%" PRIu64, frame_ref_local(e->frame));
                 fprintf(f, "</td><td class=\"mono\">%s</td><td>",
                         e->ts_ns ? report_datetime(e->ts_ns, tm, sizeof tm) : "");
                 ht(c, what);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "natlens/flow_out.h"
 #include "natlens/hostmeta.h"
+#include "natlens/frame_ref.h"
 #include "report_int.h"
 
 #define LT_COLW 44          /* text ladder column width (characters) */
@@ -174,7 +175,7 @@ static void md_findings(rep_ctx *c)
                 mt(c, where);
                 fputs(" | ", f);
                 if (e->frame)
-                    fprintf(f, "#%" PRIu64, e->frame);
+                    fprintf(f, "#%" PRIu64, frame_ref_local(e->frame));
                 fprintf(f, " | %s | ", e->ts_ns ? report_datetime(e->ts_ns, tm, sizeof tm) : "");
                 mt(c, what);
                 fputs(" |\n", f);

@@ -16,6 +16,7 @@
 #include "natlens/decode.h"
 #include "natlens/record.h"
 #include "natlens/record_out.h"
+#include "natlens/frame_ref.h"
 #include "report_int.h"
 
 #define REP_REC_NAME 64         /* bytes of a name taken from a record file */
@@ -275,7 +276,12 @@ void report_ev_where(const rep_ctx *c, const nl_evidence *e, char *where, size_t
             (*what)++;
         return;
     }
-    snprintf(where, wlen, "%s", report_cap_name(c, (size_t)e->capture));
+    /* a capture point of several files: the file the frame is in */
+    {
+        char file[256];
+        snprintf(where, wlen, "%s", frame_ref_where(report_cap_name(c, (size_t)e->capture),
+                                                    e->frame, file, sizeof file));
+    }
 }
 
 char *report_egress_known(const rep_ctx *c, const nl_egress *e, char *buf, size_t len)

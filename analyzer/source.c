@@ -21,13 +21,15 @@
 #include "natlens/source.h"
 #include "natlens/source_stream.h"
 #include "pcapng_walk.h"
+#include "source_merge.h"
 #include "source_wiretap.h"
 
 static pthread_mutex_t source_compile_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct nl_source {
     pcap_t  *pcap;             /* libpcap, or */
-    nl_wtap *wt;               /* Wireshark's wiretap */
+    nl_wtap *wt;               /* Wireshark's wiretap, or */
+    nl_merge *merge;           /* several files of one host (source_merge.c) */
     nl_stream *st;             /* the input (libpcap) */
     int      owns_st;
     char    *path;
@@ -156,6 +158,8 @@ nl_source *source_open_stream(nl_stream *st, const char *path, const char *bpf, 
 
 void source_on_custom_block(nl_source *s, nl_source_custom_fn fn, void *ctx)
 {
+    if (s->merge)
+        source_merge_on_custom(s->merge, fn, ctx);
     if (s->walk)
         pcapng_walk_on_custom(s->walk, fn, ctx);
 }
@@ -181,6 +185,45 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf)
         return NULL;
     }
     s->owns_st = 1;
+    return s;
+}
+
+nl_source *source_open_merged(nl_stream **streams, const char *const *paths, size_t n,
+                              const char *point, const char *bpf, char *errbuf)
+{
+    nl_source *mem[NL_POINT_MAX_FILES];
+    nl_source *s;
+    size_t k = 0;
+    if (n < 1 || n > NL_POINT_MAX_FILES) {
+        snprintf(errbuf, 512, "%s: a capture point holds 1 to %d files", point,
+                 NL_POINT_MAX_FILES);
+        return NULL;
+    }
+    for (; k < n; k++) {
+        size_t hn;
+        const uint8_t *head = source_stream_head(streams[k], &hn);
+        mem[k] = source_open_stream(streams[k], paths[k], bpf, errbuf);
+        /* a pcapng libpcap refuses may still be Wireshark's to read */
+        if (!mem[k] && source_stream_is_regular(streams[k]) && hn >= 4 &&
+            !memcmp(head, "\x0a\x0d\x0d\x0a", 4)) {
+            char err2[512];
+            mem[k] = source_open_wiretap(paths[k], bpf, err2);
+        }
+        if (!mem[k])
+            break;
+    }
+    if (k < n || !(s = source_new(point, bpf, errbuf))) {
+        while (k > 0)
+            source_close(mem[--k]);
+        return NULL;
+    }
+    if (!(s->merge = source_merge_new(mem, paths, n, bpf, errbuf))) {
+        source_close(s);
+        return NULL;
+    }
+    s->linktype = source_linktype(source_merge_first(s->merge));
+    s->is_pcapng = source_is_pcapng(source_merge_first(s->merge));
+    s->size = source_merge_size(s->merge);
     return s;
 }
 
@@ -276,6 +319,8 @@ int source_next(nl_source *s, nl_packet *pkt, const uint8_t **bytes)
 
     if (s->damaged)
         return -1;
+    if (s->merge)
+        return source_merge_next(s->merge, pkt, bytes);
     if (s->wt)
         return source_next_wiretap(s, pkt, bytes);
     /* ftell costs a system call per frame: classic pcap records are a
@@ -368,10 +413,24 @@ int source_linktype(const nl_source *s) { return s->linktype; }
 int source_mixed_stop(const nl_source *s) { return s->mixed_stop; }
 int source_is_pcapng(const nl_source *s) { return s->is_pcapng; }
 const char *source_path(const nl_source *s) { return s->path; }
-const char *source_warning(const nl_source *s) { return s->damaged ? s->warning : NULL; }
-uint64_t source_damage_offset(const nl_source *s) { return s->damage_off; }
+const char *source_warning(const nl_source *s)
+{
+    if (s->merge)
+        return source_merge_warning(s->merge);
+    return s->damaged ? s->warning : NULL;
+}
+
+uint64_t source_damage_offset(const nl_source *s)
+{
+    return s->merge ? source_merge_damage_offset(s->merge) : s->damage_off;
+}
 int64_t source_size(const nl_source *s) { return s->size; }
-void source_set_verify_checksums(nl_source *s, int on) { s->verify_csum = on; }
+void source_set_verify_checksums(nl_source *s, int on)
+{
+    s->verify_csum = on;
+    if (s->merge)
+        source_merge_set_verify(s->merge, on);
+}
 
 const char *source_linktype_name(const nl_source *s)
 {
@@ -381,6 +440,8 @@ const char *source_linktype_name(const nl_source *s)
 
 int64_t source_offset(const nl_source *s)
 {
+    if (s->merge)
+        return source_merge_offset(s->merge);
     if (s->wt)
         return source_wiretap_offset(s->wt);
     return s->st ? source_stream_raw_offset(s->st) : -1;
@@ -400,6 +461,7 @@ void source_close(nl_source *s)
         pcap_close(s->pcap);   /* closes the stream's FILE */
     if (s->wt)
         source_wiretap_close(s->wt);
+    source_merge_free(s->merge);
     if (s->owns_st)
         source_stream_close(s->st);
     free(s->bpf);

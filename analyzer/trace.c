@@ -144,6 +144,7 @@ static nl_trace *trace_new(const char *path, const nl_trace_opts *o,
         return NULL;
     }
     t->file_size = -1;
+    t->nfiles = 1;
     return t;
 }
 
@@ -341,8 +342,10 @@ static void trace_hostmeta_adopt(nl_trace *t, char *doc)
 }
 
 /* What libpcap does not hand out: the host context in the first blocks
- * and the capture's own drop counters. */
-static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b)
+ * and the capture's own drop counters. Called once per file; the files of
+ * a capture point (name: the file's) add up: the first host context
+ * found is kept, drops are summed. */
+static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b, const char *name)
 {
     const uint8_t *lead;
     size_t n;
@@ -352,20 +355,25 @@ static void trace_side_blocks(nl_trace *t, nl_stream *st, nl_blocks *b)
     if (source_stream_is_direct(st))
         source_blocks_read_fd(b, source_stream_fd(st), (uint64_t)source_stream_size(st));
     lead = source_blocks_lead(b, &n);
-    if ((doc = hostmeta_from_blocks(lead, n)))
-        trace_hostmeta_adopt(t, doc);
+    if ((doc = hostmeta_from_blocks(lead, n))) {
+        if (t->hostmeta)
+            free(doc);
+        else
+            trace_hostmeta_adopt(t, doc);
+    }
     source_blocks_stats(b, &cs);
     if (cs.interfaces) {
+        uint64_t drops = (cs.has_ifdrop ? cs.ifdrop : 0) + (cs.has_osdrop ? cs.osdrop : 0);
         t->has_capture_stats = 1;
-        t->capture_drops = (cs.has_ifdrop ? cs.ifdrop : 0) + (cs.has_osdrop ? cs.osdrop : 0);
-        t->capture_received = cs.has_ifrecv ? cs.ifrecv : 0;
-        if (t->capture_drops) {
+        t->capture_drops += drops;
+        t->capture_received += cs.has_ifrecv ? cs.ifrecv : 0;
+        if (drops) {
             char of[48] = "";
             if (cs.has_ifrecv)
                 snprintf(of, sizeof of, " of %llu", (unsigned long long)cs.ifrecv);
             snprintf(line, sizeof line, "%s: the capture dropped %llu%s packets (its interface "
                      "statistics say so): a packet missing here may be capture loss, not "
-                     "network loss", t->name, (unsigned long long)t->capture_drops, of);
+                     "network loss", name, (unsigned long long)drops, of);
             trace_note(t, line);
         }
     }
@@ -409,10 +417,137 @@ static nl_trace *trace_load_packets(nl_stream *st, const char *path, const nl_tr
             if ((t2 = trace_reread_wiretap(t, st, path, o)))
                 t = t2;
         }
-        trace_side_blocks(t, st, b);
+        trace_side_blocks(t, st, b, t->name);
     }
     source_close(src);
     source_blocks_free(b);
+    return t;
+}
+
+/* ------------------------------------------------------------------ */
+/* One host, several files: "A+B" names one capture point (frame_ref.h).   */
+
+/* Is `path` a capture point "A+B[+C...]"? Only when no file has that very
+ * name (a literal name with '+' opens as one file, as it always did) and
+ * it holds a '+'. Returns 0 (open path as one file), the number of files
+ * with parts[] pointing into *buf (malloc'd, the caller frees it), or -1
+ * with errbuf saying which part is missing. */
+static int trace_point_split(const char *path, char **buf, char **parts, char *errbuf)
+{
+    struct stat sb;
+    int n = 0;
+    char *p;
+    *buf = NULL;
+    if (!strchr(path, '+') || !strcmp(path, "-") || stat(path, &sb) == 0)
+        return 0;
+    if (!(*buf = strdup(path))) {
+        snprintf(errbuf, 512, "%s: out of memory", path);
+        return -1;
+    }
+    for (p = *buf;; p++) {
+        char *e = strchr(p, '+');
+        if (n == NL_POINT_MAX_FILES) {
+            snprintf(errbuf, 512, "%s: a capture point FILE+FILE holds at most %d files", path,
+                     NL_POINT_MAX_FILES);
+            return -1;
+        }
+        parts[n++] = p;
+        if (!e)
+            break;
+        *e = '\0';
+        p = e;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!parts[i][0] || !strcmp(parts[i], "-") || stat(parts[i], &sb) != 0) {
+            snprintf(errbuf, 512, "%s: no such file; read as a capture point FILE+FILE, its "
+                     "file '%s' %s", path, parts[i],
+                     !parts[i][0] ? "is empty" : !strcmp(parts[i], "-") ?
+                     "cannot be standard input" : "does not exist either");
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* "server-eth0.pcap+server-eth1.pcap": the files' basenames joined, made
+ * safe to print. NULL on out of memory. */
+static char *trace_point_name(char *const *parts, int n)
+{
+    size_t len = 1;
+    char *j, *safe;
+    for (int i = 0; i < n; i++)
+        len += strlen(parts[i]) + 1;
+    if (!(j = malloc(len)))
+        return NULL;
+    j[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        const char *b = strrchr(parts[i], '/');
+        if (i)
+            strcat(j, "+");
+        strcat(j, b && b[1] ? b + 1 : parts[i]);
+    }
+    safe = text_safe_dup(j);
+    free(j);
+    return safe;
+}
+
+/* The files of one capture point merged by time into one trace. Every
+ * file is opened once (source_stream), must be a packet capture (records
+ * are a capture point of their own), and keeps its own host context and
+ * counters (source_blocks). */
+static nl_trace *trace_load_point(char *const *parts, int n, const char *path,
+                                  const nl_trace_opts *o, char *errbuf)
+{
+    nl_stream *st[NL_POINT_MAX_FILES] = {0};
+    nl_blocks *b[NL_POINT_MAX_FILES] = {0};
+    nl_source *src = NULL;
+    nl_trace *t = NULL;
+    int i, ok = 1;
+
+    for (i = 0; i < n && ok; i++) {
+        const uint8_t *head;
+        size_t hn;
+        if (!(st[i] = source_stream_open(parts[i], errbuf)) || !(b[i] = source_blocks_new())) {
+            if (st[i])
+                snprintf(errbuf, 512, "%s: out of memory", parts[i]);
+            ok = 0;
+            break;
+        }
+        head = source_stream_head(st[i], &hn);
+        if (!trace_is_pcap_magic(head, hn) && reader_sniff((const char *)head, hn)) {
+            snprintf(errbuf, 512, "%s: a record file cannot join capture point %s: only "
+                     "pcap and pcapng files merge; give it as a capture of its own",
+                     parts[i], path);
+            ok = 0;
+            break;
+        }
+        if (!source_stream_is_direct(st[i]))
+            source_stream_observe(st[i], source_blocks_feed, b[i]);
+    }
+    if (ok && (src = source_open_merged(st, (const char *const *)parts, (size_t)n, path, o->bpf,
+                                        errbuf)) &&
+        (t = trace_new(path, o, errbuf))) {
+        char *name = trace_point_name(parts, n);
+        t->nfiles = (unsigned)n;
+        if (name) {
+            free(t->name);
+            t->name = name;
+        }
+        trace_read_packets(t, src, o);
+        for (i = 0; i < n; i++) {
+            const char *w = source_stream_warning(st[i]);
+            char *bn = trace_basename(parts[i]);
+            if (w && !(t->warning && strstr(t->warning, w)))
+                trace_warn(t, w);
+            trace_side_blocks(t, st[i], b[i], bn ? bn : "?");
+            free(bn);
+        }
+    }
+    source_close(src);
+    for (i = 0; i < n; i++) {
+        source_blocks_free(b[i]);
+        source_stream_close(st[i]);
+    }
     return t;
 }
 
@@ -427,6 +562,14 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     memset(&o, 0, sizeof o);
     if (opts)
         o = *opts;
+    {
+        char *buf, *parts[NL_POINT_MAX_FILES];
+        int n = trace_point_split(path, &buf, parts, errbuf);
+        t = n > 0 ? trace_load_point(parts, n, path, &o, errbuf) : NULL;
+        free(buf);
+        if (n != 0)
+            return t;
+    }
     if (!(st = source_stream_open(path, errbuf)))
         return NULL;
     reader = trace_pick_reader(st, o.format, errbuf, &rerr);

@@ -68,6 +68,21 @@ int cli_use_color(FILE *f);
  * tcpdump allows). Returns a malloc'd string or NULL when no words. */
 char *cli_join_args(int argc, char **argv, int i);
 
+/* Does `arg` name an input: an existing file (not a directory), or a
+ * capture point A+B[+C...] whose every part exists (trace.h)? 1 or 0.
+ * cli_all_inputs(): 1 when each of the n words does (flows FILE FILE...:
+ * then they are files, not a filter expression, as tcpdump decides). */
+int cli_is_input(const char *arg);
+int cli_all_inputs(int n, char **words);
+
+/* `correlate DIR` (cli_dir.c): the directory's capture files (paths, in
+ * role order) grouped into capture points, one per host: *out gets the
+ * points (a path, or paths joined by '+'; malloc'd array of malloc'd
+ * strings), in the order of their first file. What was grouped or left
+ * out is said on stderr. Returns the number of points, -1 when out of
+ * memory. */
+int cli_dir_points(char **paths, int n, char ***out);
+
 /* Parse a positive integer option value; exits 2 with a message if bad. */
 unsigned long cli_parse_count(const char *opt, const char *val);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -313,4 +314,36 @@ int cli_tunnel_arg(nl_tunnel_conf *c, int argc, char **argv, int *i)
         return 1;
     }
     return 0;
+}
+
+int cli_is_input(const char *arg)
+{
+    struct stat sb;
+    char part[4096];
+    const char *p = arg;
+    if (stat(arg, &sb) == 0)
+        return !S_ISDIR(sb.st_mode);
+    if (!strchr(arg, '+'))
+        return 0;
+    /* A+B: each part must be a file (trace_load reads it as one point) */
+    for (;;) {
+        size_t n = strcspn(p, "+");
+        if (n == 0 || n >= sizeof part)
+            return 0;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        if (stat(part, &sb) != 0 || S_ISDIR(sb.st_mode))
+            return 0;
+        if (!p[n])
+            return 1;
+        p += n + 1;
+    }
+}
+
+int cli_all_inputs(int n, char **words)
+{
+    for (int i = 0; i < n; i++)
+        if (!cli_is_input(words[i]))
+            return 0;
+    return n > 0;
 }

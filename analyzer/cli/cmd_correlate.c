@@ -9,7 +9,8 @@
  * DIR: every *.pcap, *.pcapng and *.cap file in it, ordered by role: the
  * role natlens-capture recorded in the file's host metadata (--role), else
  * the file name: client* first, then fw* / firewall*, then any other name,
- * server* last (alphabetical inside a role).
+ * server* last (alphabetical inside a role); the files of one host are one
+ * capture point (cli_dir.c). A FILE may be A+B, one point (trace.h).
  *
  * Exit: 0 ok; 1 findings with --fail-on-findings; 2 bad usage or a capture
  * that cannot be read (the message names the file).
@@ -45,12 +46,17 @@ static void usage(FILE *f)
         "                         [--max-flows N] [--format NAME] [--community-id-seed N] [--redact]\n"
         "                         [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
         "                         [-q] [-n] [-f EXPR] [-r FILE]...\n"
-        "                         FILE_NEAR FILE_FAR [FILE...] [-- BPF expression]\n"
+        "                         FILE_NEAR[+FILE...] FILE_FAR[+FILE...] [FILE...] [-- BPF expression]\n"
         "       natlens correlate [options] DIR [-- BPF expression]\n"
         "  Captures are given client side first. DIR takes every .pcap/.pcapng/.cap\n"
         "  file in it, ordered by the role recorded by natlens-capture, else by name:\n"
         "  client*, fw*/firewall*, others, server*. A FILE may be a record file (conntrack,\n"
         "  Cloud NAT / flow logs, Zeek conn.log), detected from its content.\n"
+        "  A+B[+C...]: several files of one host (one per interface) are one capture\n"
+        "  point, merged by time like mergecap (a file whose name holds '+' is still\n"
+        "  that file); frames are cited with their file. DIR mode groups a host's\n"
+        "  files into one point: same host in natlens-capture's host context, else the\n"
+        "  name before the last '-' (server-eth0, server-eth1: server); it says so.\n"
         "  --json              one JSON document (natlens(1), OUTPUT)\n"
         "  --csv               one CSV row per connection followed or seen at one capture\n"
         "  --fail-on-findings  exit 1 when a warning or error was found\n"
@@ -246,7 +252,8 @@ int cmd_correlate(int argc, char **argv)
     const char **files = NULL;
     int nfiles = 0;
     char **dir_files = NULL;
-    int ndir = 0;
+    int ndir = 0, npoints = 0;
+    char **points = NULL;
     cli_common cc = {NULL, 0, NULL, 0};
     char *after_dashes = cli_take_filter(&argc, argv), *bpf = NULL;
     int oom;
@@ -322,12 +329,20 @@ int cmd_correlate(int argc, char **argv)
                     "files (*.pcap, *.pcapng, *.cap), found %d\n", files[0], ndir);
             goto out;
         }
-        const char **nf = realloc(files, ((size_t)ndir + 1) * sizeof *nf);
+        /* the files of one host are one capture point, not hops */
+        if ((npoints = cli_dir_points(dir_files, ndir, &points)) < 0)
+            goto out;
+        if (npoints < 2) {
+            cli_eprintf("natlens correlate: %s: its files are one capture point; correlate "
+                        "needs two\n", files[0]);
+            goto out;
+        }
+        const char **nf = realloc(files, ((size_t)npoints + 1) * sizeof *nf);
         if (!nf)
             goto out;
         files = nf;
-        for (nfiles = 0; nfiles < ndir; nfiles++)
-            files[nfiles] = dir_files[nfiles];
+        for (nfiles = 0; nfiles < npoints; nfiles++)
+            files[nfiles] = points[nfiles];
     }
     if (nfiles < 2) {
         usage(stderr);
@@ -403,6 +418,9 @@ out:
     for (int i = 0; i < ndir; i++)
         free(dir_files[i]);
     free(dir_files);
+    for (int i = 0; i < npoints; i++)
+        free(points[i]);
+    free(points);
     free(files);
     free(cc.files);
     free(bpf);

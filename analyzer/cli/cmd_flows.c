@@ -28,10 +28,15 @@ static void flows_usage(FILE *f)
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
                "                     [--localtime] [--redact] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
                "                     [--likely-server-ports LIST]\n"
-               "                     [-n] [-f EXPR] {FILE | -r FILE} [BPF expression] [-- BPF expression]\n"
+               "                     [-n] [-f EXPR] {FILE[+FILE...] | -r FILE} [FILE...] [BPF expression]\n"
+               "                     [-- BPF expression]\n"
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
+               "  A+B reads several files of one host (one per interface) merged by time as\n"
+               "  one capture point. Words after FILE are a filter unless every one is an\n"
+               "  existing file: then each is read too, one table each (text output); a\n"
+               "  filter word that is also a file name goes after -- (as tcpdump).\n"
                "  --json              one JSON document (natlens(1), OUTPUT)\n"
                "  --csv               a header row and one row per flow\n"
                "  --zeek              Zeek's conn.log (TSV with #fields/#types; zeek-cut reads it)\n"
@@ -424,6 +429,70 @@ static void flows_text(nl_trace *t, int localtime)
     record_out_text(stdout, t, 1);
 }
 
+/* One FILE (or one capture point A+B) read and written in fmt. Returns
+ * the exit status for it (CLI_USAGE when it cannot be read). rd: redact
+ * filter already on stdout, or NULL; index: the file's number for it. */
+static int flows_run_one(const char *path, nl_trace_opts *o, int fmt, int localtime,
+                         uint16_t seed, nl_redact *rd, int index, int fail_on, int strict)
+{
+    flows_stream stream;
+    nl_trace *t;
+    nl_findings *fs;
+    int rc = CLI_OK;
+    nl_trace_opts oo = *o;
+
+    memset(&stream, 0, sizeof stream);
+    stream.fmt = fmt;
+    stream.color = cli_use_color(stdout);
+    stream.localtime = localtime;
+    stream.cid_seed = seed;
+    if (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON)
+        zeek_log_init(&stream.z, stdout, fmt == FMT_ZEEK_JSON, seed, path);
+    if (oo.max_flows) {
+        /* bounded memory: ended flows are written out and recycled */
+        oo.flow_done = flows_stream_one;
+        oo.flow_done_ctx = &stream;
+        oo.tunnels_out = &stream.tunnels;
+    }
+    if (!oo.flow_done) {
+        /* findings read the handshake's packets: a few per flow are enough
+         * (SYN retries, the answer, a reset) and keep memory per flow low;
+         * only flows the findings need keep them once they end */
+        oo.keep_packets = 1;
+        oo.keep_limit = 8;
+        oo.keep_policy = NL_KEEP_NEEDED;
+    }
+    t = cli_load_trace(path, &oo);
+    if (rd && t && redact_learn_trace(rd, t, index, 0) < 0)
+        fprintf(stderr, "natlens flows: warning: out of memory while redacting\n");
+    if (!t)
+        return CLI_USAGE;
+    fs = diagnose_new();
+    if (fs && !oo.flow_done &&
+        (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
+        cli_eprintf("natlens flows: warning: findings incomplete (out of memory)\n");
+    if (oo.flow_done)
+        flows_stream_end(&stream, t);
+    else if (fmt == FMT_JSON)
+        flows_json(t, fs, seed);
+    else if (fmt == FMT_CSV)
+        flows_csv(t, seed);
+    else if (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON)
+        flows_zeek(t, &stream.z);
+    else {
+        flows_text(t, localtime);
+        putchar('\n');
+        diagnose_text(stdout, fs, cli_use_color(stdout));
+    }
+    if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
+        rc = 1;
+    if (strict && cli_partial)
+        rc = CLI_PARTIAL;
+    diagnose_free(fs);
+    trace_free(t);
+    return rc;
+}
+
 int cmd_flows(int argc, char **argv)
 {
     static const struct option lo[] = {
@@ -448,18 +517,17 @@ int cmd_flows(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int fmt = FMT_TEXT, c, rc = CLI_OK, oom;
-    flows_stream stream;
     nl_trace_opts o;
     nl_tunnel_conf tconf;
     static nl_server_ports sports;  /* 16 KiB: not on the stack */
     char perr[160];
-    nl_trace *t;
-    nl_findings *fs;
     int fail_on = 0, strict = 0, localtime = 0, redact = 0;
     nl_redact *rd = NULL;
     FILE *real_stdout = stdout;
     uint16_t seed = 0;
     const char *path = NULL, *filter_f = NULL;
+    const char **files = NULL;
+    int nfiles = 0;
     char *after_dashes, *words, *bpf;
     const char *ndjson = NULL, *point = NULL;
 
@@ -510,6 +578,25 @@ int cmd_flows(int argc, char **argv)
         free(after_dashes);
         return CLI_USAGE;
     }
+    /* FILE FILE...: when every word after FILE names an input (a file, or
+     * A+B), they are files, not a filter; tcpdump's rule for the rare
+     * filter word that is also a file name: put the filter after -- */
+    if (!(files = calloc((size_t)argc + 1, sizeof *files))) {
+        free(after_dashes);
+        return CLI_USAGE;
+    }
+    files[nfiles++] = path;
+    if (optind < argc && cli_all_inputs(argc - optind, argv + optind)) {
+        if (fmt != FMT_TEXT || ndjson || o.max_flows) {
+            fprintf(stderr, "natlens flows: several FILEs are read for text output only; give "
+                            "one FILE, or A+B to read them merged as one capture point\n");
+            free(files);
+            free(after_dashes);
+            return CLI_USAGE;
+        }
+        while (optind < argc)
+            files[nfiles++] = argv[optind++];
+    }
     /* the filter: -f, the words after FILE (tcpdump style) and after -- */
     words = cli_join_args(argc, argv, optind);
     {
@@ -521,6 +608,7 @@ int cmd_flows(int argc, char **argv)
     free(after_dashes);
     if (oom) {
         fprintf(stderr, "natlens: out of memory\n");
+        free(files);
         return CLI_USAGE;
     }
     if (redact && (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON || ndjson)) {
@@ -530,6 +618,7 @@ int cmd_flows(int argc, char **argv)
         fprintf(stderr, "natlens flows: --redact is for text, --json and --csv output; %s needs "
                         "real addresses\n", ndjson ? "--ndjson" : "a Zeek log");
         free(bpf);
+        free(files);
         return CLI_USAGE;
     }
     if (redact) {
@@ -549,6 +638,7 @@ int cmd_flows(int argc, char **argv)
             redact_free(rd);
             free(bpf);
             fprintf(stderr, "natlens: out of memory\n");
+            free(files);
             return CLI_USAGE;
         }
         free(meta);
@@ -559,69 +649,25 @@ int cmd_flows(int argc, char **argv)
         if (!ndjson)
             fprintf(stderr, "natlens flows: --point goes with --ndjson\n");
         free(bpf);
+        free(files);
         return rc;
     }
-    memset(&stream, 0, sizeof stream);
-    stream.fmt = fmt;
-    stream.color = cli_use_color(stdout);
-    stream.localtime = localtime;
-    stream.cid_seed = seed;
-    if (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON)
-        zeek_log_init(&stream.z, stdout, fmt == FMT_ZEEK_JSON, seed, path);
-    if (o.max_flows) {
-        /* bounded memory: ended flows are written out and recycled */
-        o.flow_done = flows_stream_one;
-        o.flow_done_ctx = &stream;
-        o.tunnels_out = &stream.tunnels;
+    /* several FILEs: one table each, in order (text output) */
+    for (int k = 0; k < nfiles && rc != CLI_USAGE; k++) {
+        int r1;
+        if (k)
+            putchar('\n');
+        r1 = flows_run_one(files[k], &o, fmt, localtime, seed, rd, k, fail_on, strict);
+        if (r1 == CLI_USAGE || r1 > rc)
+            rc = r1;
     }
-    if (!o.flow_done) {
-        /* findings read the handshake's packets: a few per flow are enough
-         * (SYN retries, the answer, a reset) and keep memory per flow low;
-         * only flows the findings need keep them once they end */
-        o.keep_packets = 1;
-        o.keep_limit = 8;
-        o.keep_policy = NL_KEEP_NEEDED;
-    }
-    t = cli_load_trace(path, &o);
     free(bpf);
-    if (rd && t && redact_learn_trace(rd, t, 0, 0) < 0)
-        fprintf(stderr, "natlens flows: warning: out of memory while redacting\n");
-    if (!t) {
-        if (rd) {
-            fclose(stdout);
-            stdout = real_stdout;
-            redact_free(rd);
-        }
-        return CLI_USAGE;
-    }
-    fs = diagnose_new();
-    if (fs && !o.flow_done &&
-        (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
-        cli_eprintf("natlens flows: warning: findings incomplete (out of memory)\n");
-    if (o.flow_done)
-        flows_stream_end(&stream, t);
-    else if (fmt == FMT_JSON)
-        flows_json(t, fs, seed);
-    else if (fmt == FMT_CSV)
-        flows_csv(t, seed);
-    else if (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON)
-        flows_zeek(t, &stream.z);
-    else {
-        flows_text(t, localtime);
-        putchar('\n');
-        diagnose_text(stdout, fs, cli_use_color(stdout));
-    }
-    if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
-        rc = 1;
-    if (strict && cli_partial)
-        rc = CLI_PARTIAL;
+    free(files);
     if (rd) {
         if (fclose(stdout) != 0)
             rc = CLI_USAGE;
         stdout = real_stdout;
         redact_free(rd);
     }
-    diagnose_free(fs);
-    trace_free(t);
     return rc;
 }

@@ -31,7 +31,8 @@ static void report_usage(FILE *f)
                "                      [--strict] [--input-format NAME] [--community-id-seed N]\n"
                "                      [--tunnel-port KIND=PORT]... [--tunnel-depth N] [-n] [-f EXPR]\n"
                "                      [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
-               "  Captures in path order, client side first.\n"
+               "  Captures in path order, client side first. A CAPTURE given as A+B is several\n"
+               "  files of one host (one per interface) read as one capture point, merged by time.\n"
                "  -o, --output FILE  the report; its extension gives the format unless --format\n"
                "                is given; -o - writes to standard output\n"
                "  --title T     title of the report (default: the capture names)\n"
@@ -236,7 +237,7 @@ int cmd_report(int argc, char **argv)
         caps[i].hostmeta = tr[i]->hostmeta;
         if (tr[i]->sha256[0])
             memcpy(caps[i].sha256, tr[i]->sha256, sizeof caps[i].sha256);
-        else if (report_sha256_file(path, caps[i].sha256, err) < 0)
+        else if (tr[i]->nfiles == 1 && report_sha256_file(path, caps[i].sha256, err) < 0)
             cli_eprintf("natlens report: warning: %s (no sha256 in the report)\n", err);
     }
     if (ncaps > 1) {

@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 
 #include "natlens/correlate.h"
+#include "natlens/frame_ref.h"
 #include "natlens/diagnose.h"
 #include "natlens/flow_out.h"
 #include "natlens/record.h"
@@ -472,7 +473,8 @@ static void record_note(view *v, int cap, const nl_flow *f, char *buf, size_t le
     const char *act = record_action_name(ri->action), *st = record_nat_status_name(ri);
     /* records inside a capture are numbered by frame (record.h) */
     snprintf(buf + l, len - l, "%s%s%s%s %s %llu%s%s%s%s", dot(v), t->format,
-             w[0] ? " " : "", w, t->is_record ? "line" : "frame", (unsigned long long)ri->line,
+             w[0] ? " " : "", w, t->is_record ? "line" : "frame",
+             (unsigned long long)frame_ref_local(ri->line),   /* a point's frame: in its file */
              act ? " " : "", act ? act : "",
              st ? " " : "", st ? st : "");
 }

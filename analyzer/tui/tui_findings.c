@@ -13,6 +13,7 @@
 #include <string.h>
 #include <curses.h>
 #include "natlens/flow_out.h"
+#include "natlens/frame_ref.h"
 #include "tui.h"
 
 /* detail line kinds */
@@ -223,10 +224,11 @@ static void tui_find_line(const tui_ui *ui, const nl_finding *f, const tui_dline
         break;
     case TUI_DL_EV: {
         const nl_evidence *e = &f->evidence[d->ev];
-        char capbuf[32];
+        char capbuf[32], filebuf[256];
         const char *cap;
         if (e->capture >= 0 && (size_t)e->capture < m->ncaps) {
-            cap = m->traces[e->capture]->name;
+            /* a capture point of several files: the file the frame is in */
+            cap = frame_ref_where(m->traces[e->capture]->name, e->frame, filebuf, sizeof filebuf);
         } else {
             /* an index past the captures shown: named by its number */
             snprintf(capbuf, sizeof capbuf, "capture %d", e->capture);
@@ -234,7 +236,7 @@ static void tui_find_line(const tui_ui *ui, const nl_finding *f, const tui_dline
         }
         fr[0] = t[0] = '\0';
         if (e->frame)
-            snprintf(fr, sizeof fr, "#%llu", (unsigned long long)e->frame);
+            snprintf(fr, sizeof fr, "#%llu", (unsigned long long)frame_ref_local(e->frame));
         if (e->ts_ns)
             flow_out_time(e->ts_ns, t, sizeof t, 0);
         t[g.tw] = '\0';

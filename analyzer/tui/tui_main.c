@@ -45,6 +45,8 @@ static void tui_usage(FILE *f)
                "                   [--tunnel-depth N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
                "                   [-- BPF expression]\n"
                "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
+               "  A+B: several files of one host (one per interface) as one capture point,\n"
+               "  merged by time (natlens(1), ONE HOST, SEVERAL FILES).\n"
                "  Interactive viewer. Captures in path order, client side first. The flows\n"
                "  show as soon as the files are read; pairing and findings follow.\n"
                "  -r CAPTURE a capture (as tcpdump; may repeat); -f EXPR or the words after --:\n"
@@ -71,6 +73,27 @@ static int tui_preflight(char **paths, size_t n, const char *bpf, const char *fo
             struct stat st;
             if (stat(paths[i], &st) == 0 && S_ISFIFO(st.st_mode))
                 continue;
+            /* A+B, one capture point of several files (trace.h): each file
+             * is tried on its own */
+            if (stat(paths[i], &st) != 0 && strchr(paths[i], '+')) {
+                char *dup = strdup(paths[i]), *parts[NL_POINT_MAX_FILES + 1], *save = NULL;
+                size_t np = 0;
+                int bad;
+                if (!dup || !cli_is_input(paths[i])) {
+                    free(dup);
+                    cli_eprintf("natlens: %s: no such file (nor FILE+FILE of existing "
+                                "files)\n", paths[i]);
+                    return -1;
+                }
+                for (char *t = strtok_r(dup, "+", &save); t && np <= NL_POINT_MAX_FILES;
+                     t = strtok_r(NULL, "+", &save))
+                    parts[np++] = t;
+                bad = tui_preflight(parts, np, bpf, format);
+                free(dup);
+                if (bad)
+                    return -1;
+                continue;
+            }
         }
         s = source_open(paths[i], bpf, err);    /* a bad filter fails here too */
         if (!s) {

@@ -15,6 +15,7 @@
 #include <curses.h>
 #include <netinet/in.h>
 #include "natlens/flow_out.h"
+#include "natlens/frame_ref.h"
 #include "tui.h"
 
 int tui_pair_show(tui_ui *ui, long row)
@@ -352,11 +353,15 @@ static void tui_pair_footer(tui_ui *ui, int y)
     char buf[400];
     size_t o = 0;
 #define ADD(...) do { if (o < sizeof buf) o += (size_t)snprintf(buf + o, sizeof buf - o, __VA_ARGS__); } while (0)
+    char fw[256];
+    /* frame_ref_where: a capture point of several files names the file */
     if (g->n)
-        ADD("%s #%llu ttl %u", m->traces[L->near_cap]->name, (unsigned long long)g->n->frame, g->n->ttl);
+        ADD("%s #%llu ttl %u", frame_ref_where(m->traces[L->near_cap]->name, g->n->frame, fw, sizeof fw),
+            (unsigned long long)frame_ref_local(g->n->frame), g->n->ttl);
     if (g->f)
-        ADD("%s%s #%llu ttl %u", o ? "  " : "", m->traces[L->far_cap]->name,
-            (unsigned long long)g->f->frame, g->f->ttl);
+        ADD("%s%s #%llu ttl %u", o ? "  " : "",
+            frame_ref_where(m->traces[L->far_cap]->name, g->f->frame, fw, sizeof fw),
+            (unsigned long long)frame_ref_local(g->f->frame), g->f->ttl);
     {
         /* the payload excerpt in full: the ladder columns cut it */
         const nl_pkt_rec *p = g->n ? g->n : g->f;

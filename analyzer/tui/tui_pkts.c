@@ -50,6 +50,8 @@ static const char *tui_pkts_why_not(const nl_trace *t, const nl_flow *f, char *b
         return "the flow came from inside a tunnel";
     if (!strcmp(t->path, "-") || t->sha256[0])
         return "read from standard input or a pipe, it cannot be read again";
+    if (t->nfiles > 1)   /* FILE+FILE (trace.h): the kept records only, for now */
+        return "a capture point of several files is not read again";
     if (stat(t->path, &st) < 0) {
         snprintf(buf, len, "cannot read it again: %s", strerror(errno));
         return buf;

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include "natlens/decode.h"
 #include "natlens/flow_out.h"
+#include "natlens/frame_ref.h"
 #include "natlens/record.h"
 #include "tui.h"
 
@@ -89,7 +90,8 @@ static char *tui_record_where(const tui_model *m, int cap, const nl_record_info 
                               size_t len)
 {
     const nl_trace *t = m->traces[cap];
-    snprintf(buf, len, "%s %s %" PRIu64, t->name, t->is_record ? "line" : "frame", ri->line);
+    snprintf(buf, len, "%s %s %" PRIu64, t->name, t->is_record ? "line" : "frame",
+             frame_ref_local(ri->line));   /* a point's frame: in its file */
     return buf;
 }
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "natlens/decode.h"
+#include "natlens/frame_ref.h"
 
 typedef struct nl_source nl_source;
 struct nl_stream;
@@ -32,6 +33,18 @@ nl_source *source_open(const char *path, const char *bpf, char *errbuf);
  * the source takes its FILE). `path` names the file in messages. */
 nl_source *source_open_stream(struct nl_stream *st, const char *path, const char *bpf,
                               char *errbuf);
+
+/* Several files of one host as one capture point named `point` (e.g.
+ * "server-eth0.pcap+server-eth1.pcap"), merged by time as mergecap does
+ * (source_merge.c): streams[i] (opened by the caller, borrowed: they must
+ * outlive the source) is read as paths[i]; 1 <= n <= NL_POINT_MAX_FILES
+ * (frame_ref.h). Frame numbers and interfaces of the packets say which
+ * file each came from (frame_ref.h). A damaged file stops alone: the
+ * others are read to their end, and source_next() then returns -1 with
+ * that file's warning. NULL with errbuf naming the file that cannot be
+ * read. */
+nl_source *source_open_merged(struct nl_stream **streams, const char *const *paths, size_t n,
+                              const char *point, const char *bpf, char *errbuf);
 
 /* Read the regular file `path` with Wireshark's wiretap library: every
  * record of a pcapng file whatever its interface's link type; frame

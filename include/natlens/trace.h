@@ -109,9 +109,20 @@ typedef struct nl_trace {
     /* Record facts of the record flows (record.h: record_info_of()), NULL
      * when the trace holds none; owned, freed by trace_free(). */
     struct nl_record_set *records;
+    /* Files read as this capture point: 1, or n for "A+B[+C...]" (several
+     * files of one host merged by time, source_open_merged(); `path` is
+     * the '+'-joined paths as given, `name` the joined basenames, frame
+     * numbers carry their file: frame_ref.h). */
+    unsigned nfiles;
 } nl_trace;
 
 /* Read `path` with `opts` (NULL for defaults) into a new trace.
+ * `path` may name one capture point of several files, "A+B[+C...]" (at
+ * most NL_POINT_MAX_FILES pcap/pcapng files, each opened once like any
+ * input: compressed, FIFO): read merged by time, as mergecap does. That
+ * happens only when no file is named `path` itself: a file whose name
+ * holds '+' opens as the one file it is. A missing part is an error
+ * naming it.
  * Returns NULL with errbuf (>= 512) filled when the file cannot be opened
  * or is not a capture (exit status 2 material). A damaged file returns a
  * trace with `warning` set. */
