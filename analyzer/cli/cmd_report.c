@@ -30,7 +30,7 @@ static void report_usage(FILE *f)
                "                      [--redact] [--all] [--top N] [--max-flows N] [--fail-on-findings]\n"
                "                      [--strict] [--community-id-seed N] [--tunnel-port KIND=PORT]...\n"
                "                      [--tunnel-depth N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
-               "                      [-- BPF expression]\n"
+               "                      [-q] [-- BPF expression]\n"
                "  Captures in path order, client side first. The format follows the extension\n"
                "  of FILE unless --format is given; -o - writes to standard output.\n"
                "  --title T     title of the report (default: the capture names)\n"
@@ -48,6 +48,7 @@ static void report_usage(FILE *f)
                "  -r CAPTURE    a capture (as tcpdump; may repeat), before the others\n"
                "  -f EXPR       BPF filter for every capture; so are the words after --\n"
                "  -n            accepted (natlens never resolves names)\n"
+               "  -q, --quiet   no progress line on stderr (drawn only on a terminal)\n"
                CLI_TUNNEL_USAGE);
 }
 
@@ -140,6 +141,7 @@ int cmd_report(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"tunnel-port", required_argument, NULL, 'P'},
         {"tunnel-depth", required_argument, NULL, 'D'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -164,11 +166,12 @@ int cmd_report(int argc, char **argv)
     tunnel_conf_default(&tconf);
     after_dashes = cli_take_filter(&argc, argv);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:hr:nf:", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:hqr:nf:", lo, NULL)) != -1) {
         switch (c) {
         /* tcpdump habits, as correlate and tui take them */
         case 'r': cli_common_file(&cc, optarg); break;
         case 'n': break;
+        case 'q': cli_quiet = 1; break;
         case 'f': cc.filter_f = optarg; break;
         case 'S': ro.community_id_seed = cli_parse_seed(optarg); break;
         case 'o': outpath = optarg; break;
@@ -217,18 +220,25 @@ int cmd_report(int argc, char **argv)
         cli_eprintf("natlens report: out of memory\n");
         goto out;
     }
-    for (int i = 0; i < ncaps; i++) {
+    {
         nl_trace_opts o;
-        const char *path = paths[i];
         memset(&o, 0, sizeof o);
+        /* records only where the findings need them and a bounded sample
+         * (flow_table.h): the ladders are of failed handshakes, whose
+         * records stay, and the library marks what was not kept "? not
+         * known here" - memory is bounded by flows, not packets */
         o.keep_packets = 1;
+        o.keep_policy = NL_KEEP_NEEDED;
         o.max_flows = max_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)max_flows;
         o.bpf = bpf;
         o.format = rec_format;   /* --format is the report's own: --input-format here */
         o.tunnels = &tconf;
-        tr[i] = cli_load_trace(path, &o);
-        if (!tr[i])
+        /* all at once, one per core, as correlate reads them */
+        if (cli_load_traces(paths, (size_t)ncaps, &o, tr) < 0)
             goto out;
+    }
+    for (int i = 0; i < ncaps; i++) {
+        const char *path = paths[i];
         caps[i].trace = tr[i];
         /* the host context came with the capture (read once, checked);
          * standard input and FIFOs were hashed as they were read */
@@ -239,17 +249,22 @@ int cmd_report(int argc, char **argv)
             cli_eprintf("natlens report: warning: %s (no sha256 in the report)\n", err);
     }
     if (ncaps > 1) {
+        cli_stage("pairing the captures' connections");
         corr = correlate_traces(tr, (size_t)ncaps, NULL, err);
+        cli_stage(NULL);
         if (!corr) {
             cli_eprintf("natlens report: %s\n", err);
             goto out;
         }
+        cli_stage("looking for problems");
         if (diagnose_correlation(fs, corr) < 0)
             goto oom;
     } else {
+        cli_stage("looking for problems");
         if (diagnose_trace(fs, tr[0], 0) < 0)
             goto oom;
     }
+    cli_stage(NULL);
     if (ro.redact) {
         nl_redact *rd = redact_new();
         for (int i = 0; rd && i < ncaps; i++)
@@ -282,7 +297,10 @@ int cmd_report(int argc, char **argv)
     }
     {
         nl_report_input in = {caps, (size_t)ncaps, corr, fs};
+        /* -o - to a terminal overwrites the line anyway */
+        cli_stage(out != stdout || !isatty(1) ? "writing the report" : NULL);
         int wr = report_write(out, &in, &ro, err);
+        cli_stage(NULL);
         if (out != stdout && fclose(out) != 0 && wr == 0) {
             snprintf(err, sizeof err, "%s", strerror(errno));
             wr = -1;
@@ -305,6 +323,7 @@ int cmd_report(int argc, char **argv)
         rc = CLI_PARTIAL;
     goto out;
 oom:
+    cli_stage(NULL);
     cli_eprintf("natlens report: out of memory\n");
 out:
     diagnose_free(fs);
