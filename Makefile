@@ -169,6 +169,9 @@ BENCH_PKGS := time python3-ijson
 bench: deps-test all $(BUILD)/gen_capture
 	@sh tests/deps.sh $(BENCH_PKGS)
 	@BUILD=$(BUILD) sh tests/bench.sh
+	@# the fleet path (ClickHouse, 1,000 captures) beside correlate pair by
+	@# pair; BENCH_QUICK=1 skips it (minutes, and a ClickHouse server)
+	@if [ "$${BENCH_QUICK:-0}" != 1 ]; then BUILD=$(BUILD) sh tests/bench_fleet.sh; fi
 
 fuzz:
 	@BUILD=$(BUILD) sh tests/fuzz/run.sh

@@ -156,6 +156,13 @@ static int outside_window(const nl_correlation *c, int cap, int other,
     return (double)f->last_ns < a || (double)f->first_ns > b;
 }
 
+/* Unrelated captures (or ones that share nothing pairable): "never
+ * arrived" or "answered elsewhere" would claim what nothing supports. */
+static int no_clock(const nl_correlation *c, int cap, int other)
+{
+    return c->offsets[cap < other ? cap : other].basis == NL_CLOCK_NONE;
+}
+
 static int unm_push(nl_correlation *c, size_t *cap, int capture, int other,
                     const nl_flow *f, uint8_t reason)
 {
@@ -202,15 +209,17 @@ int corr_unmatched_build(nl_correlation *c)
             /* a leg whose twin crossed is not lost */
             if (i + 1 < c->ncaps && c->fwd_idx[i][p] < 0 &&
                 (t < 0 || c->fwd_idx[i][t] < 0)) {
-                uint8_t r = outside_window(c, ci, ci + 1, f) ? NL_UNM_OUTSIDE_WINDOW
+                uint8_t r = no_clock(c, ci, ci + 1) ? NL_UNM_NO_CLOCK
+                            : outside_window(c, ci, ci + 1, f) ? NL_UNM_OUTSIDE_WINDOW
                             : answered(f) ? NL_UNM_ANSWERED_ELSEWHERE : NL_UNM_NEVER_ARRIVED;
                 if (unm_push(c, &cap, ci, ci + 1, f, r) < 0)
                     return -1;
             }
             if (i > 0 && c->back_idx[i][p] < 0 &&
                 (t < 0 || c->back_idx[i][t] < 0)) {
-                uint8_t r = outside_window(c, ci, ci - 1, f)
-                            ? NL_UNM_OUTSIDE_WINDOW : NL_UNM_FROM_ELSEWHERE;
+                uint8_t r = no_clock(c, ci, ci - 1) ? NL_UNM_NO_CLOCK
+                            : outside_window(c, ci, ci - 1, f) ? NL_UNM_OUTSIDE_WINDOW
+                            : NL_UNM_FROM_ELSEWHERE;
                 if (unm_push(c, &cap, ci, ci - 1, f, r) < 0)
                     return -1;
             }

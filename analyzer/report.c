@@ -229,7 +229,10 @@ void report_frow_cells(const rep_ctx *c, const rep_frow *r, rep_fcells *o)
         else
             snprintf(o->lost, sizeof o->lost, "\xe2\x80\x94");   /* records count no losses */
     } else if (r->unm) {
-        o->broken = 1;
+        /* a lone flow is broken only when it should have been seen:
+         * not when it was answered, outside the span or unpairable */
+        o->broken = r->unm->reason == NL_UNM_NEVER_ARRIVED ||
+                    r->unm->reason == NL_UNM_FROM_ELSEWHERE;
         snprintf(o->seen, sizeof o->seen, "%d of %zu \xe2\x9c\x97 %s", r->unm->capture + 1, co->ncaps,
                  correlate_reason_name(r->unm->reason));
         if (rf)

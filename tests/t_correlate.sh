@@ -53,7 +53,8 @@ for k in ("near", "far", "translation", "evidence", "confidence", "near_capture"
 need(all(x["translation"] in ("none", "snat", "dnat", "snat+dnat") for x in d["matches"]), "translation names")
 need(all(0 <= x["confidence"] <= 1 for x in d["matches"]), "confidence range")
 need(any("seq_offset" in x for x in d["matches"]), "no seq_offset reported for ISN-rewritten flows")
-need(all(u["reason"] in ("never_arrived", "from_elsewhere", "outside_window") for u in d["unmatched"]),
+need(all(u["reason"] in ("never_arrived", "from_elsewhere", "outside_window", "answered_elsewhere",
+                         "no_common_clock") for u in d["unmatched"]),
      "unmatched reasons")
 need(len(d["chains"]) == len(d["matches"]), "two captures: chains repeat matches")
 need(all(e["egress_ip"].startswith("203.0.113.") for e in d["egress"]) and d["egress"], "egress in the SNAT pool")

@@ -430,6 +430,10 @@ static void lone_reason(view *v, const nl_unmatched *u, const char **color, char
         *color = C_DIM;
         snprintf(buf, len, "outside the other capture's time span");
         return;
+    case NL_UNM_NO_CLOCK:
+        *color = C_DIM;
+        snprintf(buf, len, "not paired (the captures share no clock)");
+        return;
     case NL_UNM_ANSWERED_ELSEWHERE:
         *color = C_YEL;
         snprintf(buf, len, "not at %s (answered elsewhere)", cap_name(c, u->other));

@@ -83,10 +83,13 @@ enum {
     NL_UNM_FROM_ELSEWHERE,    /* far flow with no twin nearer the client */
     NL_UNM_OUTSIDE_WINDOW,    /* the flow lies wholly outside the other
                                  capture's time span (clock-corrected) */
-    NL_UNM_ANSWERED_ELSEWHERE /* near flow the responder answered (a completed
+    NL_UNM_ANSWERED_ELSEWHERE,/* near flow the responder answered (a completed
                                  handshake, a reply): it arrived somewhere,
                                  only not at the next capture (a load
                                  balancer sent it to another backend) */
+    NL_UNM_NO_CLOCK           /* the two captures share no clock (no
+                                 connection agreed on one offset): nothing
+                                 can be said about where the flow went */
 };
 
 /* nl_clock_offset.basis: what the offset rests on. */
