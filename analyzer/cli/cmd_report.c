@@ -233,6 +233,7 @@ int cmd_report(int argc, char **argv)
         o.bpf = bpf;
         o.format = rec_format;   /* --format is the report's own: --input-format here */
         o.tunnels = &tconf;
+        o.sha256 = 1;            /* hashed by the loading threads, at once */
         /* all at once, one per core, as correlate reads them */
         if (cli_load_traces(paths, (size_t)ncaps, &o, tr) < 0)
             goto out;
