@@ -387,6 +387,7 @@ const char *correlate_reason_name(uint8_t r)
     case NL_UNM_OUTSIDE_WINDOW: return "outside_window";
     case NL_UNM_ANSWERED_ELSEWHERE: return "answered_elsewhere";
     case NL_UNM_NO_CLOCK: return "no_common_clock";
+    case NL_UNM_NOT_LOGGED: return "not_logged";
     default: return "unknown";
     }
 }

@@ -182,9 +182,31 @@ static int unm_push(nl_correlation *c, size_t *cap, int capture, int other,
     return 0;
 }
 
+/* Protocol classes a capture point holds flows of (bits of proto_bit()). */
+static unsigned proto_bit(uint8_t proto)
+{
+    return proto == IPPROTO_TCP ? 1u : proto == IPPROTO_UDP ? 2u
+         : proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6 ? 4u : 8u;
+}
+
+/* A record file that holds not one flow of f's protocol class did not
+ * log that protocol: f's absence there is no evidence of anything. */
+static int not_logged(const nl_correlation *c, const unsigned *protos, int other,
+                      const nl_flow *f)
+{
+    return c->caps[other].trace && c->caps[other].trace->is_record &&
+           !(protos[other] & proto_bit(f->proto));
+}
+
 int corr_unmatched_build(nl_correlation *c)
 {
     size_t cap = 0;
+    unsigned *protos = calloc(c->ncaps ? c->ncaps : 1, sizeof *protos);
+    if (!protos)
+        return -1;
+    for (size_t i = 0; i < c->ncaps; i++)
+        for (size_t p = 0; p < c->caps[i].nflows; p++)
+            protos[i] |= proto_bit(c->caps[i].flows[p]->proto);
     c->nunmatched = 0;
     for (size_t i = 0; i < c->ncaps; i++) {
         for (size_t p = 0; p < c->caps[i].nflows; p++) {
@@ -209,21 +231,27 @@ int corr_unmatched_build(nl_correlation *c)
             /* a leg whose twin crossed is not lost */
             if (i + 1 < c->ncaps && c->fwd_idx[i][p] < 0 &&
                 (t < 0 || c->fwd_idx[i][t] < 0)) {
-                uint8_t r = no_clock(c, ci, ci + 1) ? NL_UNM_NO_CLOCK
+                uint8_t r = not_logged(c, protos, ci + 1, f) ? NL_UNM_NOT_LOGGED
+                            : no_clock(c, ci, ci + 1) ? NL_UNM_NO_CLOCK
                             : outside_window(c, ci, ci + 1, f) ? NL_UNM_OUTSIDE_WINDOW
                             : answered(f) ? NL_UNM_ANSWERED_ELSEWHERE : NL_UNM_NEVER_ARRIVED;
                 if (unm_push(c, &cap, ci, ci + 1, f, r) < 0)
-                    return -1;
+                    goto oom;
             }
             if (i > 0 && c->back_idx[i][p] < 0 &&
                 (t < 0 || c->back_idx[i][t] < 0)) {
-                uint8_t r = no_clock(c, ci, ci - 1) ? NL_UNM_NO_CLOCK
+                uint8_t r = not_logged(c, protos, ci - 1, f) ? NL_UNM_NOT_LOGGED
+                            : no_clock(c, ci, ci - 1) ? NL_UNM_NO_CLOCK
                             : outside_window(c, ci, ci - 1, f) ? NL_UNM_OUTSIDE_WINDOW
                             : NL_UNM_FROM_ELSEWHERE;
                 if (unm_push(c, &cap, ci, ci - 1, f, r) < 0)
-                    return -1;
+                    goto oom;
             }
         }
     }
+    free(protos);
     return 0;
+oom:
+    free(protos);
+    return -1;
 }

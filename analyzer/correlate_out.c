@@ -6,6 +6,9 @@
 #include "natlens/correlate.h"
 #include "natlens/flow_out.h"
 #include "natlens/json.h"
+#include "natlens/record.h"
+#include "natlens/record_out.h"
+#include "natlens/trace.h"
 #include "natlens/trace_out.h"
 
 static void correlate_json_captures(nl_json *j, const nl_correlation *c)
@@ -21,6 +24,26 @@ static void correlate_json_captures(nl_json *j, const nl_correlation *c)
         json_str(j, "file", in->name);
         json_ts(j, "first_ts", in->first_ns);
         json_ts(j, "last_ts", in->last_ns);
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+}
+
+/* "record_points": per capture point holding records (a record file, or
+ * conntrack events in a capture), what each record says, as `flows
+ * --json` writes it ("flow" is the flow objects' "id"). */
+static void correlate_json_record_points(nl_json *j, const nl_correlation *c)
+{
+    json_arr_begin(j, "record_points");
+    for (size_t i = 0; i < c->ncaps; i++) {
+        const nl_trace *t = c->caps[i].trace;
+        if (!t || !record_count(t))
+            continue;
+        json_obj_begin(j, NULL);
+        json_uint(j, "capture", i);
+        json_str(j, "format", t->is_record ? t->format : "conntrack");
+        json_bool(j, "record_file", t->is_record);
+        record_out_json(j, "records", t);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -73,8 +96,11 @@ static void correlate_json_matches(nl_json *j, const nl_correlation *c)
         json_obj_begin(j, NULL);
         json_int(j, "near_capture", m->near_cap);
         json_int(j, "far_capture", m->far_cap);
-        flow_out_json(j, "near", m->near);
-        flow_out_json(j, "far", m->far);
+        const nl_trace *nt = c->caps[m->near_cap].trace, *ft = c->caps[m->far_cap].trace;
+        /* a record counts no packets: nothing lost or paired to say */
+        int rec = (nt && record_info_of(nt, m->near)) || (ft && record_info_of(ft, m->far));
+        flow_out_json_in(j, "near", m->near, nt);
+        flow_out_json_in(j, "far", m->far, ft);
         json_str(j, "translation", correlate_translation_name(m->translation));
         json_bool(j, "port_remapped", m->sport_changed);
         correlate_json_evidence(j, m->evidence);
@@ -88,13 +114,18 @@ static void correlate_json_matches(nl_json *j, const nl_correlation *c)
             json_obj_end(j);
         }
         json_bool(j, "flipped", m->flip);
-        json_uint(j, "lost_packets", m->lost[0] + m->lost[1]);
-        /* null, not 0, when a side kept no packet records (only flows the
-         * findings need and a sample do): nothing was compared */
-        if (m->near->recs && m->far->recs)
-            json_uint(j, "paired_packets", m->paired_pkts);
-        else
+        if (rec) {
+            json_null(j, "lost_packets");
             json_null(j, "paired_packets");
+        } else {
+            json_uint(j, "lost_packets", m->lost[0] + m->lost[1]);
+            /* null, not 0, when a side kept no packet records (only flows
+             * the findings need and a sample do): nothing was compared */
+            if (m->near->recs && m->far->recs)
+                json_uint(j, "paired_packets", m->paired_pkts);
+            else
+                json_null(j, "paired_packets");
+        }
         json_double(j, "dt_s", m->dt_s, 6);
         json_obj_end(j);
     }
@@ -109,7 +140,7 @@ static void correlate_json_unmatched(nl_json *j, const nl_correlation *c)
         json_obj_begin(j, NULL);
         json_int(j, "capture", u->capture);
         json_int(j, "other", u->other);
-        flow_out_json(j, "flow", u->flow);
+        flow_out_json_in(j, "flow", u->flow, c->caps[u->capture].trace);
         json_str(j, "reason", correlate_reason_name(u->reason));
         json_obj_end(j);
     }
@@ -224,7 +255,7 @@ static void correlate_json_chains(nl_json *j, const nl_correlation *c)
         json_arr_begin(j, "flows");
         for (size_t k = 0; k < c->ncaps; k++) {
             if (ch->flows[k])
-                flow_out_json(j, NULL, ch->flows[k]);
+                flow_out_json_in(j, NULL, ch->flows[k], c->caps[k].trace);
             else
                 json_null(j, NULL);
         }
@@ -236,7 +267,7 @@ static void correlate_json_chains(nl_json *j, const nl_correlation *c)
             json_arr_begin(j, "alt_flows");
             for (size_t k = 0; k < c->ncaps; k++) {
                 if (ch->alt[k])
-                    flow_out_json(j, NULL, ch->alt[k]);
+                    flow_out_json_in(j, NULL, ch->alt[k], c->caps[k].trace);
                 else
                     json_null(j, NULL);
             }
@@ -268,6 +299,7 @@ static void correlate_json_chains(nl_json *j, const nl_correlation *c)
 void correlate_json(nl_json *j, const nl_correlation *c)
 {
     correlate_json_captures(j, c);
+    correlate_json_record_points(j, c);
     correlate_json_offsets(j, c);
     correlate_json_matches(j, c);
     correlate_json_unmatched(j, c);

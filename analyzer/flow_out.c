@@ -4,6 +4,8 @@
 #include <string.h>
 #include <time.h>
 #include "natlens/flow_out.h"
+#include "natlens/record.h"
+#include "natlens/trace.h"
 #include "natlens/tunnel_out.h"
 
 #define NS_PER_S ((uint64_t)1000000000)
@@ -29,32 +31,65 @@ void flow_out_json(nl_json *j, const char *key, const nl_flow *f)
     flow_out_json_tun(j, key, f, NULL);
 }
 
+static void flow_json(nl_json *j, const char *key, const nl_flow *f,
+                      const nl_tunnel_table *tt, const nl_record_info *ri);
+
 void flow_out_json_tun(nl_json *j, const char *key, const nl_flow *f,
                        const nl_tunnel_table *tt)
 {
+    flow_json(j, key, f, tt, NULL);
+}
+
+void flow_out_json_in(nl_json *j, const char *key, const nl_flow *f, const struct nl_trace *t)
+{
+    flow_json(j, key, f, t ? t->tunnels : NULL, t ? record_info_of(t, f) : NULL);
+}
+
+/* A count a record may not pin: null then. */
+static void pinned_uint(nl_json *j, const char *key, uint64_t v, int pinned)
+{
+    if (pinned)
+        json_uint(j, key, v);
+    else
+        json_null(j, key);
+}
+
+static void flow_json(nl_json *j, const char *key, const nl_flow *f,
+                      const nl_tunnel_table *tt, const nl_record_info *ri)
+{
     char buf[64];
+    unsigned pins = ri ? ri->pins : ~0u;
+    int resp = !ri || (pins & NL_REC_PIN_RESP);
     json_obj_begin(j, key);
     json_str(j, "proto", flow_proto_name(f->proto, buf, sizeof buf));
     json_addr(j, "orig_ip", &f->orig_ip);
     json_uint(j, "orig_port", f->orig_port);
     json_addr(j, "resp_ip", &f->resp_ip);
     json_uint(j, "resp_port", f->resp_port);
-    json_str(j, "conn_state", flow_conn_state(f));
-    json_str(j, "history", f->history);
-    json_uint(j, "orig_pkts", f->pkts[NL_ORIG]);
-    json_uint(j, "resp_pkts", f->pkts[NL_RESP]);
-    json_uint(j, "orig_bytes", f->bytes[NL_ORIG]);
-    json_uint(j, "resp_bytes", f->bytes[NL_RESP]);
-    json_uint(j, "orig_ip_bytes", f->ip_bytes[NL_ORIG]);
-    json_uint(j, "resp_ip_bytes", f->ip_bytes[NL_RESP]);
-    json_uint(j, "orig_frame_bytes", f->frame_bytes[NL_ORIG]);
-    json_uint(j, "resp_frame_bytes", f->frame_bytes[NL_RESP]);
-    json_uint(j, "missed_bytes", f->missed_bytes);
+    if (pins & NL_REC_PIN_STATE) {
+        json_str(j, "conn_state", flow_conn_state(f));
+        json_str(j, "history", f->history);
+    } else {
+        json_null(j, "conn_state");
+        json_null(j, "history");
+    }
+    pinned_uint(j, "orig_pkts", f->pkts[NL_ORIG], pins & NL_REC_PIN_PKTS);
+    pinned_uint(j, "resp_pkts", f->pkts[NL_RESP], (pins & NL_REC_PIN_PKTS) && resp);
+    pinned_uint(j, "orig_bytes", f->bytes[NL_ORIG], pins & NL_REC_PIN_PAYLOAD);
+    pinned_uint(j, "resp_bytes", f->bytes[NL_RESP], (pins & NL_REC_PIN_PAYLOAD) && resp);
+    pinned_uint(j, "orig_ip_bytes", f->ip_bytes[NL_ORIG], pins & NL_REC_PIN_BYTES);
+    pinned_uint(j, "resp_ip_bytes", f->ip_bytes[NL_RESP], (pins & NL_REC_PIN_BYTES) && resp);
+    /* frames and sequence gaps are packet facts: no record has them */
+    pinned_uint(j, "orig_frame_bytes", f->frame_bytes[NL_ORIG], !ri);
+    pinned_uint(j, "resp_frame_bytes", f->frame_bytes[NL_RESP], !ri);
+    pinned_uint(j, "missed_bytes", f->missed_bytes, !ri);
     json_ts(j, "first_ts", f->first_ns);
     json_ts(j, "last_ts", f->last_ns);
     json_str(j, "community_id", flow_community_id_seed(f, j->community_id_seed, buf, sizeof buf));
     json_uint(j, "id", f->id);
-    json_uint(j, "first_frame", f->first_frame);
+    pinned_uint(j, "first_frame", f->first_frame, !ri);
+    if (ri)
+        json_bool(j, "record", 1);      /* its facts: the capture's "records" */
     if (f->proto == 6 && f->sig[NL_ORIG].has_syn)
         json_uint(j, "orig_isn", f->sig[NL_ORIG].syn_isn);
     if (f->proto == 6 && f->sig[NL_RESP].has_syn)

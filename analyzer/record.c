@@ -50,6 +50,30 @@ const nl_record_info *record_info_of(const nl_trace *t, const nl_flow *f)
     return &rs->info[f->id - rs->first_id];
 }
 
+#define REC_LEG_SCAN 64         /* flows starting at one instant searched for a leg */
+
+const nl_flow *record_other_leg(nl_trace *t, const nl_flow *f)
+{
+    const nl_record_info *ri = record_info_of(t, f);
+    size_t n, lo = 0, hi;
+    nl_flow **fl;
+    if (!ri || !ri->other_leg)
+        return NULL;
+    fl = trace_flows(t, &n);
+    hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fl[mid]->first_ns < f->first_ns)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < n && i < lo + REC_LEG_SCAN && fl[i]->first_ns == f->first_ns; i++)
+        if (fl[i]->id == ri->other_leg)
+            return fl[i];
+    return NULL;
+}
+
 nl_record_capture_stats *record_capture_stats_mut(nl_trace *t)
 {
     struct nl_record_set *rs = record_set_of(t);

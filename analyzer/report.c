@@ -233,8 +233,9 @@ void report_frow_cells(const rep_ctx *c, const rep_frow *r, rep_fcells *o)
          * not when it was answered, outside the span or unpairable */
         o->broken = r->unm->reason == NL_UNM_NEVER_ARRIVED ||
                     r->unm->reason == NL_UNM_FROM_ELSEWHERE;
-        snprintf(o->seen, sizeof o->seen, "%d of %zu \xe2\x9c\x97 %s", r->unm->capture + 1, co->ncaps,
-                 correlate_reason_name(r->unm->reason));
+        /* the cross only where something went missing */
+        snprintf(o->seen, sizeof o->seen, "%d of %zu %s%s", r->unm->capture + 1, co->ncaps,
+                 o->broken ? "\xe2\x9c\x97 " : "", correlate_reason_name(r->unm->reason));
         if (rf)
             frow_record_only(c, r, o);
         snprintf(o->nat, sizeof o->nat, "\xe2\x80\x94");

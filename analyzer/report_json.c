@@ -152,7 +152,7 @@ int report_json_write(rep_ctx *c)
         nl_flow **fl = trace_flows(c->in->caps[0].trace, &n);
         json_arr_begin(&j, "flows");
         for (size_t i = 0; i < n; i++)
-            flow_out_json(&j, NULL, fl[i]);
+            flow_out_json_in(&j, NULL, fl[i], c->in->caps[0].trace);
         json_arr_end(&j);
     }
     if (c->has_records)

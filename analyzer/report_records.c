@@ -184,32 +184,14 @@ char *report_rec_where(const rep_ctx *c, int cap, const nl_record_info *ri, char
     return buf;
 }
 
-#define REP_LEG_SCAN 64          /* flows starting at one instant searched for a leg */
-
 const nl_flow *report_rec_other_leg(const rep_ctx *c, int cap, const nl_flow *f)
 {
     const nl_record_info *ri = report_rec(c, cap, f);
-    size_t n, lo = 0, hi;
-    nl_flow **fl;
     if (!ri || !ri->other_leg)
         return NULL;
     if (c->in->corr)
         return correlate_twin_of(c->in->corr, cap, f);
-    /* both legs come from one entry: same start, next to each other in
-     * the flows' time order; a bounded look either side */
-    fl = trace_flows(c->in->caps[cap].trace, &n);
-    hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (fl[mid]->first_ns < f->first_ns)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo; i < n && i < lo + REP_LEG_SCAN && fl[i]->first_ns == f->first_ns; i++)
-        if (fl[i]->id == ri->other_leg)
-            return fl[i];
-    return NULL;
+    return record_other_leg(c->in->caps[cap].trace, f);
 }
 
 int report_rec_leg_shown(const rep_ctx *c, const nl_unmatched *u)

@@ -214,6 +214,14 @@ static nl_trace *trace_load_records(nl_stream *st, const char *path, const nl_re
         trace_hostmeta_adopt(t, doc);
     }
     trace_warn(t, source_stream_warning(st));
+    if (o->bpf && *o->bpf) {
+        /* BPF reads packets: a record entry has none, so say the filter
+         * left this capture point whole rather than imply it applied */
+        char line[600];
+        snprintf(line, sizeof line, "%s: the filter applies to packets, not to record entries: "
+                 "every entry was read", t->name);
+        trace_note(t, line);
+    }
     return t;
 }
 

@@ -12,11 +12,25 @@ void trace_out_json_capture(nl_json *j, const char *key, nl_trace *t)
     flow_table_stats(t->flows, &st);
     json_obj_begin(j, key);
     json_str(j, "file", t->path);
-    json_str(j, "link_type", t->linktype_name);
-    json_str(j, "format", t->is_pcapng ? "pcapng" : "pcap");
-    json_uint(j, "packets", t->packets);
-    json_uint(j, "ip_packets", t->ip_packets);
-    json_uint(j, "bytes", t->wire_bytes);
+    if (t->is_record) {
+        /* a record file: entries, not packets (its records array holds
+         * what each says) */
+        json_null(j, "link_type");
+        json_str(j, "format", t->format);
+        json_str(j, "format_title", t->format_title);
+        json_bool(j, "record_file", 1);
+        json_uint(j, "entries", t->packets);
+        json_null(j, "packets");
+        json_null(j, "ip_packets");
+        json_null(j, "bytes");
+    } else {
+        json_str(j, "link_type", t->linktype_name);
+        json_str(j, "format", t->is_pcapng ? "pcapng" : "pcap");
+        json_bool(j, "record_file", 0);
+        json_uint(j, "packets", t->packets);
+        json_uint(j, "ip_packets", t->ip_packets);
+        json_uint(j, "bytes", t->wire_bytes);
+    }
     if (t->packets) {
         json_ts(j, "first_ts", t->first_ns);
         json_ts(j, "last_ts", t->last_ns);

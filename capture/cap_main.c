@@ -29,6 +29,7 @@ static void main_usage(FILE *f)
         "       " CAP_PROG " probe --to HOST:PORT [--from ADDR]... [--all-sources]\n"
         "         [--via IFACE] [--count N] [--rate PPS] [--proto tcp|udp] [--session ID]\n"
         "       " CAP_PROG " meta FILE [--route-dev DST | --ifname INDEX | --get KEY]\n"
+        "\n"
         "Writes pcapng (ns timestamps, interface name, host context: addresses,\n"
         "routes, rules, NAT rules, clock state); SIGINT/SIGTERM stop cleanly.\n"
         "--conntrack also records this namespace's conntrack events (the NAT's own\n"
@@ -93,9 +94,14 @@ static int main_meta(int argc, char **argv)
             key = argv[++i];
         else if (strcmp(argv[i], "--ifname") == 0 && i + 1 < argc)
             ifidx = argv[++i];
-        else if (!file && argv[i][0] != '-')
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            main_usage(stdout);
+            return 0;
+        } else if (!file && argv[i][0] != '-')
             file = argv[i];
         else {
+            if (argv[i][0] == '-')
+                fprintf(stderr, CAP_PROG " meta: unknown option or missing value: %s\n", argv[i]);
             main_usage(stderr);
             return 2;
         }

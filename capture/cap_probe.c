@@ -61,6 +61,9 @@ static void probe_usage(FILE *f)
         "usage: " CAP_PROG " probe --to HOST:PORT [--from ADDR]... [--all-sources]\n"
         "         [--via IFACE] [--count N] [--rate PPS] [--proto tcp|udp]\n"
         "         [--session ID] [-q]\n"
+        "  -c N, --count N     probes per source (default 3)\n"
+        "  -r PPS, --rate PPS  probes per second over all sources (default 10)\n"
+        "  -q, --quiet         no line per probe, no count at the end\n"
         "Sends marked probes (TCP SYN or UDP, IPv4) from each chosen source so the\n"
         "far-side capture shows which address each source leaves as.\n"
         "Limits: count <= %d per source, rate <= %d/s, sources <= %d. Needs root.\n",

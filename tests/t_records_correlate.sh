@@ -67,6 +67,34 @@ if doc and not any(f["kind"] == "nat_port_exhausted" for f in doc.get("findings"
 doc = corr("samples/halfopen/client.pcap", "samples/records/aws_flow/flow-reject.log")
 if doc and not any(f["kind"] == "rejected_by_rule" for f in doc.get("findings", [])):
     bad.append("flow-reject.log: no rejected_by_rule finding")
+# A record's silence is not a packet fact: the capture point says entries,
+# not packets; a record flow has no TCP state or counts the entry lacks; a
+# record match counts no lost packets; the ICMP the NAT log cannot hold is
+# "not_logged", never "never_arrived".
+doc = corr(vm, "samples/records/gcp_nat/nat-log.json")
+if doc:
+    cap = doc["captures"][1]
+    if not (cap.get("record_file") and cap.get("format") == "gcp_nat" and cap.get("packets") is None
+            and cap.get("entries", 0) > 0):
+        bad.append("nat-log.json: capture point not described as a record file with entries")
+    for m in doc["matches"]:
+        far = m["far"]
+        if far.get("conn_state") is not None or far.get("orig_pkts") is not None:
+            bad.append("nat-log.json: record flow with a conn_state or packet count it does not hold")
+            break
+        if m.get("lost_packets") is not None:
+            bad.append("nat-log.json: lost_packets on a record match")
+            break
+    icmp = [u for u in doc["unmatched"] if u["flow"]["proto"] == "icmp"]
+    if not icmp or any(u["reason"] != "not_logged" for u in icmp):
+        bad.append("nat-log.json: ICMP flows not 'not_logged': %s" % [u["reason"] for u in icmp])
+    if not any(rp["capture"] == 1 and rp["records"] for rp in doc.get("record_points", [])):
+        bad.append("nat-log.json: no record_points for the record file")
+# A filter reads packets: it cannot thin a record file, and says so
+p = subprocess.run([nat, "correlate", "-f", "tcp", vm, "samples/records/gcp_nat/nat-log.json"],
+                   capture_output=True, text=True)
+if "not to record entries" not in p.stderr:
+    bad.append("-f with a record file: no word that the filter left the entries whole")
 for b in bad:
     print("FAIL", b)
 print("%d problems" % len(bad))

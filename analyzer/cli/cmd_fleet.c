@@ -496,6 +496,9 @@ int cmd_fleet(int argc, char **argv)
             fleet_usage(stdout);
             return CLI_OK;
         } else if (a[0] == '-' || dir) {
+            fputs("natlens fleet: ", stderr);
+            fleet_escaped(stderr, a);
+            fprintf(stderr, ": %s\n", a[0] == '-' ? "unknown option or missing value" : "one DIR only");
             fleet_usage(stderr);
             return CLI_USAGE;
         } else

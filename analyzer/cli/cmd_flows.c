@@ -33,15 +33,15 @@ static void flows_usage(FILE *f)
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
                "  FILE is a pcap or pcapng file, a record file (conntrack, cloud NAT or flow log,\n"
                "  Zeek conn.log: detected from its content), or - for standard input.\n"
-               "  --json              one JSON document (natlens(1), JSON OUTPUT)\n"
+               "  --json              one JSON document (natlens(1), OUTPUT)\n"
                "  --csv               a header row and one row per flow\n"
                "  --zeek              Zeek's conn.log (TSV with #fields/#types; zeek-cut reads it)\n"
                "  --zeek-json         Zeek's conn.log as Zeek's JSON logs, one object per line\n"
                "  --format NAME       read FILE with this record reader (conntrack, gcp_nat,\n"
                "                      gcp_flow, aws_flow, azure_flow, zeek_conn)\n"
-               "  --verify-checksums  ignore packets with bad checksums, as Zeek does without -C\n"
+               "  --verify-checksums  ignore packets with bad checksums, as Zeek does by default\n"
                "  --max-flows N       cap live flows; least recently used are evicted (counted);\n"
-               "                      other than text, flows stream out as they end (no findings)\n"
+               "                      flows are written as they end, summary last, no findings\n"
                "  --fail-on-findings  exit 1 when a warning or error was found\n"
                "  --strict            exit 3 when the input was damaged, cut or read only in part\n"
                "  --community-id-seed N  Community ID seed, 0..65535 (default 0)\n"
@@ -161,7 +161,7 @@ static void flows_json(nl_trace *t, const nl_findings *fs, uint16_t cid_seed)
     json_arr_end(&j);
     json_arr_begin(&j, "flows");
     for (size_t i = 0; i < n; i++)
-        flow_out_json_tun(&j, NULL, fl[i], t->tunnels);
+        flow_out_json_in(&j, NULL, fl[i], t);
     json_arr_end(&j);
     diagnose_json(&j, "findings", fs);
     trace_out_json_probes(&j, "probes", &t, 1);

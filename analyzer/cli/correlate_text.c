@@ -430,6 +430,13 @@ static void lone_reason(view *v, const nl_unmatched *u, const char **color, char
         *color = C_DIM;
         snprintf(buf, len, "outside the other capture's time span");
         return;
+    case NL_UNM_NOT_LOGGED:
+        *color = C_DIM;
+        snprintf(buf, len, "not in %s (it holds no %s entries)", cap_name(c, u->other),
+                 u->flow->proto == IPPROTO_TCP ? "TCP" : u->flow->proto == IPPROTO_UDP ? "UDP"
+                 : u->flow->proto == IPPROTO_ICMP || u->flow->proto == IPPROTO_ICMPV6 ? "ICMP"
+                 : "such");
+        return;
     case NL_UNM_NO_CLOCK:
         *color = C_DIM;
         snprintf(buf, len, "not paired (the captures share no clock)");
@@ -594,7 +601,10 @@ static size_t rows_collect(view *v, row *rows, size_t *only, size_t *full, size_
                    correlate_match_for(c, u->capture, tw, 0)))
             continue;           /* the other leg of a chain's connection */
         if (foreign_record(c, u)) {
-            (*foreign)++;
+            /* one entry holds both legs of a NAT mapping: count it once */
+            const nl_record_info *ri = record_info_of(c->caps[u->capture].trace, u->flow);
+            if (!ri->other_leg || ri->side != NL_REC_SIDE_OUTER)
+                (*foreign)++;
             continue;
         }
         rows[nrows].u = u;
@@ -661,9 +671,11 @@ static void text_flows(view *v)
         goto done;
     size_t nrows = rows_collect(v, rows, only, &full, &partial, &foreign);
     flows_heading(v, full, partial, only, foreign);
-    size_t total = nrows, nprob_total = 0;
-    for (size_t r = 0; r < nrows; r++)
+    size_t total = nrows, nprob_total = 0, nlone_total = 0;
+    for (size_t r = 0; r < nrows; r++) {
         nprob_total += rows[r].problem;
+        nlone_total += rows[r].u != NULL;
+    }
     if (!v->all)
         nrows = rows_cap(rows, nrows, v->top_flows);
     cells = calloc(nrows ? nrows : 1, sizeof *cells);
@@ -718,13 +730,18 @@ static void text_flows(view *v)
         fprintf(v->out, "%s%s%s\n", col(v, rc->color), rc->by, *rc->color ? col(v, C_OFF) : "");
     }
     if (total > nrows) {
-        size_t shown_prob = 0;
-        for (size_t r = 0; r < nrows; r++)
+        size_t shown_prob = 0, shown_lone = 0;
+        for (size_t r = 0; r < nrows; r++) {
             shown_prob += rows[r].problem;
+            shown_lone += rows[r].u != NULL;
+        }
         size_t more_prob = nprob_total > shown_prob ? nprob_total - shown_prob : 0;
+        size_t more_lone = nlone_total > shown_lone ? nlone_total - shown_lone : 0;
         fprintf(v->out, "  %s %zu more rows", v->utf8 ? "\xe2\x80\xa6" : "...", total - nrows);
         if (more_prob)
             fprintf(v->out, ", %zu of them with a problem", more_prob);
+        else if (more_lone)
+            fprintf(v->out, ", none with a problem (%zu seen at one capture only)", more_lone);
         else
             fprintf(v->out, ", all paired without trouble");
         fprintf(v->out, " (--all lists every flow; --json has them all)\n");

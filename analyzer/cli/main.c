@@ -10,11 +10,11 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 static const cli_cmd cli_cmds[] = {
-    {"flows", cmd_flows, "flows [--json|--csv] [--verify-checksums] [--max-flows N] FILE [BPF expression]"},
-    {"correlate", cmd_correlate, "correlate [--json] [--fail-on-findings] [--max-flows N] FILE_NEAR FILE_FAR [FILE...] | DIR"},
-    {"report", cmd_report, "report -o FILE.{html,md,json} [--format html|md|json] [--title T] [--redact] [--all] [--top N] CAPTURE..."},
-    {"tui", cmd_tui, "tui FILE [FILE...]"},
-    {"fleet", cmd_fleet, "fleet [--server HOST:PORT] [--init] [--json] [DIR of flows --ndjson files]"},
+    {"flows", cmd_flows, "flows [--json|--csv|--zeek|--zeek-json] [options] FILE [BPF expression]"},
+    {"correlate", cmd_correlate, "correlate [--json|--csv] [options] FILE_NEAR FILE_FAR [FILE...] | DIR"},
+    {"report", cmd_report, "report -o FILE.{html,md,json} [options] CAPTURE..."},
+    {"tui", cmd_tui, "tui [options] FILE [FILE...]"},
+    {"fleet", cmd_fleet, "fleet [--server HOST:PORT] [--init] [--json] [DIR]"},
 };
 
 static void usage(FILE *f)
@@ -23,8 +23,9 @@ static void usage(FILE *f)
             NATLENS_VERSION);
     for (size_t i = 0; i < sizeof cli_cmds / sizeof cli_cmds[0]; i++)
         fprintf(f, "  natlens %s\n", cli_cmds[i].usage);
-    fprintf(f, "\nExit status: 0 ok, 1 findings (with --fail-on-findings), 2 bad usage or unreadable input.\n"
-               "See natlens(1).\n");
+    fprintf(f, "\n`natlens COMMAND --help` lists a command's options; see natlens(1).\n"
+               "Exit status: 0 ok, 1 findings (with --fail-on-findings), 2 bad usage or unreadable\n"
+               "input, 3 damaged input (with --strict).\n");
 }
 
 int main(int argc, char **argv)

@@ -41,13 +41,15 @@ const tui_panel *tui_panel_get(int p)
 
 static void tui_usage(FILE *f)
 {
-    fprintf(f, "usage: natlens tui [--format NAME] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
-               "                   [-n] [-f EXPR] [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
+    fprintf(f, "usage: natlens tui [--format NAME] [--community-id-seed N] [--tunnel-port KIND=PORT]...\n"
+               "                   [--tunnel-depth N] [-n] [-f EXPR] [-r CAPTURE]... CAPTURE...\n"
+               "                   [-- BPF expression]\n"
                "  A CAPTURE may be a record file; --format NAME forces its record reader.\n"
                "  Interactive viewer. Captures in path order, client side first. The flows\n"
                "  show as soon as the files are read; pairing and findings follow.\n"
                "  -r CAPTURE a capture (as tcpdump; may repeat); -f EXPR or the words after --:\n"
-               "  a BPF filter for every capture; -n accepted (natlens never resolves names).\n"
+               "  a BPF filter for every capture; -n accepted (natlens never resolves names);\n"
+               "  --community-id-seed N accepted as by the other commands (no Community IDs shown).\n"
                "  Panels: 1 Flows, 2 Pair (packet ladder), 3 NAT map, 4 Timeline, 5 Findings.\n"
                "  Keys: F1/? help, F3// search, F4/f filter (port 80, host 10.1.2.3,\n"
                "  state S0, nat snat, proto udp, broken; and, or, not), F6/s sort, F10/q quit.\n"

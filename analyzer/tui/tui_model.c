@@ -62,6 +62,8 @@ static void tui_row_health(const tui_model *m, tui_row *r)
         r->why = "only at the far capture";
     } else if (r->unm_reason == NL_UNM_OUTSIDE_WINDOW + 1) {
         r->why = "outside the other capture's time span";
+    } else if (r->unm_reason == NL_UNM_NOT_LOGGED + 1) {
+        r->why = "not logged: the record file holds no entry of this protocol";
     } else if (r->unm_reason == NL_UNM_NO_CLOCK + 1) {
         r->why = "not paired: the captures share no clock";
     } else if (r->unm_reason == NL_UNM_ANSWERED_ELSEWHERE + 1) {

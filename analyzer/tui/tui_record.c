@@ -20,7 +20,6 @@
 #include "natlens/record.h"
 #include "tui.h"
 
-#define TUI_LEG_SCAN 64         /* flows starting at one instant searched for a leg */
 
 const nl_record_info *tui_record_info(const tui_model *m, int cap, const nl_flow *f)
 {
@@ -66,27 +65,11 @@ const char *tui_record_word(const nl_record_info *ri, char *buf, size_t len)
 const nl_flow *tui_record_other_leg(const tui_model *m, int cap, const nl_flow *f)
 {
     const nl_record_info *ri = tui_record_info(m, cap, f);
-    size_t n, lo = 0, hi;
-    nl_flow **fl;
     if (!ri || !ri->other_leg)
         return NULL;
     if (m->corr)
         return correlate_twin_of(m->corr, cap, f);
-    /* both legs come from one entry: the same start, side by side in the
-     * flows' time order; a bounded look */
-    fl = trace_flows(m->traces[cap], &n);
-    hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (fl[mid]->first_ns < f->first_ns)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo; i < n && i < lo + TUI_LEG_SCAN && fl[i]->first_ns == f->first_ns; i++)
-        if (fl[i]->id == ri->other_leg)
-            return fl[i];
-    return NULL;
+    return record_other_leg(m->traces[cap], f);
 }
 
 /* What nl_record_info.reporter holds in each format (record.h). */

@@ -87,9 +87,13 @@ enum {
                                  handshake, a reply): it arrived somewhere,
                                  only not at the next capture (a load
                                  balancer sent it to another backend) */
-    NL_UNM_NO_CLOCK           /* the two captures share no clock (no
+    NL_UNM_NO_CLOCK,          /* the two captures share no clock (no
                                  connection agreed on one offset): nothing
                                  can be said about where the flow went */
+    NL_UNM_NOT_LOGGED         /* the other capture point is a record file
+                                 holding no entry of this protocol at all
+                                 (Cloud NAT logs no ICMP): its absence there
+                                 says nothing */
 };
 
 /* nl_clock_offset.basis: what the offset rests on. */

@@ -18,6 +18,12 @@ void flow_out_json(nl_json *j, const char *key, const nl_flow *f);
  * NULL), see tunnel_out.h. */
 void flow_out_json_tun(nl_json *j, const char *key, const nl_flow *f,
                        const nl_tunnel_table *tt);
+/* The same for a flow of trace t (NULL: as flow_out_json): its tunnel
+ * facts, and for a flow made from a record (record.h) null where the
+ * record pins nothing (a Cloud NAT entry has no TCP state, no packet
+ * counts): a record's silence is never written as OTH or 0. */
+struct nl_trace;
+void flow_out_json_in(nl_json *j, const char *key, const nl_flow *f, const struct nl_trace *t);
 
 void flow_out_csv_header(FILE *out);
 /* community_id with seed cid_seed (0 unless --community-id-seed). */

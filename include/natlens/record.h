@@ -118,6 +118,12 @@ typedef struct nl_record_info {
  * (or t holds no records). The pointer lives as long as t. */
 const nl_record_info *record_info_of(const struct nl_trace *t, const nl_flow *f);
 
+/* The other leg of record flow f of trace t (a NAT entry's outer leg for
+ * its inner one and back), or NULL. Both legs come from one entry: the
+ * same start, side by side in flow_table_all()'s order of first packet,
+ * so a binary search and a bounded look (64 flows) find it. */
+const nl_flow *record_other_leg(struct nl_trace *t, const nl_flow *f);
+
 /* How many record flows t holds (0 for a plain capture). */
 size_t record_count(const struct nl_trace *t);
 
