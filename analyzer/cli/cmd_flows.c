@@ -558,6 +558,10 @@ int cmd_flows(int argc, char **argv)
         free(meta);
     }
     o.bpf = bpf;
+    /* records streamed to a terminal as the file is read: no progress
+     * line between them */
+    if (ndjson && !strcmp(ndjson, "-") && isatty(1))
+        cli_quiet = 1;
     if (ndjson || point) {
         rc = ndjson ? flows_ndjson_run(path, ndjson, point, &o) : CLI_USAGE;
         if (!ndjson)
