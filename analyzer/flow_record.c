@@ -178,20 +178,16 @@ static void ft_signature(nl_flow *f, const nl_packet *p, ft_phash *ph, int dir)
     }
 }
 
-static void fr_record(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet *p,
-                      ft_phash *ph, int dir)
+/* The record of one packet, its payload hash given (computed once). */
+static void fr_fill(nl_pkt_rec *r, const nl_packet *p, const uint8_t *b, uint32_t hash, int dir)
 {
-    const uint8_t *b = ph->b;
-    nl_pkt_rec *r = ft_rec_slot(t, f, l);
-    if (!r)
-        return;
     memset(r, 0, sizeof *r);
     r->ts_ns = p->ts_ns;
     r->frame = p->frame;
     r->seq = p->seq;
     r->ack = p->ack;
     r->tsval = (p->flags & NL_PKT_TCP_TS) ? p->tsval : 0;
-    r->payload_hash = ft_phash_get(ph);
+    r->payload_hash = hash;
     r->payload_len = (uint16_t)(p->payload_len > 0xffff ? 0xffff : p->payload_len);
     r->ip_len = (uint16_t)(p->ip_len > 0xffff ? 0xffff : p->ip_len);
     r->ip_id = p->ip_id;
@@ -220,6 +216,20 @@ static void fr_record(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet 
         }
         r->text[n] = '\0';
     }
+}
+
+void flow_pkt_rec_fill(nl_pkt_rec *r, const nl_packet *p, const uint8_t *bytes, int dir)
+{
+    fr_fill(r, p, bytes, ft_payload_hash(bytes, p), dir);
+}
+
+static void fr_record(nl_flow_table *t, nl_flow *f, ft_live *l, const nl_packet *p,
+                      ft_phash *ph, int dir)
+{
+    nl_pkt_rec *r = ft_rec_slot(t, f, l);
+    if (!r)
+        return;
+    fr_fill(r, p, ph->b, ft_phash_get(ph), dir);
     l->kfacts = (uint8_t)flow_keep_note(l->kfacts, &f->recs[0], r);
 }
 

@@ -63,8 +63,13 @@ static uint64_t ladder_clock(const nl_correlation *c, int cap, int ref, uint64_t
 /* The pieces of f's connection at capture cap and their records, times in
  * capture ref's clock, directions in the near head's orientation (flip:
  * this side's head against the near head). -1 out of memory. */
-static int ladder_side_load(const nl_correlation *c, int cap, int ref, const nl_flow *f,
-                            uint8_t flip, nl_ladder_side *s)
+typedef struct ladder_src {
+    nl_ladder_recs_fn fn;
+    void             *ctx;
+} ladder_src;
+
+static int ladder_side_load(const nl_correlation *c, const ladder_src *h, int cap, int ref,
+                            const nl_flow *f, uint8_t flip, nl_ladder_side *s)
 {
     const nl_flow *all[NL_LADDER_PIECES + 1];
     size_t got = 0, n = 0, k = 0;
@@ -84,26 +89,35 @@ static int ladder_side_load(const nl_correlation *c, int cap, int ref, const nl_
     for (size_t p = 0; p < s->npieces; p++) {
         const nl_flow *g = all[p];
         uint64_t pk = g->pkts[0] + g->pkts[1];
+        const nl_pkt_rec *rr = NULL;
+        size_t nr = 0;
+        if (h->fn)
+            rr = h->fn(h->ctx, cap, g, &nr);
+        if (!rr) {
+            rr = g->recs;
+            nr = g->recs ? g->nrecs : 0;
+        }
         s->piece[p] = g;
+        s->piece_recs[p] = rr;
+        s->piece_nrecs[p] = rr ? nr : 0;
         s->piece_flip[p] = ladder_piece_flip(s->head, g, &s->piece_part[p]);
-        if (g->recs)
-            n += g->nrecs;
-        s->kept += g->recs ? g->nrecs : 0;
+        n += s->piece_nrecs[p];
+        s->kept += s->piece_nrecs[p];
         s->pkts += pk;
-        s->all_kept &= g->recs && (uint64_t)g->nrecs >= pk;
+        s->all_kept &= s->piece_nrecs[p] && (uint64_t)s->piece_nrecs[p] >= pk;
     }
     s->recs = malloc((n ? n : 1) * sizeof *s->recs);
     if (!s->recs)
         return -1;
     for (size_t p = 0; p < s->npieces; p++) {
-        const nl_flow *g = s->piece[p];
-        for (uint16_t i = 0; g->recs && i < g->nrecs; i++) {
+        const nl_pkt_rec *rr = s->piece_recs[p];
+        for (size_t i = 0; i < s->piece_nrecs[p]; i++) {
             nl_ladder_rec *r = &s->recs[k++];
-            if (g->recs[i].ts_ns > s->piece_until[p])
-                s->piece_until[p] = g->recs[i].ts_ns;
-            r->rec = &g->recs[i];
+            if (rr[i].ts_ns > s->piece_until[p])
+                s->piece_until[p] = rr[i].ts_ns;
+            r->rec = &rr[i];
             r->piece = (uint8_t)p;
-            r->dir = (uint8_t)((g->recs[i].dir & 1) ^ s->piece_flip[p] ^ flip);
+            r->dir = (uint8_t)((rr[i].dir & 1) ^ s->piece_flip[p] ^ flip);
             r->twin = -1;
             r->other = NL_LADDER_ALONE;
         }
@@ -152,8 +166,8 @@ static int ladder_covered(const nl_correlation *c, const nl_ladder_side *s, uint
         return 0;
     for (size_t p = 0; p < s->npieces; p++) {
         const nl_flow *g = s->piece[p];
-        int any = g->recs && g->nrecs;
-        if (any && (uint64_t)g->nrecs >= g->pkts[0] + g->pkts[1])
+        int any = s->piece_nrecs[p] != 0;
+        if (any && (uint64_t)s->piece_nrecs[p] >= g->pkts[0] + g->pkts[1])
             continue;
         /* not kept: (until, last_ns], or the whole piece without records */
         if (any ? (hi > s->piece_until[p] && lo <= g->last_ns)
@@ -275,6 +289,13 @@ void ladder_free(nl_ladder *L)
 
 int ladder_build(const nl_correlation *c, const nl_ladder_hop *h, nl_ladder *L)
 {
+    return ladder_build_recs(c, h, NULL, NULL, L);
+}
+
+int ladder_build_recs(const nl_correlation *c, const nl_ladder_hop *h, nl_ladder_recs_fn recs_of,
+                      void *recs_ctx, nl_ladder *L)
+{
+    const ladder_src src = { recs_of, recs_ctx };
     const nl_flow *nf = h->near, *ff = h->far;
     int near_cap = h->near_cap, far_cap = h->far_cap;
     memset(L, 0, sizeof *L);
@@ -288,8 +309,8 @@ int ladder_build(const nl_correlation *c, const nl_ladder_hop *h, nl_ladder *L)
         ff = ff ? ff : h->match->far;
         L->flip = h->match->flip;
     }
-    if (ladder_side_load(c, near_cap, near_cap, nf, 0, &L->side[0]) < 0 ||
-        ladder_side_load(c, far_cap, near_cap, ff, L->flip, &L->side[1]) < 0)
+    if (ladder_side_load(c, &src, near_cap, near_cap, nf, 0, &L->side[0]) < 0 ||
+        ladder_side_load(c, &src, far_cap, near_cap, ff, L->flip, &L->side[1]) < 0)
         goto oom;
     if (L->match && L->side[0].head && L->side[1].head) {
         if (ladder_pair(c, L) < 0)

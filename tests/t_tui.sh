@@ -11,8 +11,12 @@
 # far capture sits in the FAR column and its ladder on the far side
 # (dualnic); a connection split into pieces is one row whose ladder pairs
 # every retry (asym-return); a record file's Pair panel shows the record,
-# not a ladder; on a generated pair of 100k flows a side the flow rows
-# are on screen while the status says "pairing", keys work then, and the
+# not a ladder; a 300-packet flow's ladder holds every packet of both
+# sides (read again from the files), its one lost packet the only "not
+# seen"; a capture read from a pipe is said not to be read again, a gzip
+# one is read again; on a generated pair of 100k flows a side the flow rows
+# are on screen while the status says "pairing", keys work then, a far
+# flow opened then sits on the far side of its ladder, and the
 # summary follows; q exits 0 with the tty modes restored and the
 # alternate screen left; SIGTERM exits 143 cleanly; control bytes in a
 # file name are not sent to the terminal; a bad path exits 2 naming the
@@ -414,6 +418,87 @@ if [ -f "$R/conntrack-fw.txt" ]; then
     quit_ok "conntrack records"
 fi
 
+# ---- 3b. long flows: the ladder reads every packet again from the files -------
+# The viewer keeps packet records as `flows` does (a flow keeps at most 24);
+# opening a flow of 300 packets reads them again (libpcap, BPF on the
+# tuple), on both sides; the one packet the generator dropped on the way is
+# the only "not seen". A capture read from a pipe cannot be read again and
+# says so; a compressed one goes through the stream layer again.
+if [ -x "$GEN" ] && "$GEN" --pair -f 3 --ppf 300 -o "$TMP/long-near.pcap" -O "$TMP/long-far.pcap" \
+        -t "$TMP/long.json" > /dev/null 2>&1; then
+    START_ARGS="'$TMP/long-near.pcap' '$TMP/long-far.pcap'"
+    start 160 40
+    wait_for '^ [0-9]+ paired ' 100 || fail "long flows: no summary"
+    filter_expect 'proto udp' 1
+    keys Enter
+    if wait_fixed 'kept 300 of 300 / 299 of 299 packets (both read again)' 100; then
+        ok "a 300-packet flow's ladder holds every packet of both sides, read again"
+    else
+        fail "long flow: the ladder does not hold all 300/299 packets"
+    fi
+    # page through every rung: exactly one packet is not at the far side
+    : > "$TMP/rungs"
+    keys Home
+    n=0
+    while [ $n -lt 30 ]; do
+        snap
+        sed -n '6,38p' "$TMP/screen" >> "$TMP/rungs"
+        grep -Eq ' 300/300 ' "$TMP/screen" && break
+        keys NPage
+        sleep 0.15
+        n=$((n + 1))
+    done
+    if [ "$(sort -u "$TMP/rungs" | grep -c 'not seen at long-far\.pcap')" -eq 1 ] &&
+       ! grep -q 'not seen at long-near\.pcap' "$TMP/rungs" &&
+       [ "$(sort -u "$TMP/rungs" | grep -c 'UDP len=.*UDP len=')" -eq 299 ]; then
+        ok "long flow: 299 packets paired, the one lost packet 'not seen at long-far.pcap'"
+    else
+        fail "long flow: expected 299 paired rungs and one 'not seen' ($(sort -u "$TMP/rungs" | grep -c 'UDP len=.*UDP len=') paired)"
+    fi
+    quit_ok "long flows"
+
+    # the bound: at most 100000 packets a capture are read again, said
+    if "$GEN" --pair -f 1 --ppf 120000 -o "$TMP/big-near.pcap" -O "$TMP/big-far.pcap" \
+            -t "$TMP/big.json" > /dev/null 2>&1; then
+        START_ARGS="'$TMP/big-near.pcap' '$TMP/big-far.pcap'"
+        start 180 40
+        wait_for '^ [0-9]+ paired ' 200 || fail "120k-packet flow: no summary"
+        keys Enter
+        if wait_for 'big-near\.pcap: the first 100000 of [0-9]+ packets, read again \(at most 100000 a capture\)' 300 &&
+           grep -Eq 'kept 100000 of 1[0-9]{5} / 100000 of 1[0-9]{5} packets \(both read again\)' "$TMP/screen"; then
+            ok "a 120k-packet flow: 100000 packets a side read again, the bound said"
+        else
+            fail "120k-packet flow: the bound of 100000 packets is not said"
+        fi
+        quit_ok "120k-packet flow"
+        rm -f "$TMP/big-near.pcap" "$TMP/big-far.pcap"
+    fi
+
+    if command -v gzip > /dev/null 2>&1 && command -v mkfifo > /dev/null 2>&1; then
+        gzip -c "$TMP/long-far.pcap" > "$TMP/long-far.pcap.gz"
+        mkfifo "$TMP/long-near.fifo"
+        # the writer ends when the viewer has read the pipe (or at exit)
+        ( timeout 60 cat "$TMP/long-near.pcap" > "$TMP/long-near.fifo" ) &
+        catpid=$!
+        START_ARGS="'$TMP/long-near.fifo' '$TMP/long-far.pcap.gz'"
+        start 160 40
+        wait_for '^ [0-9]+ paired ' 100 || fail "pipe and gzip: no summary"
+        filter_expect 'proto udp' 1
+        keys Enter
+        if wait_fixed 'kept 24 of 300 / 299 of 299 packets (long-far.pcap.gz read again)' 100 &&
+           grep -q 'long-near.fifo: read from standard input or a pipe, it cannot be read again; the ladder shows the packets kept (24 of 300)' "$TMP/screen"; then
+            ok "a pipe is not read again (said); a gzip capture is, through the stream layer"
+        else
+            fail "pipe and gzip: expected 24 of 300 kept at the pipe, said, and 299 of 299 read again from the .gz"
+        fi
+        quit_ok "pipe and gzip"
+        kill "$catpid" 2> /dev/null
+        wait "$catpid" 2> /dev/null
+    fi
+else
+    echo "note: $GEN not built (make $GEN): the long-flow checks did not run"
+fi
+
 # ---- 4. 100k flows a side: the rows come before the pairing -------------------
 if [ -x "$GEN" ]; then
     FLOWS=100000
@@ -442,6 +527,28 @@ if [ -x "$GEN" ]; then
                         wait_for 'F10 q +quit' 20 && keys Escape &&
                             keys 2 && wait_for "pairing 2 captures… the other side's packets follow" 20 &&
                             keys 1 && keys_ok=1
+                        # a flow of the far capture opened while pairing: its
+                        # ladder puts it on the far side, in its own clock,
+                        # never "near clock far.pcap" (issue 12, section 2)
+                        keys F3
+                        wait_for 'Search:' 20 && keys -l -- '203.0.113.' && keys Enter
+                        wait_for '^▶.*203\.0\.113\.' 20 && keys Enter
+                        if wait_for 'TIME (own|near) clock' 20; then
+                            if grep -Eq 'TIME near clock +far\.pcap' "$TMP/screen"; then
+                                fail "a far flow's ladder while pairing is titled 'near clock far.pcap'"
+                            elif grep -q 'pairing 2 captures' "$TMP/screen" &&
+                                 ! { grep -Eq 'TIME own clock +near\.pcap +transit +far\.pcap' "$TMP/screen" &&
+                                     grep -Eq '^ +— pairing… +203\.0\.113\.' "$TMP/screen"; }; then
+                                fail "a far flow's ladder while pairing: not on the far side in its own clock"
+                            else
+                                ok "a far flow's ladder while pairing sits on the far side"
+                            fi
+                        else
+                            fail "could not open a far flow's ladder while pairing"
+                        fi
+                        keys 1
+                        # the checks above may outlast the pairing: it was seen
+                        case " $seq " in *" pairing "*) ;; *) seq="$seq pairing" ;; esac
                         continue
                     fi
                 fi

@@ -25,6 +25,8 @@
 #include "natlens/correlate.h"
 #include "natlens/diagnose.h"
 #include "natlens/record.h"
+#include "natlens/ladder.h"
+#include <stdatomic.h>
 
 /* ---- model (tui_model.c) ----------------------------------------------- */
 
@@ -154,6 +156,8 @@ size_t tui_record_lines(const tui_model *m, int cap, const nl_flow *f, tui_rline
 
 /* ---- ladder (tui_ladder.c) ------------------------------------------------ */
 
+struct tui_pkts;
+
 /* One line of a ladder: a packet at the near side, the far side or both. */
 typedef struct tui_rung {
     uint64_t          t_ns;    /* near capture's clock */
@@ -177,14 +181,65 @@ typedef struct tui_ladder {
     size_t           npieces[2];  /* pieces of the connection drawn, near and far */
     int              more_pieces; /* more pieces than the ladder draws */
     uint64_t         kept[2], pkts[2]; /* records kept and packets, per side */
+    /* the pieces drawn per side (near, far), at capture pcap[side] (-1:
+     * no side), and whether their records hold every packet */
+    int              pcap[2];
+    const nl_flow   *piece[2][NL_LADDER_PIECES];
+    uint8_t          whole[2][NL_LADDER_PIECES];
+    size_t           np[2];
 } tui_ladder;
 
 /* Lay out the kept packets of a row's hop `hop` (0 = first pair of
- * captures), every piece of the connection on each side. Reads the model
- * only; L->r is reused and grown (free with tui_ladder_free). 0, or -1
- * out of memory (L then shows no rungs). */
-int  tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L);
+ * captures), every piece of the connection on each side; a piece whose
+ * packets px read again (tui_pkts.c; px may be NULL) shows those. Reads
+ * the model and px only; L->r is reused and grown (free with
+ * tui_ladder_free); the rungs borrow px's records until px changes. 0,
+ * or -1 out of memory (L then shows no rungs). */
+int  tui_ladder_build(const tui_model *m, size_t row, size_t hop, struct tui_pkts *px,
+                      tui_ladder *L);
 void tui_ladder_free(tui_ladder *L);
+
+/* ---- packets read again (tui_pkts.c) ------------------------------------ */
+
+#define TUI_PKTS_CAP  100000   /* packets read again per capture and connection */
+#define TUI_PKTS_ENTS (4 * NL_LADDER_PIECES)
+
+/* The packets of one piece read again, or why not. */
+typedef struct tui_pkts_ent {
+    int            cap;
+    const nl_flow *g;
+    nl_pkt_rec    *recs;       /* owned; every packet, or a prefix (capped) */
+    size_t         n;
+    int            capped;     /* TUI_PKTS_CAP reached before its end */
+    char           why[200];   /* not read again: why ("" when read) */
+} tui_pkts_ent;
+
+typedef struct tui_pkts {
+    pthread_mutex_t mu;
+    pthread_t       th;
+    struct tui_pkts_job *job;  /* in flight, NULL none (UI thread) */
+    long            job_row;
+    size_t          job_hop;
+    atomic_int      cancel;
+    char            reading[128];
+    /* under mu */
+    int             finished;
+    int64_t         done_bytes, total_bytes;
+    /* the cache (UI thread): pieces of the open ladder */
+    tui_pkts_ent    ent[TUI_PKTS_ENTS];
+    size_t          nent;
+} tui_pkts;
+
+void tui_pkts_init(tui_pkts *px);
+/* Stop a job in flight (bounded: it looks every 4096 packets) and free
+ * everything. */
+void tui_pkts_free(tui_pkts *px);
+int  tui_pkts_busy(const tui_pkts *px);
+/* The records read again of piece g at capture cap (nl_ladder_recs_fn),
+ * NULL: none (use its own). ctx is the tui_pkts. */
+const nl_pkt_rec *tui_pkts_recs(void *ctx, int cap, const nl_flow *g, size_t *n);
+/* The cache entry of a piece, or NULL when it was never asked for. */
+const tui_pkts_ent *tui_pkts_entry(const tui_pkts *px, int cap, const nl_flow *g);
 
 /* ---- filter (tui_filter.c) ------------------------------------------------ */
 
@@ -244,6 +299,10 @@ typedef struct tui_loader {
     char              note[256]; /* pairing or findings unavailable */
     tui_model        *fresh;   /* published, not taken by the UI yet */
     uint64_t          start_ns, read_ns, paired_ns, ready_ns, stage_ns;
+    /* CPU time (NATLENS_TUI_STATS): the slowest reading thread, and the
+     * first model; with a core per file and nothing else running, their
+     * sum is the wall time to the first rows */
+    uint64_t          read_cpu_ns, model_cpu_ns;
 } tui_loader;
 
 /* Read record files with this record reader (--format; reader.h); NULL
@@ -315,6 +374,7 @@ typedef struct tui_ui {
     long             pair_row; /* model row, -1 none */
     size_t           pair_hop;
     tui_ladder       ladder;
+    tui_pkts         pkts;     /* the open ladder's packets read again */
     /* findings detail, rebuilt when the finding or the width changes */
     tui_dline       *dl;
     size_t           ndl, dl_cap, dl_top;
@@ -365,6 +425,19 @@ int  tui_flows_goto_row(tui_ui *ui, long row); /* cursor to model row; 0 if hidd
 int  tui_flows_set_filter(tui_ui *ui, const char *expr);
 /* pair view (tui_pair.c) */
 int  tui_pair_show(tui_ui *ui, long row);  /* open the ladder of a row */
+/* Build the open ladder again (ui->pair_row, pair_hop) with the packets
+ * read so far, and ask for the ones its records miss. 0, or -1 out of
+ * memory. */
+int  tui_pair_rebuild(tui_ui *ui);
+/* Start reading the open ladder's missing packets again when nothing is
+ * being read (a job for another ladder is cancelled first). */
+void tui_pkts_want_more(tui_ui *ui);
+/* Take a finished job into the cache and rebuild the ladder; 1 when
+ * something changed or a job is running (redraw), 0 otherwise. */
+int  tui_pkts_poll(tui_ui *ui);
+/* "reading the flow's packets again from client.pcap… 40%" while a job
+ * runs: 1, else 0. */
+int  tui_pkts_status(const tui_ui *ui, char *buf, size_t len);
 
 /* ---- keys (tui_keys.c) --------------------------------------------------- */
 

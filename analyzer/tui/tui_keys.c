@@ -241,7 +241,8 @@ static int tui_act_hop(tui_ui *ui)
     if (ui->panel != TUI_P_PAIR || ui->pair_row < 0 || ui->ladder.nhops < 2)
         return TUI_F_NONE;
     ui->pair_hop = (ui->pair_hop + 1) % ui->ladder.nhops;
-    if (tui_ladder_build(ui->m, (size_t)ui->pair_row, ui->pair_hop, &ui->ladder) < 0)
+    ui->list[TUI_P_PAIR].cur = ui->list[TUI_P_PAIR].top = 0;
+    if (tui_pair_rebuild(ui) < 0)
         snprintf(ui->status, sizeof ui->status, "out of memory for the ladder");
     return TUI_F_REDRAW;
 }

@@ -15,15 +15,19 @@
 #include "natlens/ladder.h"
 #include "tui.h"
 
-static uint32_t tui_isn(const nl_flow *f, int d)
+/* Base of relative sequence numbers: the SYN's, else the first record's
+ * (the flow's own, or its packets read again). */
+static uint32_t tui_isn(const nl_flow *f, int d, struct tui_pkts *px, int cap)
 {
+    const nl_pkt_rec *r = f->recs;
+    size_t n = f->recs ? f->nrecs : 0;
     if (f->sig[d].has_syn)
         return f->sig[d].syn_isn;
-    if (f->sig[d].has_syn)
-        return f->sig[d].syn_isn;
-    for (uint16_t i = 0; i < f->nrecs; i++)
-        if (f->recs[i].dir == d)
-            return f->recs[i].seq - ((f->recs[i].tcp_flags & NL_TH_SYN) ? 0 : 1);
+    if (!n && px && !(r = tui_pkts_recs(px, cap, f, &n)))
+        n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].dir == d)
+            return r[i].seq - ((r[i].tcp_flags & NL_TH_SYN) ? 0 : 1);
     return 0;
 }
 
@@ -41,6 +45,14 @@ static void tui_ladder_sides(const tui_model *m, const tui_row *r, size_t hop, t
     L->nf = r->near;
     if (m->pairing) {
         L->pending = 1;         /* one side now, both when paired */
+        if (m->ncaps >= 2 && (size_t)r->near_cap == m->ncaps - 1) {
+            /* a flow of the last capture: on the far side already, so
+             * the ladder's near clock is never the far capture's */
+            L->near_cap = r->near_cap - 1;
+            L->far_cap = r->near_cap;
+            L->nf = NULL;
+            L->ff = r->near;
+        }
         return;
     }
     if (r->chain && r->chain->nhops) {
@@ -121,7 +133,8 @@ static void tui_ladder_rungs(tui_ladder *L, const nl_ladder *lad)
     }
 }
 
-int tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L)
+int tui_ladder_build(const tui_model *m, size_t row, size_t hop, struct tui_pkts *px,
+                     tui_ladder *L)
 {
     const tui_row *r = &m->rows[row];
     nl_ladder lad;
@@ -134,12 +147,13 @@ int tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L)
     L->r = keep;
     L->cap = keep_cap;
     L->row = r;
+    L->pcap[0] = L->pcap[1] = -1;
     tui_ladder_sides(m, r, hop, L);
     for (int d = 0; d < 2; d++) {
         if (L->nf)
-            L->isn_n[d] = tui_isn(L->nf, d);
+            L->isn_n[d] = tui_isn(L->nf, d, px, L->near_cap);
         if (L->ff)
-            L->isn_f[d] = tui_isn(L->ff, d ^ L->flip);
+            L->isn_f[d] = tui_isn(L->ff, d ^ L->flip, px, L->far_cap);
     }
     memset(&h, 0, sizeof h);
     h.near_cap = L->near_cap;
@@ -147,7 +161,7 @@ int tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L)
     h.match = L->match;
     h.near = L->nf;
     h.far = L->ff;
-    if (ladder_build(m->corr, &h, &lad) < 0)
+    if (ladder_build_recs(m->corr, &h, px ? tui_pkts_recs : NULL, px, &lad) < 0)
         return -1;
     if (tui_ladder_grow(L, lad.side[0].nrecs + lad.side[1].nrecs + 1) < 0)
         goto out;
@@ -156,6 +170,13 @@ int tui_ladder_build(const tui_model *m, size_t row, size_t hop, tui_ladder *L)
         L->kept[s] = lad.side[s].kept;
         L->pkts[s] = lad.side[s].pkts;
         L->more_pieces |= lad.side[s].more_pieces;
+        L->pcap[s] = lad.side[s].head ? lad.side[s].cap : -1;
+        L->np[s] = lad.side[s].npieces;
+        for (size_t p = 0; p < lad.side[s].npieces; p++) {
+            const nl_flow *g = lad.side[s].piece[p];
+            L->piece[s][p] = g;
+            L->whole[s][p] = lad.side[s].piece_nrecs[p] >= g->pkts[0] + g->pkts[1];
+        }
     }
     tui_ladder_rungs(L, &lad);
     rc = 0;

@@ -1,7 +1,10 @@
 /* tui_load.c - read, pair and diagnose in the background while the UI runs.
  *
- * One thread per capture runs trace_load() (keep_packets = 1, the same load
- * as `correlate` and `report`) and reports progress through its callback.
+ * One thread per capture runs trace_load() and reports progress through
+ * its callback. Packet records are kept as `flows` keeps them
+ * (NL_KEEP_NEEDED: the flows the findings need and a sample), so memory
+ * is bounded by flows; the ladder reads any other flow's packets again
+ * from the file when it is opened (tui_pkts.c).
  * A worker thread then publishes a model in stages, each as soon as it is
  * known: the flows of every capture (the first rows, within a second of
  * the files being read), then the pairing (correlate_traces), then the
@@ -35,8 +38,16 @@ typedef struct tui_cap_job {
     tui_loader *ld;
     size_t      i;
     nl_trace   *trace;
+    uint64_t    cpu_ns;     /* the thread's CPU time for reading */
     char        err[512];
 } tui_cap_job;
+
+static uint64_t tui_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t tui_now_ns(void)
 {
@@ -75,12 +86,14 @@ static void *tui_load_one(void *arg)
     nl_trace_opts o;
     memset(&o, 0, sizeof o);
     o.keep_packets = 1;
+    o.keep_policy = NL_KEEP_NEEDED;
     o.bpf = j->ld->bpf;
     o.format = tui_format;
     o.tunnels = tui_tunnels;
     o.progress = tui_load_progress;
     o.progress_ctx = j;
     j->trace = trace_load(j->ld->paths[j->i], &o, j->err);
+    j->cpu_ns = tui_cpu_ns();
     pthread_mutex_lock(&j->ld->mu);
     j->ld->prog[j->i].finished = 1;
     if (j->trace) {
@@ -144,6 +157,8 @@ static int tui_load_read(tui_loader *ld, char *err, size_t errlen)
         if (ok[i])
             pthread_join(th[i], NULL);
         ld->traces[i] = jobs[i].trace;
+        if (jobs[i].cpu_ns > ld->read_cpu_ns)
+            ld->read_cpu_ns = jobs[i].cpu_ns;
         if (!ld->traces[i] && !err[0])
             snprintf(err, errlen, "%s", jobs[i].err);
     }
@@ -175,7 +190,11 @@ static void *tui_load_main(void *arg)
     }
     ld->read_ns = tui_now_ns();
     /* stage 1: the flows, before anything is paired */
-    m = tui_model_build(ld->traces, n, NULL, NULL, 1, ld->utf8, err);
+    {
+        uint64_t c0 = tui_cpu_ns();
+        m = tui_model_build(ld->traces, n, NULL, NULL, 1, ld->utf8, err);
+        ld->model_cpu_ns = tui_cpu_ns() - c0;
+    }
     if (!m) {
         tui_load_fail(ld, err);
         return NULL;

@@ -151,7 +151,7 @@ void tui_ui_take_model(tui_ui *ui, tui_model *m)
         long row = tui_model_row_of(m, pair.cap, pair.flow);
         ui->pair_row = row;
         ui->pair_hop = 0;
-        if (row < 0 || tui_ladder_build(m, (size_t)row, 0, &ui->ladder) < 0)
+        if (row < 0 || tui_pair_rebuild(ui) < 0)
             ui->pair_row = -1;
         if (ui->list[TUI_P_PAIR].cur >= ui->ladder.n)
             ui->list[TUI_P_PAIR].cur = 0;
@@ -164,7 +164,7 @@ void tui_ui_take_model(tui_ui *ui, tui_model *m)
 
 const char *tui_ui_pending(const tui_ui *ui)
 {
-    static char buf[64];        /* UI thread only */
+    static char buf[64], pk[200]; /* UI thread only */
     if (!ui->m)
         return NULL;
     if (ui->m->pairing && ui->stage != TUI_LD_READY) {
@@ -175,6 +175,8 @@ const char *tui_ui_pending(const tui_ui *ui)
         snprintf(buf, sizeof buf, "looking for problems%s", tui_g.ellipsis);
         return buf;
     }
+    if (tui_pkts_status(ui, pk, sizeof pk))
+        return pk;
     return NULL;
 }
 
@@ -205,6 +207,7 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
     ui.sort_col = TUI_C_FIRST;
     ui.flt.root = -1;
     ui.ld = &ld;
+    tui_pkts_init(&ui.pkts);
     ui.prog = calloc(n, sizeof *ui.prog);
     if (!ui.prog) {
         fprintf(stderr, "natlens: out of memory\n");
@@ -249,13 +252,16 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
             }
             dirty = 1;          /* progress and elapsed time move */
         }
+        if (tui_pkts_poll(&ui))
+            dirty = 1;          /* packets read again, or reading */
         if (dirty) {
             tui_draw_screen(&ui);
             if (!t_first)
                 t_first = tui_now_ns();
             dirty = 0;
         }
-        timeout(done ? 250 : 50);   /* a published stage shows within 50 ms */
+        /* a published stage or packets read again show within 50 ms */
+        timeout(done && !tui_pkts_busy(&ui.pkts) ? 250 : 50);
         ch = getch();
         if (ch == ERR)
             continue;
@@ -285,18 +291,22 @@ static int tui_run(char **paths, size_t n, const char *bpf, const char *format)
             if (t[i])
                 fprintf(stderr, "%s %s %.3f s", i ? "," : "", name[i],
                         (double)(t[i] - ld.start_ns) / 1e9);
+        if (ui.m)
+            fprintf(stderr, "; cpu: slowest read %.3f s, first model %.3f s",
+                    (double)ld.read_cpu_ns / 1e9, (double)ld.model_cpu_ns / 1e9);
         fprintf(stderr, "\n");
     }
     if (rc == CLI_USAGE)
         cli_eprintf("natlens: %s\n", err);
-    if (!done) {
-        /* still reading, pairing or diagnosing: none of it can be
-         * interrupted, and nothing is left to flush; leave without
-         * waiting for it */
+    if (!done || tui_pkts_busy(&ui.pkts)) {
+        /* still reading, pairing or diagnosing, or reading a flow's
+         * packets again: none of it can be interrupted at once, and
+         * nothing is left to flush; leave without waiting for it */
         fflush(stdout);
         fflush(stderr);
         _exit(rc);
     }
+    tui_pkts_free(&ui.pkts);   /* its job reads the traces: before the join */
     tui_model_free((tui_model *)ui.m);
     tui_load_join(&ld);
     tui_ladder_free(&ui.ladder);

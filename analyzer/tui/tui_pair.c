@@ -28,11 +28,24 @@ int tui_pair_show(tui_ui *ui, long row)
         ui->list[TUI_P_PAIR].cur = ui->list[TUI_P_PAIR].top = 0;
     }
     ui->pair_row = row;
-    if (tui_ladder_build(ui->m, (size_t)row, ui->pair_hop, &ui->ladder) < 0)
+    if (tui_pair_rebuild(ui) < 0)
         snprintf(ui->status, sizeof ui->status, "out of memory for the ladder");
     tui_flows_goto_row(ui, row);
     ui->panel = TUI_P_PAIR;
     return TUI_F_REDRAW;
+}
+
+int tui_pair_rebuild(tui_ui *ui)
+{
+    int rc;
+    if (!ui->m || ui->pair_row < 0 || (size_t)ui->pair_row >= ui->m->nrows)
+        return 0;
+    rc = tui_ladder_build(ui->m, (size_t)ui->pair_row, ui->pair_hop, &ui->pkts, &ui->ladder);
+    if (ui->list[TUI_P_PAIR].cur >= ui->ladder.n)
+        ui->list[TUI_P_PAIR].cur = ui->ladder.n ? ui->ladder.n - 1 : 0;
+    if (rc == 0)
+        tui_pkts_want_more(ui);
+    return rc;
 }
 
 static size_t tui_pair_count(const tui_ui *ui)
@@ -146,7 +159,9 @@ static void tui_pair_header(tui_ui *ui, int y, int xl, int xr)
         tui_text_fit(&t, xr - xl - 1, m->utf8, buf, sizeof buf);
         tui_draw_textx(y, xl, xr - xl - 1, TUI_A_HEAD, A_BOLD, buf);
     } else {
-        snprintf(buf, sizeof buf, "%s not at %s", tui_g.dash, m->traces[L->near_cap]->name);
+        /* while pairing nothing is known about the other capture */
+        snprintf(buf, sizeof buf, L->pending ? "%s pairing%s" : "%s not at %s", tui_g.dash,
+                 L->pending ? tui_g.ellipsis : m->traces[L->near_cap]->name);
         tui_draw_textx(y, xl, xr - xl - 1, TUI_A_HEAD, 0, buf);
     }
     x = xr;
@@ -279,17 +294,53 @@ static void tui_pair_info(tui_ui *ui, int y)
     }
 }
 
-/* Why a side shows no packets: records were not kept, said plainly
- * instead of drawing an empty ladder. NULL: it has (a record flow is
- * drawn as its record, tui_pair_records). */
-static const char *tui_pair_no_recs(const tui_model *m, const nl_flow *f, int cap,
-                                    char *buf, size_t len)
+/* What a side of the ladder misses and why, said under the rungs instead
+ * of an empty or short ladder: its packets being read again, why they
+ * cannot be (standard input, a tunnel, ...), or the cap reached. NULL:
+ * the side shows every packet (or is a record, tui_pair_records). */
+static const char *tui_pair_side_note(const tui_ui *ui, int s, char *buf, size_t len)
 {
-    if (!f || f->nrecs || f->pkts[0] + f->pkts[1] == 0 || tui_record_info(m, cap, f))
+    const tui_ladder *L = &ui->ladder;
+    const tui_model *m = ui->m;
+    const nl_flow *f = s ? L->ff : L->nf;
+    int cap = L->pcap[s];
+    const char *why = NULL, *name;
+    int capped = 0, asked = 0;
+    if (!f || cap < 0 || tui_record_info(m, cap, f))
         return NULL;
-    snprintf(buf, len, "packet records not kept for this flow at %s (healthy flows keep "
-             "none unless sampled; the flow's counters above are complete)",
-             m->traces[cap]->name);
+    name = m->traces[cap]->name;
+    for (size_t p = 0; p < L->np[s]; p++) {
+        const tui_pkts_ent *e;
+        if (L->whole[s][p])
+            continue;
+        asked = 1;
+        if (!(e = tui_pkts_entry(&ui->pkts, cap, L->piece[s][p])))
+            continue;
+        if (e->why[0] && !why)
+            why = e->why;
+        capped |= e->capped;
+    }
+    if (!asked && !L->more_pieces)
+        return NULL;
+    if (tui_pkts_busy(&ui->pkts) && !why && !capped) {
+        snprintf(buf, len, "%s: %llu of %llu packets kept; reading the others again%s", name,
+                 (unsigned long long)L->kept[s], (unsigned long long)L->pkts[s], tui_g.ellipsis);
+    } else if (why) {
+        snprintf(buf, len, "%s: %s; the ladder shows the packets kept (%llu of %llu)", name, why,
+                 (unsigned long long)L->kept[s], (unsigned long long)L->pkts[s]);
+    } else if (capped) {
+        snprintf(buf, len, "%s: the first %llu of %llu packets, read again (at most %d a capture)",
+                 name, (unsigned long long)L->kept[s], (unsigned long long)L->pkts[s],
+                 TUI_PKTS_CAP);
+    } else if (m->pairing) {
+        snprintf(buf, len, "%s: %llu of %llu packets kept; the rest are read again once paired",
+                 name, (unsigned long long)L->kept[s], (unsigned long long)L->pkts[s]);
+    } else if (asked) {
+        snprintf(buf, len, "%s: %llu of %llu packets kept", name,
+                 (unsigned long long)L->kept[s], (unsigned long long)L->pkts[s]);
+    } else {
+        return NULL;
+    }
     return buf;
 }
 
@@ -325,6 +376,19 @@ static void tui_pair_footer(tui_ui *ui, int y)
                 (unsigned long long)L->pkts[1]);
     }
     ADD(" packets");
+    {
+        /* which captures the ladder read again (tui_pkts.c) */
+        int again[2] = {0, 0};
+        for (int s = 0; s < 2; s++)
+            for (size_t p = 0; p < L->np[s] && !again[s]; p++) {
+                const tui_pkts_ent *e = tui_pkts_entry(&ui->pkts, L->pcap[s], L->piece[s][p]);
+                again[s] = e && e->n && !e->why[0];
+            }
+        if (again[0] && again[1])
+            ADD(" (both read again)");
+        else if (again[0] || again[1])
+            ADD(" (%s read again)", m->traces[L->pcap[again[0] ? 0 : 1]]->name);
+    }
     if (L->npieces[0] > 1 || L->npieces[1] > 1)
         ADD(" in %zu/%zu pieces%s", L->npieces[0], L->npieces[1], L->more_pieces ? " (more not drawn)" : "");
 #undef ADD
@@ -506,14 +570,15 @@ static void tui_pair_draw(tui_ui *ui, int y, int h)
     tui_pair_header(ui, y, G.xl, L->far_cap < 0 ? G.xa + G.aw + 1 : G.xd);
     tui_pair_info(ui, y + 1);
     tui_draw_fill(y + 2, 0, COLS, TUI_A_DIM);
-    tui_draw_text(y + 2, 1, 15, TUI_A_DIM, "TIME near clock");
+    /* before pairing a far flow's times are its own capture's */
+    tui_draw_text(y + 2, 1, 15, TUI_A_DIM, L->pending && !L->nf ? "TIME own clock" : "TIME near clock");
     tui_draw_text(y + 2, G.xl, G.lw, TUI_A_DIM, m->traces[L->near_cap]->name);
     if (L->far_cap >= 0) {
         tui_draw_text(y + 2, G.xd, G.dw, TUI_A_DIM, "transit");
         tui_draw_text(y + 2, G.xr, G.rw, TUI_A_DIM, m->traces[L->far_cap]->name);
     }
-    nr = tui_pair_no_recs(m, L->nf, L->near_cap, msg[0], sizeof msg[0]);
-    fr = L->far_cap >= 0 ? tui_pair_no_recs(m, L->ff, L->far_cap, msg[1], sizeof msg[1]) : NULL;
+    nr = tui_pair_side_note(ui, 0, msg[0], sizeof msg[0]);
+    fr = L->far_cap >= 0 ? tui_pair_side_note(ui, 1, msg[1], sizeof msg[1]) : NULL;
     body = h - 4 - (nr && L->n ? 1 : 0) - (fr && L->n ? 1 : 0);
     if (body < 1)
         return;
@@ -524,7 +589,7 @@ static void tui_pair_draw(tui_ui *ui, int y, int h)
         if (fr)
             tui_draw_text(yy++, 2, COLS - 4, TUI_A_WARN, fr);
         if (!nr && !fr)
-            tui_draw_text(yy, 2, COLS - 4, TUI_A_DIM, "no packets kept for this flow");
+            tui_draw_text(yy, 2, COLS - 4, TUI_A_DIM, "no packets for this flow");
         return;
     }
     tui_list_fit(l, L->n, body);

@@ -162,6 +162,13 @@ static inline uint32_t flow_orig_ack_seq(const nl_flow *f)
     return f->ext ? f->ext->orig_ack_seq : 0;
 }
 
+/* The record a flow table keeps of packet p (decoded from the frame
+ * `bytes`, NULL: no payload hash or text), sent in direction dir
+ * (NL_ORIG/NL_RESP of its flow): the same fields, hash and printable
+ * text as the table's own, for readers that read a flow's packets again
+ * (the viewer's ladder). */
+void flow_pkt_rec_fill(nl_pkt_rec *r, const nl_packet *p, const uint8_t *bytes, int dir);
+
 /* Zeek conn_state ("S0", "SF", ...) computed from the endpoint states. */
 const char *flow_conn_state(const nl_flow *f);
 

@@ -69,6 +69,9 @@ typedef struct nl_ladder_side {
                                     from another address) */
     uint64_t       piece_until[NL_LADDER_PIECES]; /* the piece's last kept
                                     record (own clock), 0: none kept */
+    const nl_pkt_rec *piece_recs[NL_LADDER_PIECES]; /* the records used: the
+                                    piece's own or recs_of()'s (borrowed) */
+    size_t         piece_nrecs[NL_LADDER_PIECES];
     size_t         npieces;
     int            more_pieces;  /* the connection has more pieces here */
     nl_ladder_rec *recs;         /* owned: every record of the pieces, in
@@ -101,6 +104,17 @@ typedef struct nl_ladder_hop {
  * the flows (they must outlive L); L's arrays are owned (ladder_free).
  * 0, or -1 out of memory (L is then empty, safe to free). */
 int  ladder_build(const nl_correlation *c, const nl_ladder_hop *h, nl_ladder *L);
+
+/* Records of a piece in place of its own: the records of piece g at
+ * capture cap and their count in *n (in g's direction, a prefix of its
+ * packets in time order, like a flow's own: the viewer's packets read
+ * again from the file), or NULL to use g's own. */
+typedef const nl_pkt_rec *(*nl_ladder_recs_fn)(void *ctx, int cap, const nl_flow *g, size_t *n);
+/* ladder_build() with the records recs_of gives (NULL: the pieces' own);
+ * it is called during the call only, and the records it returns must
+ * outlive L. */
+int  ladder_build_recs(const nl_correlation *c, const nl_ladder_hop *h, nl_ladder_recs_fn recs_of,
+                       void *recs_ctx, nl_ladder *L);
 /* The ladder of hop `hop` of a chain: from its match when present, else
  * the chain's flow at the hop's near capture alone. */
 int  ladder_of_chain(const nl_correlation *c, const nl_chain *ch, size_t hop, nl_ladder *L);
