@@ -119,7 +119,12 @@ static void correlate_json_matches(nl_json *j, const nl_correlation *c)
             json_null(j, "paired_packets");
         } else {
             json_uint(j, "lost_packets", m->lost[0] + m->lost[1]);
-            json_uint(j, "paired_packets", m->paired_pkts);
+            /* null, not 0, when a side kept no packet records (only flows
+             * the findings need and a sample do): nothing was compared */
+            if (m->near->recs && m->far->recs)
+                json_uint(j, "paired_packets", m->paired_pkts);
+            else
+                json_null(j, "paired_packets");
         }
         json_double(j, "dt_s", m->dt_s, 6);
         json_obj_end(j);

@@ -190,23 +190,37 @@ static void rule_never_arrived(nl_findings *fs, const nl_correlation *c, const n
 
 /* ---- rewritten sequence numbers ------------------------------------------ */
 
+/* Does f's direction d hold x among its SYNs' sequence numbers? A flow
+ * that kept no records sent at most one SYN that way when it kept its
+ * summary only (a retransmitted SYN keeps the records: flow_table.h), so
+ * the first one is all of them; else the first is all that is known. */
+static int syn_seq_has(const nl_flow *f, int d, uint32_t x)
+{
+    if (!f->recs)
+        return f->sig[d].syn_isn == x;
+    for (uint16_t j = 0; j < f->nrecs; j++) {
+        const nl_pkt_rec *y = &f->recs[j];
+        if (y->dir == d && (y->tcp_flags & NL_TH_SYN) && y->seq == x)
+            return 1;
+    }
+    return 0;
+}
+
 /* Did flow a (direction da) send a SYN with a sequence number that flow b
  * (direction db) also sent? Then the "offset" only pairs two different
  * handshakes of one 5-tuple (a server answering each retried SYN anew), not
- * a rewrite. Without records only the first SYNs are known. */
+ * a rewrite. Without records on either side only the first SYNs are known;
+ * with them on one side, its SYNs are checked against the other's. */
 static int syn_seq_shared(const nl_flow *a, int da, const nl_flow *b, int db)
 {
-    if (!a->recs || !b->recs)
+    if (!a->recs && !b->recs)
         return a->sig[da].syn_isn == b->sig[db].syn_isn;
+    if (!a->recs)
+        return syn_seq_has(b, db, a->sig[da].syn_isn);
     for (uint16_t i = 0; i < a->nrecs; i++) {
         const nl_pkt_rec *x = &a->recs[i];
-        if (x->dir != da || !(x->tcp_flags & NL_TH_SYN))
-            continue;
-        for (uint16_t j = 0; j < b->nrecs; j++) {
-            const nl_pkt_rec *y = &b->recs[j];
-            if (y->dir == db && (y->tcp_flags & NL_TH_SYN) && y->seq == x->seq)
-                return 1;
-        }
+        if (x->dir == da && (x->tcp_flags & NL_TH_SYN) && syn_seq_has(b, db, x->seq))
+            return 1;
     }
     return 0;
 }

@@ -50,6 +50,23 @@ unsigned flow_keep_note(unsigned facts, const nl_pkt_rec *first, const nl_pkt_re
     return facts;
 }
 
+/* A handshake the report draws a ladder of (report_flow_failed() in
+ * report_ladder.c, by Zeek's final state): its records must stay, even
+ * when the records alone look complete (a SYN and the client's ACKs with
+ * the answer taking another way is S0). */
+static int fk_failed(const nl_flow *f)
+{
+    static const char *const ok[] = {"S1", "SF", "S2", "S3", "RSTO", "RSTR"};
+    const char *st;
+    if (!f->sig[NL_ORIG].has_syn)
+        return 0;
+    st = flow_conn_state(f);
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (!strcmp(st, ok[i]))
+            return 0;
+    return 1;
+}
+
 int flow_keep_needed(const nl_flow *f, unsigned facts)
 {
     if (flow_icmp_errors(f))
@@ -58,6 +75,8 @@ int flow_keep_needed(const nl_flow *f, unsigned facts)
         return !fk_icmp_echo(f);
     if (f->proto != IPPROTO_TCP || !f->recs || f->nrecs == 0)
         return 0;
+    if (fk_failed(f))
+        return 1;
     if (f->sig[NL_ORIG].syn_count > 1 || f->sig[NL_RESP].syn_count > 1 ||
         fk_letter(f, 'R') || fk_letter(f, 'r') || (facts & (FK_RST | FK_PATHS)))
         return 1;

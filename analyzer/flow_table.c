@@ -605,7 +605,8 @@ nl_flow **flow_table_all(nl_flow_table *t, size_t *n)
                 conn_zeek_settle(l->f, &l->z);
                 t->all[t->nall++] = l->f;
             }
-        qsort(t->all, t->nall, sizeof *t->all, ft_cmp_id);
+        if (t->nall > 1)        /* t->all is NULL while nothing was live */
+            qsort(t->all, t->nall, sizeof *t->all, ft_cmp_id);
     }
     *n = t->nall;
     return t->all;

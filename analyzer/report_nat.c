@@ -172,7 +172,8 @@ static int nat_flows_cmp(const void *a, const void *b)
 
 void report_nat_sort(rep_nat *v, size_t n)
 {
-    qsort(v, n, sizeof *v, nat_flows_cmp);
+    if (n > 1)                  /* v is NULL without matches */
+        qsort(v, n, sizeof *v, nat_flows_cmp);
 }
 
 /* An egress row's index with what it is ranked by: the comparison needs

@@ -579,8 +579,9 @@ nl_trace *trace_load(const char *path, const nl_trace_opts *opts, char *errbuf)
     }
     t = reader ? trace_load_records(st, path, reader, &o, errbuf)
                : trace_load_packets(st, path, &o, errbuf);
-    /* an input that cannot be named again: its checksum now or never */
-    if (t && (!source_stream_is_regular(st) || source_stream_is_stdin(st)))
+    /* an input that cannot be named again: its checksum now or never;
+     * a file when asked (pread by offset: nothing consumed) */
+    if (t && (o.sha256 || !source_stream_is_regular(st) || source_stream_is_stdin(st)))
         source_stream_sha256(st, t->sha256);
     source_stream_close(st);
     return t;

@@ -30,8 +30,9 @@ enum { CLI_OK = 0, CLI_FINDINGS = 1, CLI_USAGE = 2, CLI_PARTIAL = 3 };
 extern int cli_partial;
 
 /* Load one capture; on failure print "natlens: <message>" and return NULL
- * (the caller exits 2). Damage warnings go to stderr. A progress bar is
- * drawn on stderr when it is a terminal and the file is large. */
+ * (the caller exits 2). Damage warnings go to stderr. The progress line
+ * of cli_load_traces() is drawn on stderr when it is a terminal, the
+ * read takes over half a second and -q was not given. */
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts);
 
 /* fprintf(stderr, ...) for messages that name files or quote them: every

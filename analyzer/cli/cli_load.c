@@ -7,7 +7,9 @@
  * progress counters (atomics); libpcap handles are per file, the BPF
  * compiler is serialised in source.c. Progress is one line on stderr,
  * only on a terminal and without -q, like curl's or pv's: bytes read of
- * all files, packets, rate.
+ * all files, packets, rate; then the stage a command is in (cli_stage).
+ * flows and report load through here too, so every command draws the
+ * same line.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -72,7 +74,19 @@ static void *load_worker(void *arg)
     }
 }
 
-/* The one progress line while workers run. */
+/* The one progress line: bytes read of all files, packets, rate. */
+static void load_line(size_t nfiles, int64_t done, int64_t total, uint64_t pk, double el)
+{
+    if (total > 0)
+        fprintf(stderr, "\r\033[Knatlens: reading %zu file%s %3d%%  %.1f M packets  %.0f MB/s",
+                nfiles, nfiles == 1 ? "" : "s", (int)(100.0 * (double)done / (double)total),
+                (double)pk / 1e6, el > 0 ? (double)done / el / 1e6 : 0.0);
+    else
+        fprintf(stderr, "\r\033[Knatlens: reading %zu file%s  %.1f M packets", nfiles,
+                nfiles == 1 ? "" : "s", (double)pk / 1e6);
+}
+
+/* The progress line while workers run. */
 static void load_watch(load_pool *p, size_t nth, double t0)
 {
     int shown = 0;
@@ -89,17 +103,31 @@ static void load_watch(load_pool *p, size_t nth, double t0)
             total += atomic_load(&p->jobs[i].total);
             pk += atomic_load(&p->jobs[i].packets);
         }
-        if (total > 0)
-            fprintf(stderr, "\r\033[Knatlens: reading %zu file%s %3d%%  %.1f M packets  %.0f MB/s",
-                    p->n, p->n == 1 ? "" : "s", (int)(100.0 * (double)done / (double)total),
-                    (double)pk / 1e6, (double)done / el / 1e6);
-        else
-            fprintf(stderr, "\r\033[Knatlens: reading %zu file%s  %.1f M packets", p->n,
-                    p->n == 1 ? "" : "s", (double)pk / 1e6);
+        load_line(p->n, done, total, pk, el);
         shown = 1;
     }
     if (shown)
         fprintf(stderr, "\r\033[K");
+}
+
+/* One file is read where it is named (no thread: a streaming flows run
+ * writes its output from the reading loop); trace_load calls this every
+ * 64k packets, the line is redrawn at most ten times a second. */
+typedef struct load_one {
+    double t0, last;
+    int shown;
+} load_one;
+
+static void one_progress(void *ctx, int64_t done, int64_t total, uint64_t packets)
+{
+    load_one *o = ctx;
+    double now = now_s();
+    if (!progress_on() || now - o->t0 < 0.5 || now - o->last < 0.1 ||
+        (total > 0 && done >= total))
+        return;
+    o->last = now;
+    load_line(1, done < 0 ? 0 : done, total < 0 ? 0 : total, packets, now - o->t0);
+    o->shown = 1;
 }
 
 int cli_load_traces(const char *const *paths, size_t n, const nl_trace_opts *opts,
@@ -130,13 +158,22 @@ int cli_load_traces(const char *const *paths, size_t n, const nl_trace_opts *opt
     if (cores > 0 && (size_t)cores < want)
         want = (size_t)cores;
     double t0 = now_s();
+    if (n == 1) {
+        load_one one = { t0, 0, 0 };
+        p.jobs[0].o.progress = one_progress;
+        p.jobs[0].o.progress_ctx = &one;
+        want = 0;
+        load_worker(&p);
+        if (one.shown)
+            fprintf(stderr, "\r\033[K");
+    }
     for (; nth < want; nth++)
         if (pthread_create(&th[nth], NULL, load_worker, &p) != 0)
             break;
-    if (nth == 0)
-        load_worker(&p);           /* no thread: read them here */
-    else
+    if (nth > 0)
         load_watch(&p, nth, t0);
+    else if (n != 1)
+        load_worker(&p);           /* no thread: read them here */
     for (size_t k = 0; k < nth; k++)
         pthread_join(th[k], NULL);
     for (size_t i = 0; i < n; i++) {

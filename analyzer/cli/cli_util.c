@@ -19,58 +19,14 @@ void cli_eprintf(const char *fmt, ...)
     va_end(ap);
 }
 
-typedef struct cli_progress {
-    const char *name;
-    int shown;
-} cli_progress;
-
-/* A one-line bar on stderr, redrawn in place; erased at the end. */
-static void cli_progress_cb(void *ctx, int64_t done, int64_t total, uint64_t packets)
-{
-    cli_progress *p = ctx;
-    char bar[31];
-    int fill;
-    if (total <= 0 || done < 0)
-        return;
-    if (done >= total) {
-        if (p->shown)
-            fprintf(stderr, "\r\033[K");
-        return;
-    }
-    fill = (int)(30.0 * (double)done / (double)total);
-    if (fill > 30)
-        fill = 30;
-    memset(bar, '#', (size_t)fill);
-    memset(bar + fill, '.', (size_t)(30 - fill));
-    bar[30] = '\0';
-    fprintf(stderr, "\r%.40s [%s] %3d%% %llu packets", p->name, bar,
-            (int)(100.0 * (double)done / (double)total), (unsigned long long)packets);
-    p->shown = 1;
-}
-
 int cli_partial;
 
 nl_trace *cli_load_trace(const char *path, const nl_trace_opts *opts)
 {
-    char err[512];
-    nl_trace_opts o;
-    char pname[160];
-    cli_progress prog = {text_safe(pname, sizeof pname, path), 0};
-    nl_trace *t;
-    if (opts)
-        o = *opts;
-    else
-        memset(&o, 0, sizeof o);
-    if (isatty(2) && !o.progress) {
-        o.progress = cli_progress_cb;
-        o.progress_ctx = &prog;
-    }
-    t = trace_load(path, &o, err);
-    if (!t) {
-        cli_eprintf("natlens: %s\n", err);
+    nl_trace *t = NULL;
+    /* the progress line and the notes are cli_load_traces' (cli_load.c) */
+    if (cli_load_traces(&path, 1, opts, &t) < 0)
         return NULL;
-    }
-    cli_trace_notes(t);
     return t;
 }
 

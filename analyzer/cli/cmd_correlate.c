@@ -356,7 +356,12 @@ int cmd_correlate(int argc, char **argv)
         goto out;
     nl_trace_opts topt;
     memset(&topt, 0, sizeof topt);
+    /* records only for the flows the findings need and a bounded sample:
+     * pairing keys live in the summary (nl_flow.sig), and where a flow
+     * kept no records the ladder says "not known here", never "not seen"
+     * (flow_table.h) - so memory is bounded by flows, not packets */
     topt.keep_packets = 1;
+    topt.keep_policy = NL_KEEP_NEEDED;
     topt.max_flows = (uint32_t)max_flows;
     topt.bpf = bpf;
     topt.format = rec_format;   /* record files only; captures stay captures */

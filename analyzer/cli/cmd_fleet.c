@@ -215,7 +215,8 @@ static int fleet_file_cmp(const void *a, const void *b)
 static void fleet_order(fleet_set *s)
 {
     int hop = 0;
-    qsort(s->v, s->n, sizeof *s->v, fleet_file_cmp);
+    if (s->n > 1)               /* s->v is NULL when the directory held none */
+        qsort(s->v, s->n, sizeof *s->v, fleet_file_cmp);
     for (size_t i = 0; i < s->n; i++) {
         fleet_file *x = &s->v[i];
         if (x->skip)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "natlens/flow_out.h"
 #include "natlens/json.h"
 #include "natlens/diagnose.h"
@@ -27,7 +28,7 @@ static void flows_usage(FILE *f)
     fprintf(f, "usage: natlens flows [--json|--csv|--zeek|--zeek-json] [--verify-checksums] [--max-flows N]\n"
                "                     [--fail-on-findings] [--strict] [--format NAME] [--community-id-seed N]\n"
                "                     [--localtime] [--redact] [--tunnel-port KIND=PORT]... [--tunnel-depth N]\n"
-               "                     [--likely-server-ports LIST]\n"
+               "                     [--likely-server-ports LIST] [-q]\n"
                "                     [-n] [-f EXPR] {FILE[+FILE...] | -r FILE} [FILE...] [BPF expression]\n"
                "                     [-- BPF expression]\n"
                "       natlens flows --ndjson OUT [--point NAME] [--max-flows N] FILE [BPF expression]\n"
@@ -58,6 +59,7 @@ static void flows_usage(FILE *f)
                "                      streamed as flows end (OUT - for standard output); see natlens(1)\n"
                "  --point NAME        capture-point name in the records (default: the recorded role,\n"
                "                      else the file name without its extension)\n"
+               "  -q, --quiet         no progress line on stderr (drawn only on a terminal)\n"
                "  --likely-server-ports LIST  Zeek's likely_server_ports for naming the originator\n"
                "                      when a connection starts without a SYN: 'none', 'default', or\n"
                "                      80/tcp,53/udp,... ('+' first: added to the default)\n"
@@ -449,7 +451,10 @@ static int flows_run_one(const char *path, nl_trace_opts *o, int fmt, int localt
     if (fmt == FMT_ZEEK || fmt == FMT_ZEEK_JSON)
         zeek_log_init(&stream.z, stdout, fmt == FMT_ZEEK_JSON, seed, path);
     if (oo.max_flows) {
-        /* bounded memory: ended flows are written out and recycled */
+        /* bounded memory: ended flows are written out and recycled (as
+         * the file is read: no progress line between them on a terminal) */
+        if (isatty(1))
+            cli_quiet = 1;
         oo.flow_done = flows_stream_one;
         oo.flow_done_ctx = &stream;
         oo.tunnels_out = &stream.tunnels;
@@ -468,9 +473,16 @@ static int flows_run_one(const char *path, nl_trace_opts *o, int fmt, int localt
     if (!t)
         return CLI_USAGE;
     fs = diagnose_new();
+    if (!oo.flow_done)
+        cli_stage("looking for problems");
     if (fs && !oo.flow_done &&
-        (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0)
+        (record_count(t) ? diagnose_records(fs, t, 0) : diagnose_trace(fs, t, 0)) < 0) {
+        cli_stage(NULL);
         cli_eprintf("natlens flows: warning: findings incomplete (out of memory)\n");
+    }
+    /* output to a terminal overwrites the line anyway: say it only when
+     * the flows go to a file or a pipe */
+    cli_stage(!oo.flow_done && !isatty(1) ? "writing the flows" : NULL);
     if (oo.flow_done)
         flows_stream_end(&stream, t);
     else if (fmt == FMT_JSON)
@@ -484,6 +496,8 @@ static int flows_run_one(const char *path, nl_trace_opts *o, int fmt, int localt
         putchar('\n');
         diagnose_text(stdout, fs, cli_use_color(stdout));
     }
+    fflush(stdout);
+    cli_stage(NULL);
     if (fail_on && diagnose_count_at_least(fs, NL_SEV_WARNING))
         rc = 1;
     if (strict && cli_partial)
@@ -513,6 +527,7 @@ int cmd_flows(int argc, char **argv)
         {"likely-server-ports", required_argument, NULL, 'K'},
         {"ndjson", required_argument, NULL, 'N'},
         {"point", required_argument, NULL, 'P'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -538,7 +553,7 @@ int cmd_flows(int argc, char **argv)
     optind = 1;
     /* "+" stops at the first non-option: the BPF expression may hold
      * words like "not" or "-" that are not ours */
-    while ((c = getopt_long(argc, argv, "+hr:nf:", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+hqr:nf:", lo, NULL)) != -1) {
         switch (c) {
         case 'j': fmt = FMT_JSON; break;
         case 'c': fmt = FMT_CSV; break;
@@ -564,6 +579,7 @@ int cmd_flows(int argc, char **argv)
             break;
         case 'r': path = optarg; break;
         case 'n': break;            /* tcpdump's "no name lookups": natlens does none */
+        case 'q': cli_quiet = 1; break;
         case 'f': filter_f = optarg; break;
         case 'N': ndjson = optarg; break;
         case 'P': point = optarg; break;
@@ -644,6 +660,10 @@ int cmd_flows(int argc, char **argv)
         free(meta);
     }
     o.bpf = bpf;
+    /* records streamed to a terminal as the file is read: no progress
+     * line between them */
+    if (ndjson && !strcmp(ndjson, "-") && isatty(1))
+        cli_quiet = 1;
     if (ndjson || point) {
         rc = ndjson ? flows_ndjson_run(path, ndjson, point, &o) : CLI_USAGE;
         if (!ndjson)

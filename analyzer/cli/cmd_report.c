@@ -30,7 +30,7 @@ static void report_usage(FILE *f)
                "                      [--redact] [--all] [--top N] [--max-flows N] [--fail-on-findings]\n"
                "                      [--strict] [--input-format NAME] [--community-id-seed N]\n"
                "                      [--tunnel-port KIND=PORT]... [--tunnel-depth N] [-n] [-f EXPR]\n"
-               "                      [-r CAPTURE]... CAPTURE... [-- BPF expression]\n"
+               "                      [-r CAPTURE]... CAPTURE... [-q] [-- BPF expression]\n"
                "  Captures in path order, client side first. A CAPTURE given as A+B is several\n"
                "  files of one host (one per interface) read as one capture point, merged by time.\n"
                "  -o, --output FILE  the report; its extension gives the format unless --format\n"
@@ -42,7 +42,8 @@ static void report_usage(FILE *f)
                "  --all         every flow and every failed handshake (default: top 50 flows, 20 ladders)\n"
                "  --top N       flows in the flow table\n"
                "  --max-flows N cap live flows per capture (least recently used are evicted);\n"
-               "                flows that ended keep their summary only: bounded memory\n"
+               "                flows that ended keep their summary (packet records only\n"
+               "                where needed): bounded memory\n"
                "  --fail-on-findings  exit 1 when the report holds a finding\n"
                "  --strict            exit 3 when an input was damaged, cut or read only in part\n"
                "  --input-format NAME read record files (not captures) with this record reader\n"
@@ -50,6 +51,7 @@ static void report_usage(FILE *f)
                "  -r CAPTURE    a capture (as tcpdump; may repeat), before the others\n"
                "  -f EXPR       BPF filter for every capture; so are the words after --\n"
                "  -n            accepted (natlens never resolves names)\n"
+               "  -q, --quiet   no progress line on stderr (drawn only on a terminal)\n"
                CLI_TUNNEL_USAGE);
 }
 
@@ -142,6 +144,7 @@ int cmd_report(int argc, char **argv)
         {"community-id-seed", required_argument, NULL, 'S'},
         {"tunnel-port", required_argument, NULL, 'P'},
         {"tunnel-depth", required_argument, NULL, 'D'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -166,11 +169,12 @@ int cmd_report(int argc, char **argv)
     tunnel_conf_default(&tconf);
     after_dashes = cli_take_filter(&argc, argv);
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:hr:nf:", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:hqr:nf:", lo, NULL)) != -1) {
         switch (c) {
         /* tcpdump habits, as correlate and tui take them */
         case 'r': cli_common_file(&cc, optarg); break;
         case 'n': break;
+        case 'q': cli_quiet = 1; break;
         case 'f': cc.filter_f = optarg; break;
         case 'S': ro.community_id_seed = cli_parse_seed(optarg); break;
         case 'o': outpath = optarg; break;
@@ -219,18 +223,26 @@ int cmd_report(int argc, char **argv)
         cli_eprintf("natlens report: out of memory\n");
         goto out;
     }
-    for (int i = 0; i < ncaps; i++) {
+    {
         nl_trace_opts o;
-        const char *path = paths[i];
         memset(&o, 0, sizeof o);
+        /* records only where the findings need them and a bounded sample
+         * (flow_table.h): the ladders are of failed handshakes, whose
+         * records stay, and the library marks what was not kept "? not
+         * known here" - memory is bounded by flows, not packets */
         o.keep_packets = 1;
+        o.keep_policy = NL_KEEP_NEEDED;
         o.max_flows = max_flows > UINT32_MAX ? UINT32_MAX : (uint32_t)max_flows;
         o.bpf = bpf;
         o.format = rec_format;   /* --format is the report's own: --input-format here */
         o.tunnels = &tconf;
-        tr[i] = cli_load_trace(path, &o);
-        if (!tr[i])
+        o.sha256 = 1;            /* hashed by the loading threads, at once */
+        /* all at once, one per core, as correlate reads them */
+        if (cli_load_traces(paths, (size_t)ncaps, &o, tr) < 0)
             goto out;
+    }
+    for (int i = 0; i < ncaps; i++) {
+        const char *path = paths[i];
         caps[i].trace = tr[i];
         /* the host context came with the capture (read once, checked);
          * standard input and FIFOs were hashed as they were read */
@@ -241,17 +253,22 @@ int cmd_report(int argc, char **argv)
             cli_eprintf("natlens report: warning: %s (no sha256 in the report)\n", err);
     }
     if (ncaps > 1) {
+        cli_stage("pairing the captures' connections");
         corr = correlate_traces(tr, (size_t)ncaps, NULL, err);
+        cli_stage(NULL);
         if (!corr) {
             cli_eprintf("natlens report: %s\n", err);
             goto out;
         }
+        cli_stage("looking for problems");
         if (diagnose_correlation(fs, corr) < 0)
             goto oom;
     } else {
+        cli_stage("looking for problems");
         if (diagnose_trace(fs, tr[0], 0) < 0)
             goto oom;
     }
+    cli_stage(NULL);
     if (ro.redact) {
         nl_redact *rd = redact_new();
         for (int i = 0; rd && i < ncaps; i++)
@@ -284,7 +301,10 @@ int cmd_report(int argc, char **argv)
     }
     {
         nl_report_input in = {caps, (size_t)ncaps, corr, fs};
+        /* -o - to a terminal overwrites the line anyway */
+        cli_stage(out != stdout || !isatty(1) ? "writing the report" : NULL);
         int wr = report_write(out, &in, &ro, err);
+        cli_stage(NULL);
         if (out != stdout && fclose(out) != 0 && wr == 0) {
             snprintf(err, sizeof err, "%s", strerror(errno));
             wr = -1;
@@ -307,6 +327,7 @@ int cmd_report(int argc, char **argv)
         rc = CLI_PARTIAL;
     goto out;
 oom:
+    cli_stage(NULL);
     cli_eprintf("natlens report: out of memory\n");
 out:
     diagnose_free(fs);

@@ -45,6 +45,10 @@ typedef struct nl_trace_opts {
      * Copied; the UDP ports of `tunnels` are added, as Zeek's
      * register_for_ports does. */
     const nl_server_ports *server_ports;
+    /* Also hash a regular file (sha256 below) once it is read, while its
+     * pages are in the cache and in the loading thread (report: two
+     * files are hashed at once, not one after the other). */
+    int sha256;
 } nl_trace_opts;
 
 /* How many bad record lines a trace remembers word for word. */
@@ -93,7 +97,8 @@ typedef struct nl_trace {
     uint64_t capture_drops;     /* dropped by interface + OS */
     uint64_t capture_received;  /* received by the interface, 0 if unknown */
     /* SHA-256 of an input that cannot be hashed again by its name
-     * (standard input, a FIFO), "" otherwise: hash a file by its path */
+     * (standard input, a FIFO), or of any input with opts.sha256; ""
+     * otherwise (or on a read error): hash a file by its path */
     char     sha256[65];
     /* What the file is: "pcap", "pcapng", or the record reader's name
      * ("conntrack", "ndjson", ...) and its title for people. Static
