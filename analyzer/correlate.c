@@ -324,6 +324,19 @@ int corr_twin_flip(const nl_correlation *c, int cap, const nl_flow *f)
     return p >= 0 && c->twin_idx && c->twin_idx[cap][p] >= 0 ? c->twin_idx[cap][p] & 1 : 0;
 }
 
+int correlate_unmatched_is_lone(const nl_correlation *c, size_t i)
+{
+    const nl_unmatched *u = &c->unmatched[i];
+    if (correlate_match_for(c, u->capture, u->flow, 1) ||
+        correlate_match_for(c, u->capture, u->flow, 0))
+        return 0;               /* part of a chain */
+    if (i > 0 && c->unmatched[i - 1].flow == u->flow)
+        return 0;               /* middle capture: listed once */
+    const nl_flow *tw = correlate_twin_of(c, u->capture, u->flow);
+    return !(tw && (correlate_match_for(c, u->capture, tw, 1) ||
+                    correlate_match_for(c, u->capture, tw, 0)));
+}
+
 const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
                                  const nl_flow *f)
 {

@@ -111,11 +111,8 @@ void cli_correlate_csv(FILE *out, const nl_correlation *c)
         csv_chain(out, c, &c->chains[i]);
     for (size_t i = 0; i < c->nunmatched; i++) {
         const nl_unmatched *u = &c->unmatched[i];
-        if (correlate_match_for(c, u->capture, u->flow, 1) ||
-            correlate_match_for(c, u->capture, u->flow, 0))
-            continue;           /* part of a chain */
-        if (i > 0 && c->unmatched[i - 1].flow == u->flow)
-            continue;           /* middle capture: one row */
+        if (!correlate_unmatched_is_lone(c, i))
+            continue;           /* in a chain, or listed already */
         fprintf(out, "lone,%s", flow_proto_name(u->flow->proto, pb, sizeof pb));
         for (size_t k = 0; k < c->ncaps; k++)
             csv_flow(out, (int)k == u->capture ? u->flow : NULL);

@@ -593,15 +593,8 @@ static size_t rows_collect(view *v, row *rows, size_t *only, size_t *full, size_
     }
     for (size_t i = 0; i < c->nunmatched; i++) {
         const nl_unmatched *u = &c->unmatched[i];
-        if (correlate_match_for(c, u->capture, u->flow, 1) ||
-            correlate_match_for(c, u->capture, u->flow, 0))
-            continue;           /* part of a chain */
-        if (i > 0 && c->unmatched[i - 1].flow == u->flow)
-            continue;           /* middle capture: listed once */
-        const nl_flow *tw = correlate_twin_of(c, u->capture, u->flow);
-        if (tw && (correlate_match_for(c, u->capture, tw, 1) ||
-                   correlate_match_for(c, u->capture, tw, 0)))
-            continue;           /* the other leg of a chain's connection */
+        if (!correlate_unmatched_is_lone(c, i))
+            continue;
         if (foreign_record(c, u)) {
             /* one entry holds both legs of a NAT mapping: count it once */
             const nl_record_info *ri = record_info_of(c->caps[u->capture].trace, u->flow);

@@ -345,6 +345,13 @@ const nl_match *correlate_match_for(const nl_correlation *c, int cap,
 const nl_flow *correlate_twin_of(const nl_correlation *c, int cap,
                                  const nl_flow *f);
 
+/* Is c->unmatched[i] a connection seen at one capture only, to be listed
+ * once? Not when its flow is part of a chain (matched the other way), is
+ * the same flow as entry i-1 (a middle capture lacks both neighbours), or
+ * is the other leg of a chained connection in the same capture. Every
+ * presenter lists lone flows by this rule (text, CSV). */
+int correlate_unmatched_is_lone(const nl_correlation *c, size_t i);
+
 /* How far capture `to`'s clock runs ahead of capture `from`'s (sums the
  * adjacent offsets; unknown offsets count as 0). */
 double correlate_offset_s(const nl_correlation *c, int from, int to);
