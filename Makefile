@@ -136,7 +136,7 @@ BUILD_PKGS := build-essential pkg-config libpcap-dev libnet1-dev libncurses-dev 
               libjson-c-dev libxml2-dev libnetfilter-conntrack-dev \
               zlib1g-dev libzstd-dev liblzma-dev liblz4-dev \
               libwiretap-dev libwsutil-dev libglib2.0-dev
-TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 groff-base mandoc \
+TEST_PKGS  := tcpdump tshark tmux valgrind clang libclang-rt-14-dev iproute2 iptables conntrack ethtool python3 groff-base mandoc time \
               clickhouse-server clickhouse-client
 deps-build:
 	@sh tests/deps.sh $(BUILD_PKGS)
