@@ -27,6 +27,7 @@
 #include "natlens/hostmeta.h"
 #include "natlens/source_blocks.h"
 #include "natlens/text_safe.h"
+#include "pcapng_bytes.h"
 
 #define HM_ERRLEN        512
 #define PCAPNG_SHB       0x0A0D0D0Au
@@ -35,20 +36,6 @@
 #define PCAPNG_CB_NOCOPY 0x40000BADu
 
 /* ---------------------------------------------------------------- pcapng */
-
-static uint32_t hm_u32(const uint8_t *p, int swap)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return swap ? __builtin_bswap32(v) : v;
-}
-
-static uint16_t hm_u16(const uint8_t *p, int swap)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return swap ? __builtin_bswap16(v) : v;
-}
 
 /* p[0..n) as a document: no NUL inside, valid JSON. */
 static char *hm_doc(const uint8_t *p, size_t n)
@@ -75,7 +62,7 @@ static char *hm_from_shb(const uint8_t *b, uint32_t blen, int swap)
     int bad = 0;
 
     while (off + 4 <= end) {
-        uint16_t code = hm_u16(b + off, swap), olen = hm_u16(b + off + 2, swap);
+        uint16_t code = pcapng_u16(b + off, swap), olen = pcapng_u16(b + off + 2, swap);
         const uint8_t *v = b + off + 4;
         if (code == 0 || off + 4 + (uint32_t)olen > end)
             break;
@@ -83,9 +70,9 @@ static char *hm_from_shb(const uint8_t *b, uint32_t blen, int swap)
             comment = v;
             comment_len = olen;
         }
-        if (code == 2989 && olen >= 20 && !bad && hm_u32(v, swap) == NL_HOSTMETA_PEN &&
+        if (code == 2989 && olen >= 20 && !bad && pcapng_u32(v, swap) == NL_HOSTMETA_PEN &&
             memcmp(v + 4, NL_HOSTMETA_TAG, NL_HOSTMETA_TAG_LEN) == 0) {
-            uint32_t t = hm_u32(v + 12, swap), at = hm_u32(v + 16, swap), len = olen - 20u;
+            uint32_t t = pcapng_u32(v + 12, swap), at = pcapng_u32(v + 16, swap), len = olen - 20u;
             if (!doc) {
                 if (t == 0 || t > NL_HOSTMETA_MAX || !(doc = malloc((size_t)t)))
                     bad = 1;
@@ -115,18 +102,18 @@ char *hostmeta_from_blocks(const uint8_t *lead, size_t n)
 {
     size_t off = 0;
     int swap;
-    if (!lead || n < 28 || hm_u32(lead, 0) != PCAPNG_SHB)
+    if (!lead || n < 28 || pcapng_u32(lead, 0) != PCAPNG_SHB)
         return NULL;
-    if (hm_u32(lead + 8, 0) == PCAPNG_BOM)
+    if (pcapng_u32(lead + 8, 0) == PCAPNG_BOM)
         swap = 0;
-    else if (hm_u32(lead + 8, 1) == PCAPNG_BOM)
+    else if (pcapng_u32(lead + 8, 1) == PCAPNG_BOM)
         swap = 1;
     else
         return NULL;
     /* source_blocks_lead() checked every length; checked again here so
      * this stands on its own (the fuzzer feeds it directly) */
     while (off + 12 <= n) {
-        uint32_t type = hm_u32(lead + off, swap), blen = hm_u32(lead + off + 4, swap);
+        uint32_t type = pcapng_u32(lead + off, swap), blen = pcapng_u32(lead + off + 4, swap);
         char *s = NULL;
         if (blen < 12 || (blen & 3) || blen > n - off)
             break;
@@ -135,9 +122,9 @@ char *hostmeta_from_blocks(const uint8_t *lead, size_t n)
         if (type == PCAPNG_SHB && blen > 28)
             s = hm_from_shb(lead + off, blen, swap);
         else if ((type == PCAPNG_CB_COPY || type == PCAPNG_CB_NOCOPY) && blen >= 28 &&
-                 hm_u32(lead + off + 8, swap) == NL_HOSTMETA_PEN &&
+                 pcapng_u32(lead + off + 8, swap) == NL_HOSTMETA_PEN &&
                  memcmp(lead + off + 12, NL_HOSTMETA_TAG, NL_HOSTMETA_TAG_LEN) == 0) {
-            uint32_t jlen = hm_u32(lead + off + 20, swap);
+            uint32_t jlen = pcapng_u32(lead + off + 20, swap);
             /* header 8 + PEN 4 + tag 8 + len 4, trailer 4 */
             if (jlen <= blen - 28)
                 s = hm_doc(lead + off + 24, jlen);

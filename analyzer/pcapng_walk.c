@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "pcapng_bytes.h"
 #include "pcapng_walk.h"
 
 #define PW_SHB      0x0A0D0D0Au
@@ -30,14 +31,7 @@ struct pcapng_walk {
     uint8_t *buf;              /* PCAPNG_WALK_CUSTOM_MAX */
 };
 
-static uint32_t pw_u32(const uint8_t *p, int swap)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return swap ? __builtin_bswap32(v) : v;
-}
-
-static int pw_pread(int fd, void *buf, size_t n, uint64_t off)
+int pcapng_pread_full(int fd, void *buf, size_t n, uint64_t off)
 {
     size_t got = 0;
     while (got < n) {
@@ -55,11 +49,11 @@ static int pw_pread(int fd, void *buf, size_t n, uint64_t off)
 static int pw_shb_order(int fd, uint64_t off)
 {
     uint8_t h[12];
-    if (pw_pread(fd, h, 12, off) != 0 || pw_u32(h, 0) != PW_SHB)
+    if (pcapng_pread_full(fd, h, 12, off) != 0 || pcapng_u32(h, 0) != PW_SHB)
         return -1;
-    if (pw_u32(h + 8, 0) == PW_BOM)
+    if (pcapng_u32(h + 8, 0) == PW_BOM)
         return 0;
-    return pw_u32(h + 8, 1) == PW_BOM ? 1 : -1;
+    return pcapng_u32(h + 8, 1) == PW_BOM ? 1 : -1;
 }
 
 pcapng_walk *pcapng_walk_new(int fd, uint64_t size)
@@ -103,7 +97,7 @@ static void pw_custom(pcapng_walk *w, uint32_t type, uint32_t blen, uint64_t off
 {
     if (!w->fn)
         return;
-    if (blen > PCAPNG_WALK_CUSTOM_MAX || pw_pread(w->fd, w->buf, blen, off) != 0) {
+    if (blen > PCAPNG_WALK_CUSTOM_MAX || pcapng_pread_full(w->fd, w->buf, blen, off) != 0) {
         w->fn(w->ctx, type, NULL, 0, w->swap, off, frame);
         return;
     }
@@ -121,9 +115,9 @@ static uint64_t pw_walk(pcapng_walk *w, uint64_t from, uint64_t to, uint64_t fra
     while (off + 12 <= to) {
         uint8_t h[12], tr[4];
         uint32_t type, blen;
-        if (pw_pread(w->fd, h, 12, off) != 0)
+        if (pcapng_pread_full(w->fd, h, 12, off) != 0)
             break;
-        if (pw_u32(h, 0) == PW_SHB) {
+        if (pcapng_u32(h, 0) == PW_SHB) {
             int order = pw_shb_order(w->fd, off);
             if (order < 0) {
                 *bad_off = off;
@@ -131,10 +125,10 @@ static uint64_t pw_walk(pcapng_walk *w, uint64_t from, uint64_t to, uint64_t fra
             }
             w->swap = order;
         }
-        type = pw_u32(h, w->swap);
-        blen = pw_u32(h + 4, w->swap);
+        type = pcapng_u32(h, w->swap);
+        blen = pcapng_u32(h + 4, w->swap);
         if (blen < 12 || (blen & 3) || blen > to - off ||
-            pw_pread(w->fd, tr, 4, off + blen - 4) != 0 || pw_u32(tr, w->swap) != blen) {
+            pcapng_pread_full(w->fd, tr, 4, off + blen - 4) != 0 || pcapng_u32(tr, w->swap) != blen) {
             *bad_off = off;
             break;
         }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "natlens/source_blocks.h"
+#include "pcapng_bytes.h"
 
 #define BK_SHB        0x0A0D0D0Au
 #define BK_BOM        0x1A2B3C4Du
@@ -54,27 +55,6 @@ struct nl_blocks {
     int      damaged;
     uint64_t damage_off;
 };
-
-static uint32_t bk_u32(const uint8_t *p, int swap)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return swap ? __builtin_bswap32(v) : v;
-}
-
-static uint16_t bk_u16(const uint8_t *p, int swap)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return swap ? __builtin_bswap16(v) : v;
-}
-
-static uint64_t bk_u64(const uint8_t *p, int swap)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return swap ? __builtin_bswap64(v) : v;
-}
 
 nl_blocks *source_blocks_new(void)
 {
@@ -128,7 +108,7 @@ static void bk_isb_parse(nl_blocks *b, const uint8_t *blk, uint32_t len)
     bk_if *e = NULL;
     if (len < 24)
         return;
-    id = bk_u32(blk + 8, b->swap);
+    id = pcapng_u32(blk + 8, b->swap);
     for (size_t i = 0; i < b->nifs; i++)
         if (b->ifs[i].section == b->section && b->ifs[i].id == id)
             e = &b->ifs[i];
@@ -143,13 +123,13 @@ static void bk_isb_parse(nl_blocks *b, const uint8_t *blk, uint32_t len)
     /* the last block of an interface holds its final counts */
     memset(e->has, 0, sizeof e->has);
     while (off + 4 <= end) {
-        uint16_t code = bk_u16(blk + off, b->swap), olen = bk_u16(blk + off + 2, b->swap);
+        uint16_t code = pcapng_u16(blk + off, b->swap), olen = pcapng_u16(blk + off + 2, b->swap);
         if (code == 0 || off + 4 + (uint32_t)olen > end)
             break;
         for (int k = 0; k < 4; k++)
             if (code == codes[k] && olen == 8) {
                 e->has[k] = 1;
-                e->v[k] = bk_u64(blk + off + 4, b->swap);
+                e->v[k] = pcapng_u64(blk + off + 4, b->swap);
             }
         off += 4 + (((uint32_t)olen + 3) & ~3u);
     }
@@ -159,9 +139,9 @@ static void bk_isb_parse(nl_blocks *b, const uint8_t *blk, uint32_t len)
  * Returns 0, or -1 when the framing does not hold (the watch stops). */
 static int bk_header(nl_blocks *b)
 {
-    uint32_t raw = bk_u32(b->hdr, 0);
+    uint32_t raw = pcapng_u32(b->hdr, 0);
     if (raw == BK_SHB) {
-        uint32_t bom = bk_u32(b->hdr + 8, 0);
+        uint32_t bom = pcapng_u32(b->hdr + 8, 0);
         if (bom == BK_BOM)
             b->swap = 0;
         else if (__builtin_bswap32(bom) == BK_BOM)
@@ -173,8 +153,8 @@ static int bk_header(nl_blocks *b)
     } else if (b->pcapng != 1) {
         return -1;
     }
-    b->type = bk_u32(b->hdr, b->swap);
-    b->len = bk_u32(b->hdr + 4, b->swap);
+    b->type = pcapng_u32(b->hdr, b->swap);
+    b->len = pcapng_u32(b->hdr + 4, b->swap);
     if (b->len < 12 || (b->len & 3))
         return -1;
     b->left = b->len - 12;
@@ -234,20 +214,6 @@ void source_blocks_feed(void *ctx, const uint8_t *p, size_t n)
     }
 }
 
-static int bk_pread(int fd, void *buf, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
 /* Walk back from the end: the statistics blocks writers put last. Found
  * last-first, parsed first-first, so an interface's final block wins. */
 static void bk_read_tail(nl_blocks *b, int fd, uint64_t size)
@@ -259,13 +225,13 @@ static void bk_read_tail(nl_blocks *b, int fd, uint64_t size)
     for (int i = 0; i < BK_MAX_BACK && end >= 12; i++) {
         uint8_t t[4], h[8];
         uint32_t len, type;
-        if (bk_pread(fd, t, 4, end - 4) != 0)
+        if (pcapng_pread_full(fd, t, 4, end - 4) != 0)
             break;
-        len = bk_u32(t, b->swap);
-        if (len < 12 || (len & 3) || len > end || bk_pread(fd, h, 8, end - len) != 0 ||
-            bk_u32(h + 4, b->swap) != len)
+        len = pcapng_u32(t, b->swap);
+        if (len < 12 || (len & 3) || len > end || pcapng_pread_full(fd, h, 8, end - len) != 0 ||
+            pcapng_u32(h + 4, b->swap) != len)
             break;
-        type = bk_u32(h, b->swap);
+        type = pcapng_u32(h, b->swap);
         if (bk_is_packet(type) || type == BK_SHB)
             break;
         end -= len;
@@ -277,7 +243,7 @@ static void bk_read_tail(nl_blocks *b, int fd, uint64_t size)
     if (n == 0 || !(blk = malloc(BK_ISB_MAX)))
         return;
     while (n-- > 0)
-        if (bk_pread(fd, blk, lens[n], at[n]) == 0)
+        if (pcapng_pread_full(fd, blk, lens[n], at[n]) == 0)
             bk_isb_parse(b, blk, lens[n]);
     free(blk);
 }
@@ -289,7 +255,7 @@ void source_blocks_read_fd(nl_blocks *b, int fd, uint64_t size)
     size_t cap = 0;
     while (off + 12 <= size && !b->lead_done && b->pcapng >= 0) {
         uint32_t len;
-        if (bk_pread(fd, b->hdr, 12, off) != 0)
+        if (pcapng_pread_full(fd, b->hdr, 12, off) != 0)
             break;
         b->hdr_len = 12;
         if (bk_header(b) < 0) {
@@ -320,7 +286,7 @@ void source_blocks_read_fd(nl_blocks *b, int fd, uint64_t size)
             buf = nb;
             cap = len;
         }
-        if (bk_pread(fd, buf, len, off) != 0)
+        if (pcapng_pread_full(fd, buf, len, off) != 0)
             break;
         bk_lead_add(b, buf + 12, len - 12);
         if (b->isb_on)
