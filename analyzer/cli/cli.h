@@ -59,6 +59,10 @@ int cli_load_traces(const char *const *paths, size_t n, const nl_trace_opts *opt
 /* What a long command is doing, on stderr when it is a terminal and -q
  * was not given ("pairing 2 captures"); NULL erases the line. */
 void cli_stage(const char *what);
+
+/* Path order of a capture point by its role or file name: client 0,
+ * fw/firewall 1, anything else 2, server 3 (correlate DIR, fleet trees). */
+int cli_role_rank(const char *name);
 /* -q: no progress at all. */
 extern int cli_quiet;
 

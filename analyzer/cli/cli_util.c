@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include "natlens/text_safe.h"
 #include "cli.h"
@@ -302,4 +303,15 @@ int cli_all_inputs(int n, char **words)
         if (!cli_is_input(words[i]))
             return 0;
     return n > 0;
+}
+
+int cli_role_rank(const char *n)
+{
+    if (strncasecmp(n, "client", 6) == 0)
+        return 0;
+    if (strncasecmp(n, "fw", 2) == 0 || strncasecmp(n, "firewall", 8) == 0)
+        return 1;
+    if (strncasecmp(n, "server", 6) == 0)
+        return 3;
+    return 2;
 }

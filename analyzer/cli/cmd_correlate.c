@@ -92,26 +92,15 @@ static int has_capture_ext(const char *n)
     return 0;
 }
 
-static int role_rank(const char *n)
-{
-    if (strncasecmp(n, "client", 6) == 0)
-        return 0;
-    if (strncasecmp(n, "fw", 2) == 0 || strncasecmp(n, "firewall", 8) == 0)
-        return 1;
-    if (strncasecmp(n, "server", 6) == 0)
-        return 3;
-    return 2;
-}
-
 /* The role natlens-capture recorded in the file (--role), else the name. */
 static int file_rank(const char *path)
 {
     char err[512], role[64];
     const char *base = strrchr(path, '/');
-    int rank = role_rank(base ? base + 1 : path);
+    int rank = cli_role_rank(base ? base + 1 : path);
     char *meta = hostmeta_read(path, err);
     if (meta && hostmeta_get_str(meta, "role", role, sizeof role) == 0 && role[0])
-        rank = role_rank(role);
+        rank = cli_role_rank(role);
     free(meta);
     return rank;
 }

@@ -81,17 +81,6 @@ static int fleet_word_ok(const char *s)
     return 1;
 }
 
-static int fleet_role_rank(const char *n)
-{
-    if (strncasecmp(n, "client", 6) == 0)
-        return 0;
-    if (strncasecmp(n, "fw", 2) == 0 || strncasecmp(n, "firewall", 8) == 0)
-        return 1;
-    if (strncasecmp(n, "server", 6) == 0)
-        return 3;
-    return 2;
-}
-
 static void fleet_escaped(FILE *f, const char *s)
 {
     char esc[1024];
@@ -194,7 +183,7 @@ static void fleet_check(fleet_set *s)
             x->skip = 1;
         }
         trace_free(t);
-        x->rank = fleet_role_rank(x->point);
+        x->rank = cli_role_rank(x->point);
     }
 }
 
